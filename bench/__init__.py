@@ -1,0 +1,1 @@
+"""Benchmarks: each module has a main(argv) and prints ratios against a baseline run alongside."""

@@ -1,0 +1,524 @@
+"""Percolation benchmark: the naive loop, the project's Matcher and tantivy, in one run.
+
+Synthetic but realistic job posts and saved searches: titles, skills, places, companies and
+authors are drawn from Zipf distributions (a few very popular, a long tail), posts read like
+hiring announcements with hashtags and mentions, and searches mix the shapes people save.
+
+    .venv/bin/python -m bench.match             # 10k and 100k saved searches, 20k posts
+    .venv/bin/python -m bench.match --million   # and 1M saved searches
+
+One process, one core. Memory per saved search is what building the index allocates (tracemalloc)
+divided by the number of searches; for tantivy, whose queries live on the Rust heap, the growth of
+resident memory while building them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import random
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jobalerts.matcher import Matcher
+from jobalerts.query import And, Document, Not, Or, Phrase, Query, Term, document, evaluate, parse
+
+TANTIVY_BATCH = 5_000
+NAIVE_EVALUATIONS = 3_000_000  # per size: enough posts for a stable rate, not minutes of waiting
+TANTIVY_MAX_QUERIES = 200_000  # above this, run a random sample of searches and scale the time
+
+# --- Vocabulary --------------------------------------------------------------------------------
+
+TITLES = """software engineer|backend engineer|frontend developer|full-stack developer|data engineer
+|data scientist|devops engineer|site reliability engineer|machine learning engineer|product manager
+|ux designer|mobile developer|ios developer|android developer|qa engineer|security engineer
+|cloud architect|engineering manager|tech lead|data analyst|platform engineer|embedded engineer
+|game developer|web developer|solutions architect|database administrator|network engineer
+|technical writer|developer advocate|research scientist|ai engineer|blockchain developer
+|salesforce developer|sap consultant|business analyst|scrum master|product designer|it support
+|systems administrator|analytics engineer|growth engineer|staff engineer|cto|vp engineering"""
+SKILLS = """python|javascript|typescript|java|golang|rust|c++|c#|.net|node.js|react|aws|kubernetes
+|docker|sql|go|postgres|vue|angular|django|asp.net|kotlin|swift|php|ruby|rails|scala|terraform
+|azure|gcp|kafka|spark|fastapi|flask|laravel|next.js|graphql|pytorch|tensorflow|llm|c|f#|elixir
+|haskell|clojure|erlang|mongodb|redis|elasticsearch|airflow|dbt|snowflake|bigquery|linux|grpc
+|microservices|pandas|numpy|figma|flutter|unity|solidity|web3|jenkins|prometheus|grafana|datadog
+|tableau|excel|r|matlab|julia|perl|bash|powershell|cobol|sap|salesforce|shopify|wordpress|html|css
+|tailwind|webpack|jest|cypress|selenium|playwright|spring|hibernate|quarkus|nestjs|express|deno
+|zig|ocaml|dart|lua|langchain|openai|rag|mlops|databricks|flink|hadoop|trino|clickhouse|duckdb
+|cassandra|dynamodb|neo4j|rabbitmq|istio|nginx|helm|argocd|pulumi|cloudformation|lambda|serverless
+|"react native"|"machine learning"|"computer vision"|"deep learning"|"spring boot"|"power bi"
+|"github actions"|"hugging face\""""
+PLACES = """remote|berlin|london|new york|san francisco|paris|amsterdam|toronto|madrid|barcelona
+|lisbon|dublin|münchen|munich|zürich|zurich|stockholm|copenhagen|oslo|helsinki|warsaw|kraków
+|prague|vienna|budapest|bucharest|athens|milan|rome|são paulo|mexico city|bogotá|buenos aires
+|montréal|vancouver|seattle|austin|boston|chicago|denver|atlanta|miami|los angeles|portland
+|bangalore|bengaluru|hyderabad|pune|delhi|mumbai|singapore|tokyo|seoul|sydney|melbourne|auckland
+|tel aviv|dubai|cairo|lagos|nairobi|cape town|istanbul|kyiv|tallinn|riga|vilnius|hybrid|onsite
+|uk|usa|eu|emea|apac|latam|germany|france|spain|canada|india|brazil|netherlands|poland|portugal"""
+SENIORITY = "senior|junior|lead|staff|principal|mid-level|entry-level|intern|graduate|head of"
+CONTRACTS = "full-time|part-time|contract|freelance|permanent|temporary"
+TAGS = """hiring|jobs|techjobs|remotejobs|devjobs|nowhiring|jobsearch|career|python|javascript
+|rustlang|golang|dotnet|java|react|datascience|ai|cloud|devops|opentowork"""
+OPENERS = [
+    "We're hiring a",
+    "Hiring:",
+    "Join us as a",
+    "Looking for a",
+    "New role:",
+    "Job alert! We need a",
+    "🚀 We are growing and looking for a",
+    "Open position —",
+    "Wir suchen eine/n",
+    "On recrute un·e",
+    "Buscamos",
+]
+CLOSERS = [
+    "Apply now",
+    "DM me for details",
+    "Link in bio",
+    "Visa sponsorship available",
+    "Competitive salary + equity",
+    "Great team, fast-growing startup",
+    "Series B, 4-day week",
+    "Salary 90k-120k",
+    "Benefits: 30 days PTO, learning budget",
+    "Please share!",
+]
+SKILL_LEADS = ["Stack:", "Tech:", "Skills:", "You know", "We use", "Must have:", "Nice to have:"]
+LANGS = ["en"] * 70 + ["en-US"] * 5 + ["de"] * 8 + ["fr"] * 6 + ["es"] * 6 + ["pt"] * 5
+
+
+def _split(block: str) -> list[str]:
+    return [item.strip().strip('"') for item in block.split("|")]
+
+
+def _made_up_names(rng: random.Random, count: int, suffixes: Sequence[str]) -> list[str]:
+    """Pronounceable names for the long tail: tools, towns and companies nobody has heard of."""
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    names: set[str] = set()
+    while len(names) < count:
+        name = "".join(rng.choices(syllables, k=rng.randint(2, 3))) + rng.choice(suffixes)
+        names.add(name)
+    return sorted(names)
+
+
+class Zipf:
+    """Draw from a ranked list with probability proportional to 1 / (rank + offset)**exponent.
+
+    The offset (Zipf-Mandelbrot) flattens the head the way real term counts do: the top few
+    skills in job posts are within a factor of two of each other, not 1, 1/2, 1/3...
+    """
+
+    def __init__(self, items: Sequence[str], offset: float, exponent: float = 1.0) -> None:
+        self.items = list(items)
+        self.cumulative = list(
+            itertools.accumulate(
+                1 / (rank + offset) ** exponent for rank in range(1, len(items) + 1)
+            )
+        )
+
+    def draw(self, rng: random.Random, count: int = 1) -> list[str]:
+        return rng.choices(self.items, cum_weights=self.cumulative, k=count)
+
+    def one(self, rng: random.Random) -> str:
+        return self.draw(rng)[0]
+
+
+@dataclass
+class Vocabulary:
+    titles: Zipf
+    skills: Zipf
+    places: Zipf
+    seniority: Zipf
+    contracts: Zipf
+    tags: Zipf
+    companies: Zipf
+    authors: Zipf
+
+    @classmethod
+    def build(cls, rng: random.Random, offset: float) -> Vocabulary:
+        tools = _made_up_names(rng, 3_000, ["", "", "js", "db", "ql", "ly", "io", "ops"])
+        towns = _made_up_names(rng, 1_500, ["", "burg", "ville", "stad", "polis"])
+        companies = _made_up_names(rng, 5_000, ["", " labs", " ai", " systems", " tech"])
+        authors = [f"{name.replace(' ', '_')}_jobs" for name in companies[:3_000]]
+        return cls(
+            titles=Zipf(_split(TITLES), offset),
+            skills=Zipf(_split(SKILLS) + tools, offset),
+            places=Zipf(_split(PLACES) + towns, offset),
+            seniority=Zipf(_split(SENIORITY), offset),
+            contracts=Zipf(_split(CONTRACTS), offset),
+            tags=Zipf(_split(TAGS), offset),
+            companies=Zipf(companies, offset),
+            authors=Zipf(authors, offset),
+        )
+
+
+# --- Posts and saved searches ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    text: str
+    author: str
+    lang: str
+
+
+def make_posts(vocab: Vocabulary, rng: random.Random, count: int) -> list[Post]:
+    return [_make_post(vocab, rng, number) for number in range(count)]
+
+
+def _make_post(vocab: Vocabulary, rng: random.Random, number: int) -> Post:
+    skills = vocab.skills.draw(rng, rng.randint(1, 5))
+    parts = [
+        rng.choice(OPENERS),
+        vocab.seniority.one(rng) if rng.random() < 0.6 else "",
+        _styled(rng, vocab.titles.one(rng)),
+        f"at {vocab.companies.one(rng).title()}",
+        f"({vocab.places.one(rng).title()}, {vocab.contracts.one(rng)}).",
+        f"{rng.choice(SKILL_LEADS)} {', '.join(_styled(rng, skill) for skill in skills)}.",
+        rng.choice(CLOSERS) + ".",
+        " ".join(f"#{tag}" for tag in vocab.tags.draw(rng, rng.randint(0, 3))),
+        f"cc @{vocab.authors.one(rng)}" if rng.random() < 0.2 else "",
+        f"https://jobs.example.com/{number}",
+    ]
+    return Post(
+        id=f"p{number}",
+        text=" ".join(part for part in parts if part),
+        author=vocab.authors.one(rng),
+        lang=rng.choice(LANGS),
+    )
+
+
+def _styled(rng: random.Random, term: str) -> str:
+    """How people really type: Python, PYTHON, python, and the odd full-width or hashtag."""
+    roll = rng.random()
+    if roll < 0.3:
+        return term.title()
+    if roll < 0.35:
+        return term.upper()
+    if roll < 0.37:
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in term)
+    if roll < 0.42 and " " not in term:
+        return f"#{term}"
+    return term
+
+
+def _quoted(term: str) -> str:
+    return f'"{term}"' if " " in term else term
+
+
+def make_searches(vocab: Vocabulary, rng: random.Random, count: int) -> list[tuple[str, str]]:
+    shapes: list[tuple[float, Callable[[Vocabulary, random.Random], str]]] = [
+        (0.10, lambda v, r: _quoted(v.skills.one(r))),
+        (0.22, lambda v, r: f"{_quoted(v.skills.one(r))} {_quoted(v.places.one(r))}"),
+        (0.12, lambda v, r: f"{_quoted(v.titles.one(r))} {_quoted(v.places.one(r))}"),
+        (0.08, lambda v, r: f"{_quoted(v.titles.one(r))} {_quoted(v.skills.one(r))}"),
+        (0.10, _excluding),
+        (0.10, _alternatives),
+        (0.05, lambda v, r: " OR ".join(_quoted(s) for s in v.skills.draw(r, 3))),
+        (0.05, lambda v, r: f"#{v.tags.one(r)} {_quoted(v.places.one(r))}"),
+        (0.05, lambda v, r: f"from:{v.authors.one(r)} {_quoted(v.skills.one(r))}"),
+        (0.05, lambda v, r: f"{_quoted(v.skills.one(r))} lang:{r.choice(['de', 'fr', 'es'])}"),
+        (0.07, _complex),
+        (0.008, _wide),
+        (0.002, _exploding),
+    ]
+    cumulative = list(itertools.accumulate(weight for weight, _ in shapes))
+    makers = rng.choices([maker for _, maker in shapes], cum_weights=cumulative, k=count)
+    return [(f"s{number:07d}", make(vocab, rng)) for number, make in enumerate(makers)]
+
+
+def _excluding(vocab: Vocabulary, rng: random.Random) -> str:
+    exclusions = " ".join(f"-{_quoted(s)}" for s in vocab.seniority.draw(rng, rng.randint(1, 2)))
+    return f"{_quoted(vocab.skills.one(rng))} {_quoted(vocab.places.one(rng))} {exclusions}"
+
+
+def _alternatives(vocab: Vocabulary, rng: random.Random) -> str:
+    first, second = vocab.skills.draw(rng, 2)
+    return f"({_quoted(first)} OR {_quoted(second)}) {_quoted(vocab.places.one(rng))}"
+
+
+def _complex(vocab: Vocabulary, rng: random.Random) -> str:
+    levels = " OR ".join(_quoted(s) for s in vocab.seniority.draw(rng, 2))
+    skills = " OR ".join(_quoted(s) for s in vocab.skills.draw(rng, 2))
+    places = f"{_quoted(vocab.places.one(rng))} OR remote"
+    return f'({levels}) ({skills}) ({places}) -"{vocab.companies.one(rng)}"'
+
+
+def _wide(vocab: Vocabulary, rng: random.Random) -> str:
+    """18 clauses once expanded: still compiled to DNF."""
+    groups = [vocab.skills.draw(rng, 3), vocab.places.draw(rng, 3), vocab.titles.draw(rng, 2)]
+    return " ".join("(" + " OR ".join(_quoted(t) for t in group) + ")" for group in groups)
+
+
+def _exploding(vocab: Vocabulary, rng: random.Random) -> str:
+    """81 clauses once expanded: past the DNF cap, so verified with the evaluator."""
+    groups = [vocab.skills.draw(rng, 3), vocab.places.draw(rng, 3), vocab.titles.draw(rng, 3)]
+    groups.append(vocab.seniority.draw(rng, 3))
+    return " ".join("(" + " OR ".join(_quoted(t) for t in group) + ")" for group in groups)
+
+
+# --- The contenders ----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    posts_per_second: float
+    bytes_per_search: float | None
+    matches: int
+    note: str = ""
+
+
+def _allocated(build: Callable[[], Any]) -> tuple[Any, int]:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    built = build()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return built, after - before
+
+
+def build_matcher(searches: Sequence[tuple[str, str]]) -> Matcher:
+    matcher = Matcher()
+    for search_id, query in searches:
+        matcher.add(search_id, query)
+    matcher.match("")  # files the staged searches, as the first real post would
+    return matcher
+
+
+def run_matcher(
+    searches: Sequence[tuple[str, str]], posts: Sequence[Post]
+) -> tuple[Result, list[set[str]], float]:
+    started = time.perf_counter()
+    matcher = build_matcher(searches)
+    build_seconds = time.perf_counter() - started
+    found: list[set[str]] = []
+    started = time.perf_counter()
+    for post in posts:
+        found.append(matcher.match(post.text, post.author, post.lang))
+    elapsed = time.perf_counter() - started
+    del matcher
+    _, allocated = _allocated(lambda: build_matcher(searches))
+    result = Result(
+        "matcher (this project)",
+        len(posts) / elapsed,
+        allocated / len(searches),
+        sum(map(len, found)),
+        f"build {build_seconds:.1f}s",
+    )
+    return result, found, build_seconds
+
+
+def run_naive(
+    searches: Sequence[tuple[str, str]], posts: Sequence[Post], expected: Sequence[set[str]]
+) -> Result:
+    parsed, allocated = _allocated(lambda: [(sid, parse(query)) for sid, query in searches])
+    sample = max(5, min(len(posts), NAIVE_EVALUATIONS // len(searches)))
+    started = time.perf_counter()
+    found = []
+    for post in posts[:sample]:
+        doc = document(post.text, post.author, post.lang)
+        found.append({sid for sid, query in parsed if evaluate(query, doc)})
+    elapsed = time.perf_counter() - started
+    if found != list(expected[:sample]):
+        raise AssertionError("the matcher disagrees with the reference evaluator")
+    return Result(
+        "naive loop (reference evaluator)",
+        sample / elapsed,
+        allocated / len(searches),
+        sum(map(len, found)),
+        f"{sample} posts sampled; agrees with matcher",
+    )
+
+
+def run_tantivy(
+    searches: Sequence[tuple[str, str]],
+    posts: Sequence[Post],
+    expected: Sequence[set[str]],
+    rng: random.Random,
+    distinct: bool,
+) -> Result:
+    """Forward approach: index each batch of posts, then run saved searches as queries."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name="raw", index_option="position")
+    schema = builder.build()
+    sampled = list(searches)
+    if len(sampled) > TANTIVY_MAX_QUERIES:
+        sampled = rng.sample(sampled, TANTIVY_MAX_QUERIES)
+    scale = len(searches) / len(sampled)
+    by_query: dict[Query, list[str]] = {}
+    for sid, text in sampled:
+        by_query.setdefault(parse(text), []).append(sid)
+    rss_before = _resident_bytes()
+    if distinct:
+        queries = [(to_tantivy(tantivy, schema, q), sids) for q, sids in by_query.items()]
+    else:
+        queries = [
+            (to_tantivy(tantivy, schema, q), [sid]) for q, sids in by_query.items() for sid in sids
+        ]
+    bytes_per_search = (_resident_bytes() - rss_before) / len(sampled)
+    index_seconds = query_seconds = 0.0
+    matches = 0
+    agrees = True
+    for start in range(0, len(posts), TANTIVY_BATCH):
+        batch = posts[start : start + TANTIVY_BATCH]
+        started = time.perf_counter()
+        searcher = _tantivy_index(tantivy, schema, batch)
+        index_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        found: list[set[str]] = [set() for _ in batch]
+        for query, sids in queries:
+            for _, address in searcher.search(query, limit=len(batch), count=False).hits:
+                found[address.doc].update(sids)
+        query_seconds += time.perf_counter() - started
+        matches += sum(map(len, found))
+        if scale == 1:
+            agrees &= found == list(expected[start : start + len(batch)])
+    elapsed = index_seconds + query_seconds * scale
+    note = f"index {index_seconds:.1f}s + queries {query_seconds * scale:.1f}s"
+    if scale != 1:
+        note += f" (sampled {len(sampled):,} searches, time x{scale:g})"
+    else:
+        note += "; agrees with matcher" if agrees else "; DISAGREES with matcher"
+    name = "tantivy, distinct queries" if distinct else "tantivy, every search a query"
+    return Result(name, len(posts) / elapsed, bytes_per_search, int(matches * scale), note)
+
+
+def _tantivy_index(tantivy: Any, schema: Any, batch: Sequence[Post]) -> Any:
+    index = tantivy.Index(schema)
+    writer = index.writer(heap_size=64_000_000, num_threads=1)
+    for post in batch:
+        doc = tantivy.Document()
+        doc.add_pre_tokenized_text(
+            "body", _pre_tokenized(tantivy, document(post.text, post.author, post.lang))
+        )
+        writer.add_document(doc)
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return index.searcher()
+
+
+def _pre_tokenized(tantivy: Any, doc: Document) -> Any:
+    """The same tokens as the matcher, hashtags at one position under both spellings."""
+    tokens = []
+    for position, token in enumerate(doc.tokens):
+        tokens.append(tantivy.Token(token, position, 0))
+        if token[0] == "#":
+            tokens.append(tantivy.Token(token[1:], position, 0))
+    extra = len(doc.tokens) + 10  # from: and lang: far from the text, so no phrase spans them
+    for offset, term in enumerate(sorted(t for t in doc.terms if ":" in t)):
+        tokens.append(tantivy.Token(term, extra + 2 * offset, 0))
+    return tantivy.PreTokenizedString(" ".join(doc.tokens), tokens)
+
+
+def to_tantivy(tantivy: Any, schema: Any, query: Query) -> Any:
+    occur, make = tantivy.Occur, tantivy.Query
+    if isinstance(query, Term):
+        return make.term_query(schema, "body", query.value)
+    if isinstance(query, Phrase):
+        return make.phrase_query(schema, "body", list(query.words))
+    if isinstance(query, Not):
+        return make.boolean_query(
+            [
+                (occur.Must, make.all_query()),
+                (occur.MustNot, to_tantivy(tantivy, schema, query.child)),
+            ]
+        )
+    if isinstance(query, Or):
+        return make.boolean_query(
+            [(occur.Should, to_tantivy(tantivy, schema, c)) for c in query.children]
+        )
+    clauses = [
+        (occur.MustNot, to_tantivy(tantivy, schema, c.child))
+        if isinstance(c, Not)
+        else (occur.Must, to_tantivy(tantivy, schema, c))
+        for c in query.children
+    ]
+    if all(kind == occur.MustNot for kind, _ in clauses):
+        clauses.append((occur.Must, make.all_query()))
+    return make.boolean_query(clauses)
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096
+
+
+# --- Report ------------------------------------------------------------------------------------
+
+
+def run_size(
+    count: int, posts: Sequence[Post], vocab: Vocabulary, rng: random.Random
+) -> list[Result]:
+    searches = make_searches(vocab, rng, count)
+    print(
+        f"\n{count:,} saved searches ({len({q for _, q in searches}):,} distinct), {len(posts):,} posts",
+        flush=True,
+    )
+    matcher, found, _ = run_matcher(searches, posts)
+    results = [matcher]
+    _show(matcher, count, len(posts))
+    for run in (
+        lambda: run_naive(searches, posts, found),
+        lambda: run_tantivy(searches, posts, found, rng, distinct=False),
+        lambda: run_tantivy(searches, posts, found, rng, distinct=True),
+    ):
+        gc.collect()
+        result = run()
+        results.append(result)
+        _show(result, count, len(posts))
+    _ratios(results)
+    return results
+
+
+def _show(result: Result, searches: int, posts: int) -> None:
+    memory = "n/a" if result.bytes_per_search is None else f"{result.bytes_per_search:,.0f} B"
+    print(
+        f"  {result.name:<34} {result.posts_per_second:>10,.1f} posts/s   {memory:>9}/search"
+        f"   {result.matches / posts if 'naive' not in result.name else 0:>7.1f} matches/post   {result.note}",
+        flush=True,
+    )
+
+
+def _ratios(results: Sequence[Result]) -> None:
+    mine = results[0].posts_per_second
+    for other in results[1:]:
+        print(f"  matcher / {other.name:<32} {mine / other.posts_per_second:>10,.1f}x")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench.match", description=__doc__)
+    parser.add_argument("--million", action="store_true", help="also run 1M saved searches")
+    parser.add_argument("--sizes", type=int, nargs="*", help="saved-search counts to run instead")
+    parser.add_argument("--posts", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--zipf-offset",
+        type=float,
+        default=2.7,
+        help="Zipf-Mandelbrot offset; 0 is pure Zipf, a much heavier head (default 2.7)",
+    )
+    args, _ = parser.parse_known_args(argv)
+    sizes = args.sizes or ([10_000, 100_000] + ([1_000_000] if args.million else []))
+    rng = random.Random(args.seed)
+    vocab = Vocabulary.build(rng, args.zipf_offset)
+    posts = make_posts(vocab, rng, args.posts)
+    for count in sizes:
+        run_size(count, posts, vocab, rng)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""jobalerts: job alerts from microblogs, as email digests and SMS."""

@@ -1,0 +1,57 @@
+"""`jobalerts demo` and `jobalerts serve`: the service on this machine, on moto."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    demo = subparsers.add_parser("demo", help="run the whole pipeline once on recorded posts")
+    demo.add_argument("--outbox", type=Path, default=Path("out/demo"))
+    demo.set_defaults(run=run_demo)
+
+    serve = subparsers.add_parser("serve", help="the API on localhost and the schedules, until ^C")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--outbox", type=Path, default=Path("out/serve"))
+    serve.set_defaults(run=run_serve)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from jobalerts.local.demo import print_summary
+    from jobalerts.local.demo import run_demo as demo
+
+    result = demo(args.outbox)
+    print_summary(result, args.outbox)
+    return 0 if result.emails and result.texts else 1
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from jobalerts.local.http import ApiServer
+    from jobalerts.local.outbox import sent_emails, sent_sms, write_outbox
+    from jobalerts.local.service import local_service
+
+    base_url = f"http://{args.host}:{args.port}"
+    stop = threading.Event()
+    with (
+        local_service(base_url) as service,
+        ApiServer(handler=service.handle_http, host=args.host, port=args.port) as server,
+    ):
+        worker = threading.Thread(target=service.run_schedules, args=(stop,), daemon=True)
+        worker.start()
+        schedules = ", ".join(f"{s.function} every {s.every}" for s in service.schedules())
+        print(f"jobalerts serving on {server.base_url} (schedules: {schedules}); ^C to stop")
+        print(f"mail and texts are written to {args.outbox}/")
+        try:
+            while not stop.wait(5):
+                with service.lock:
+                    write_outbox(args.outbox, sent_emails(), sent_sms())
+        except KeyboardInterrupt:
+            print("stopping")
+        finally:
+            stop.set()
+            worker.join(timeout=10)
+    return 0

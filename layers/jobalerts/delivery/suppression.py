@@ -1,0 +1,46 @@
+"""Addresses SES reported as permanently bounced or complaining: they receive nothing more.
+
+Kept apart from the subscriber so that signing up again with the same address (a new subscriber
+id) stays suppressed. Addresses are stored as SHA-256 digests, never in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from jobalerts.settings import get_settings
+from jobalerts.store._dynamo import table_named, translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+SUPPRESSED_PK = "suppressed#email"
+
+
+def address_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class SuppressionList:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or table_named(get_settings().state_table)
+
+    def add(self, email: str, reason: str, now: datetime | None = None) -> None:
+        with translated("suppression list"):
+            self.table.put_item(
+                Item={
+                    "pk": SUPPRESSED_PK,
+                    "sk": address_digest(email),
+                    "reason": reason,
+                    "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+                }
+            )
+
+    def contains(self, email: str) -> bool:
+        with translated("suppression list"):
+            page = self.table.get_item(
+                Key={"pk": SUPPRESSED_PK, "sk": address_digest(email)}, ConsistentRead=True
+            )
+        return "Item" in page

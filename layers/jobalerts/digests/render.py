@@ -1,0 +1,150 @@
+"""Rendering a composed digest: the email (HTML + text), the hosted web view and the SMS.
+
+One Jinja2 environment per process (compiled templates are cached in it): autoescape is on for
+every `.html` template and for string templates; the `.txt` part is plain text by design and
+gets its user content through `clean` instead. Templates receive a view model whose strings are
+already cleaned and whose post HTML is built by `highlight`, which escapes before marking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from jobalerts.digests.compose import Digest, DigestItem, DigestSection
+from jobalerts.digests.sms import compose_sms
+from jobalerts.digests.text import clean, highlight, one_line
+from jobalerts.schedule import zone_of
+
+SOURCE_LABELS = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+PREHEADER_LENGTH = 110
+
+
+@dataclass(frozen=True)
+class DigestLinks:
+    """Signed links for one digest. The web view gets none of the account links: whoever holds
+    a forwarded digest link must not be able to manage or cancel the subscription."""
+
+    view: str
+    manage: str | None = None
+    unsubscribe: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def build_environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("jobalerts", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), default_for_string=True, default=False
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return build_environment()
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """'Mon 3 Jun, 14:05 CEST' in the subscriber's zone; month and day names are English."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local:%Z}".rstrip()
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B} {local.year}"
+
+
+def _handle(handle: str) -> str:
+    handle = one_line(handle, 80)
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def _item(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
+    post = item.post
+    return {
+        "handle": _handle(post.author_handle),
+        "name": one_line(post.author_name, 80),
+        "when": local_time(post.created_at, zone),
+        "when_iso": post.created_at.isoformat(),
+        "html": highlight(post.text, item.terms),
+        "text": clean(post.text).strip(),
+        "url": item.url,
+        "source": SOURCE_LABELS.get(post.source, post.source),
+        "also_matches": list(item.also_matches),
+        "also_posted_by": [_handle(h) for h in item.also_posted_by],
+    }
+
+
+def _section(section: DigestSection, zone: ZoneInfo, limit: int | None) -> dict[str, Any]:
+    items = section.items if limit is None else section.items[:limit]
+    return {
+        "name": section.name,
+        "count": len(section.items),
+        "items": [_item(i, zone) for i in items],
+        "more": len(section.items) - len(items),
+    }
+
+
+def context(digest: Digest, links: DigestLinks, *, per_search: int | None) -> dict[str, Any]:
+    """`per_search`: how many posts each search shows (None: all of them)."""
+    zone = zone_of(digest.subscriber)
+    sections = [_section(s, zone, per_search) for s in digest.sections]
+    first = sections[0]["items"][0]
+    preheader = one_line(f"{first['handle']}: {first['text']}", PREHEADER_LENGTH)
+    return {
+        "subject": digest.subject,
+        "preheader": preheader,
+        "count": digest.count,
+        "jobs": "job" if digest.count == 1 else "jobs",
+        "searches": len(sections),
+        "day": local_day(digest.window, zone),
+        "timezone": zone.key,
+        "sections": sections,
+        "links": links,
+    }
+
+
+def render_email(
+    digest: Digest, links: DigestLinks, env: Environment | None = None
+) -> RenderedEmail:
+    env = env or environment()
+    limit = digest.sections[0].limit
+    data = context(digest, links, per_search=limit)
+    return RenderedEmail(
+        subject=digest.subject,
+        html=env.get_template("email/digest.html").render(data),
+        text=env.get_template("email/digest.txt").render(data),
+    )
+
+
+def render_web(
+    digest: Digest,
+    view_link: str,
+    env: Environment | None = None,
+    per_search: int | None = None,
+) -> str:
+    """The archived page behind the digest link: every post (unless capped), no account links."""
+    env = env or environment()
+    data = context(digest, DigestLinks(view=view_link), per_search=per_search)
+    return env.get_template("web/digest.html").render(data)
+
+
+def render_sms(digest: Digest, view_link: str) -> str:
+    return compose_sms(digest.count, digest.names_by_size, view_link)

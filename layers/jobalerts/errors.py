@@ -1,0 +1,35 @@
+"""The few domain errors that AWS error codes and bad input are translated into."""
+
+from __future__ import annotations
+
+
+class JobAlertsError(Exception):
+    """Base for every error the service raises on purpose."""
+
+
+class NotFound(JobAlertsError):
+    pass
+
+
+class AlreadyExists(JobAlertsError):
+    pass
+
+
+class Conflict(JobAlertsError):
+    """A conditional write lost a race or found the item in an unexpected state."""
+
+
+class Throttled(JobAlertsError):
+    """AWS asked us to slow down; the caller should retry later."""
+
+
+class InvalidInput(JobAlertsError):
+    """Input the user can fix; the message is safe to show them."""
+
+
+class InvalidToken(JobAlertsError):
+    pass
+
+
+class ConfigurationError(JobAlertsError):
+    """A missing credential or setting: a one-line error for an operator."""

@@ -1,0 +1,38 @@
+"""Every link we send a person, signed for one purpose and built in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from jobalerts import tokens
+from jobalerts.tokens import DAY, Signer
+
+CONFIRM_TTL = 7 * DAY
+MANAGE_TTL = 90 * DAY
+# RFC 8058 asks that one-click unsubscribe keeps working long after the mail was sent.
+UNSUBSCRIBE_TTL = 365 * DAY
+DIGEST_TTL = 30 * DAY
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    signer: Signer
+
+    def _url(self, path: str, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}{path}?{urlencode({'t': token})}"
+
+    def confirm(self, subscriber_id: str) -> str:
+        return self._url("/confirm", self.signer.sign(tokens.CONFIRM, subscriber_id, CONFIRM_TTL))
+
+    def manage(self, subscriber_id: str) -> str:
+        return self._url("/manage", self.signer.sign(tokens.MANAGE, subscriber_id, MANAGE_TTL))
+
+    def unsubscribe(self, subscriber_id: str) -> str:
+        token = self.signer.sign(tokens.UNSUBSCRIBE, subscriber_id, UNSUBSCRIBE_TTL)
+        return self._url("/unsubscribe", token)
+
+    def digest(self, subscriber_id: str, digest_id: str) -> str:
+        token = self.signer.sign(tokens.DIGEST, f"{subscriber_id}|{digest_id}", DIGEST_TTL)
+        return self._url(f"/digests/{digest_id}", token)

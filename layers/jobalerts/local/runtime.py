@@ -1,0 +1,288 @@
+"""Invoke the real handlers in this process with the event payloads Lambda would send them."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+
+from jobalerts.local.template import ACCOUNT_ID, REGION, LocalStack, repo_root
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from Lambda's context object."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_seconds: int = 60
+    started: float = field(default_factory=lambda: datetime.now(UTC).timestamp())
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = datetime.now(UTC).timestamp() - self.started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def load_handler(function: str, root: Path | None = None) -> Handler:
+    """Import functions/<function>/app.py under a unique module name and return its handler."""
+    path = (root or repo_root()) / "functions" / function / "app.py"
+    name = f"jobalerts_function_{function}"
+    module: ModuleType | None = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise FileNotFoundError(path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    handler: Handler = module.handler
+    return handler
+
+
+def invoke(function: str, event: dict[str, Any], timeout_seconds: int = 60) -> Any:
+    return load_handler(function)(event, LambdaContext(function, timeout_seconds=timeout_seconds))
+
+
+def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None) -> None:
+    """Give this process the variables template.yaml gives the functions."""
+    os.environ.update({**stack.merged_environment(), **(overrides or {})})
+    from jobalerts.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- event payloads
+
+
+def scheduled_event(rule: str, now: datetime | None = None) -> dict[str, Any]:
+    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": ACCOUNT_ID,
+        "time": moment,
+        "region": REGION,
+        "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{rule}"],
+        "detail": {},
+    }
+
+
+def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    records = []
+    for message in messages:
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": message.get("Attributes", {}).get(
+                        "ApproximateReceiveCount", "1"
+                    ),
+                    "SentTimestamp": message.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "SenderId": ACCOUNT_ID,
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        )
+    return {"Records": records}
+
+
+def sns_event(topic_arn: str, message: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic_arn,
+                    "Subject": None,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "SignatureVersion": "1",
+                    "Signature": "local",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/local.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1:8080",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) request, as the subscriptions function receives it."""
+    raw_body: str | None = None
+    encoded = False
+    if isinstance(body, bytes):
+        raw_body, encoded = base64.b64encode(body).decode(), True
+    elif body is not None:
+        raw_body = body
+    now = datetime.now(UTC)
+    header_map = {"host": host, **{k.lower(): v for k, v in (headers or {}).items()}}
+    return {
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": header_map,
+        "queryStringParameters": query or None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": header_map.get("user-agent", "local"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "ANY /{proxy+}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "body": raw_body,
+        "isBase64Encoded": encoded,
+    }
+
+
+# ---------------------------------------------------------------- pumps: what Lambda's pollers do
+
+
+class StreamPump:
+    """Reads a table's DynamoDB stream the way Lambda's event source mapping does."""
+
+    def __init__(self, stream_arn: str, session: boto3.Session | None = None) -> None:
+        self.stream_arn = stream_arn
+        # Recent botocore resolves Streams to a host moto does not route; name the classic one.
+        self.client = (session or boto3.Session(region_name=REGION)).client(
+            "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+        )
+        self.iterators: dict[str, str] = {}
+
+    def poll(self) -> list[dict[str, Any]]:
+        description = self.client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        records: list[dict[str, Any]] = []
+        for shard in description.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators:
+                self.iterators[shard_id] = self.client.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            page = self.client.get_records(ShardIterator=self.iterators[shard_id])
+            self.iterators[shard_id] = page.get("NextShardIterator") or self.iterators[shard_id]
+            for record in page.get("Records", []):
+                records.append(_lambda_stream_record(dict(record), self.stream_arn))
+        return records
+
+
+def _lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    dynamodb = dict(record["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def stream_batches(records: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    return [{"Records": records[i : i + size]} for i in range(0, len(records), size)]
+
+
+def drain_queue(
+    queue_url: str,
+    queue_arn: str,
+    handle: Callable[[dict[str, Any]], dict[str, Any] | None],
+    batch_size: int = 10,
+    session: boto3.Session | None = None,
+) -> int:
+    """Feed queue batches to `handle` and delete what it did not report as failed."""
+    sqs = (session or boto3.Session(region_name=REGION)).client("sqs")
+    handled = 0
+    while True:
+        page = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=batch_size,
+            AttributeNames=["All"],
+            VisibilityTimeout=30,
+        )
+        messages = page.get("Messages", [])
+        if not messages:
+            return handled
+        response = handle(sqs_event(queue_arn, [dict(m) for m in messages])) or {}
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
+        if failed:
+            # Lambda would retry after the visibility timeout; a local run stops here instead.
+            return handled
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return json.loads(body) if body else None

@@ -1,0 +1,159 @@
+"""Match new posts against the saved searches of this worker's shard and queue the hits.
+
+The index lives in memory for as long as Lambda keeps the worker warm. Each invocation asks the
+searches table only for what changed since the last look (a query on the `shard-updated-index`
+GSI), so a warm worker never rescans the table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from jobalerts.matcher import Matcher
+from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus, Subscriber
+from jobalerts.models import SubscriberStatus as Status
+from jobalerts.observability import logger, metrics
+from jobalerts.query import QuerySyntaxError
+from jobalerts.schedule import next_due
+from jobalerts.settings import Settings, get_settings
+from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store.posts import POST_KIND, item_to_post
+from jobalerts.store.searches import TOMBSTONE_DAYS
+
+# GSI reads are eventually consistent and writers' clocks differ a little: re-read a short
+# overlap on every refresh (applying a change twice is harmless; missing one is not).
+REFRESH_OVERLAP = timedelta(seconds=120)
+# A worker idle longer than tombstones live could miss a deletion: reload from scratch instead.
+FULL_RELOAD_AFTER = timedelta(days=TOMBSTONE_DAYS - 1)
+
+
+@dataclass(frozen=True)
+class SearchRoute:
+    """Where a search's matches go."""
+
+    subscriber_id: str
+    channel: Channel
+    frequency: Frequency
+
+
+@dataclass
+class LiveIndex:
+    """One shard of the saved searches, kept current incrementally."""
+
+    searches: SearchesRepository
+    shard: str
+    clock: Callable[[], float] = time.time
+    matcher: Matcher = field(default_factory=Matcher)
+    routes: dict[str, SearchRoute] = field(default_factory=dict)
+    watermark: str | None = None
+    loaded_at: float | None = None
+
+    def refresh(self) -> int:
+        """Apply every change since the last refresh; returns how many changes were read."""
+        now = self.clock()
+        if self.loaded_at is None or now - self.loaded_at > FULL_RELOAD_AFTER.total_seconds():
+            self.matcher, self.routes, self.watermark = Matcher(), {}, None
+            self.loaded_at = now
+        since = None
+        if self.watermark is not None:
+            since = (datetime.fromisoformat(self.watermark) - REFRESH_OVERLAP).isoformat(
+                timespec="microseconds"
+            )
+        changes = 0
+        for search in self.searches.changes_since(self.shard, since):
+            self._apply(search)
+            changes += 1
+            if self.watermark is None or search.updated_at > self.watermark:
+                self.watermark = search.updated_at
+        return changes
+
+    def _apply(self, search: SavedSearch) -> None:
+        if search.status is SearchStatus.DELETED:
+            self.matcher.remove(search.search_id)
+            self.routes.pop(search.search_id, None)
+            return
+        try:
+            self.matcher.add(search.search_id, search.query)
+        except QuerySyntaxError as exc:
+            # The API validates queries, so this is a query stored before a language change:
+            # one bad search must not stop the worker matching everyone else's.
+            logger.warning("skipped unparsable search", search_id=search.search_id, error=str(exc))
+            self.matcher.remove(search.search_id)
+            self.routes.pop(search.search_id, None)
+            return
+        self.routes[search.search_id] = SearchRoute(
+            search.subscriber_id, search.channel, search.frequency
+        )
+
+    def match(self, post: Post) -> dict[str, SearchRoute]:
+        return {
+            sid: self.routes[sid] for sid in self.matcher.match_post(post) if sid in self.routes
+        }
+
+
+@dataclass
+class MatchService:
+    index: LiveIndex
+    subscribers: SubscribersRepository
+    matches: MatchesRepository
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def refresh(self) -> int:
+        return self.index.refresh()
+
+    def handle(self, posts: Iterable[Post]) -> int:
+        """Queue every (subscriber, channel, post) hit; returns how many were queued."""
+        now = self.clock()
+        hits = [
+            (post, sid, route) for post in posts for sid, route in self.index.match(post).items()
+        ]
+        if not hits:
+            return 0
+        people = self.subscribers.get_many({route.subscriber_id for _, _, route in hits})
+        queued = 0
+        for post, search_id, route in hits:
+            subscriber = people.get(route.subscriber_id)
+            if subscriber is None or not _reachable(subscriber, route.channel):
+                continue
+            self.matches.add(
+                subscriber_id=subscriber.subscriber_id,
+                channel=route.channel,
+                post=post,
+                search_id=search_id,
+                due_at=next_due(route.frequency, subscriber, now),
+                matched_at=now,
+            )
+            queued += 1
+        metrics.add_metric(name="MatchesQueued", unit=MetricUnit.Count, value=queued)
+        logger.info("queued matches", posts=len({p.id for p, _, _ in hits}), matches=queued)
+        return queued
+
+
+def _reachable(subscriber: Subscriber, channel: Channel) -> bool:
+    if subscriber.status is not Status.ACTIVE:
+        return False
+    if channel is Channel.EMAIL:
+        return bool(subscriber.email) and subscriber.email_enabled
+    return bool(subscriber.phone) and subscriber.sms_enabled
+
+
+def post_from_new_image(event_name: str, image: dict[str, Any] | None) -> Post | None:
+    """The post a stream record inserted, or None for records the match function ignores."""
+    if event_name != "INSERT" or not image or image.get("kind") != POST_KIND:
+        return None
+    return item_to_post(dict(image))
+
+
+def default_service(settings: Settings | None = None) -> MatchService:
+    settings = settings or get_settings()
+    return MatchService(
+        index=LiveIndex(SearchesRepository(), shard=settings.match_shard),
+        subscribers=SubscribersRepository(),
+        matches=MatchesRepository(),
+    )

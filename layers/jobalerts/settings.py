@@ -1,0 +1,49 @@
+"""One settings model, read from the environment that template.yaml gives each function."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every function reads the same model; values it does not use keep their defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    subscribers_table: str = "jobalerts-subscribers"
+    searches_table: str = "jobalerts-searches"
+    posts_table: str = "jobalerts-posts"
+    matches_table: str = "jobalerts-matches"
+    state_table: str = "jobalerts-state"
+    delivery_queue_url: str = ""
+    source_secret_name: str = "jobalerts/sources"  # noqa: S105 - a name, not a secret
+    signing_secret_name: str = "jobalerts/signing-key"  # noqa: S105 - a name, not a secret
+
+    public_base_url: str = Field(default="http://127.0.0.1:8080", description="where links point")
+    sender_email: str = "alerts@jobalerts.example"
+    unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"
+    ses_configuration_set: str = ""
+
+    x_base_url: str = "https://api.x.com"
+    mastodon_instances: str = "mastodon.social"
+    mastodon_tags: str = "hiring,jobs,remotejobs"
+    bluesky_base_url: str = "https://bsky.social"
+    enabled_sources: str = "x"
+
+    post_ttl_days: int = Field(default=7, ge=1, le=7)
+    match_ttl_days: int = Field(default=14, ge=1)
+    search_shards: int = Field(default=1, ge=1)
+    match_shard: str = "0"
+    max_posts_per_search: int = Field(default=5, ge=1)
+
+    @property
+    def source_list(self) -> list[str]:
+        return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

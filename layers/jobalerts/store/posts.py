@@ -1,0 +1,54 @@
+"""Posts table: key `post_id` (source-prefixed); TTL `expires_at`; stream of new images -> match."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jobalerts.errors import Conflict
+from jobalerts.models import Post
+from jobalerts.settings import get_settings
+from jobalerts.store._dynamo import epoch_after, from_item, table_named, to_item, translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+POST_KIND = "post"
+
+
+def post_to_item(post: Post, ttl_days: int) -> dict[str, Any]:
+    data = post.model_dump(mode="json")
+    data["post_id"] = data.pop("id")
+    data["kind"] = POST_KIND
+    data["expires_at"] = epoch_after(ttl_days, post.created_at)
+    return to_item(data)
+
+
+def item_to_post(item: dict[str, Any]) -> Post:
+    data = from_item(item)
+    data["id"] = data.pop("post_id")
+    return Post.model_validate(data)
+
+
+class PostsRepository:
+    def __init__(self, table: Table | None = None, ttl_days: int | None = None) -> None:
+        settings = get_settings()
+        self.table = table or table_named(settings.posts_table)
+        self.ttl_days = ttl_days or settings.post_ttl_days
+
+    def put_new(self, post: Post) -> bool:
+        """Store a post once; False when it was already there (a re-read page, a retried run)."""
+        try:
+            with translated("post"):
+                self.table.put_item(
+                    Item=post_to_item(post, self.ttl_days),
+                    ConditionExpression="attribute_not_exists(post_id)",
+                )
+        except Conflict:
+            return False
+        return True
+
+    def get(self, post_id: str) -> Post | None:
+        with translated("post"):
+            page = self.table.get_item(Key={"post_id": post_id})
+        item = page.get("Item")
+        return item_to_post(dict(item)) if item else None

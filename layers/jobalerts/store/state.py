@@ -1,0 +1,42 @@
+"""State table: key (`pk`, `sk`). Source checkpoints, idempotency records, delivery records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jobalerts.settings import get_settings
+from jobalerts.store._dynamo import from_item, now_iso, table_named, to_item, translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+CHECKPOINT_PK = "checkpoint"
+
+
+class StateRepository:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or table_named(get_settings().state_table)
+
+    def get_checkpoint(self, name: str) -> dict[str, Any] | None:
+        with translated("checkpoint"):
+            page = self.table.get_item(Key={"pk": CHECKPOINT_PK, "sk": name}, ConsistentRead=True)
+        item = page.get("Item")
+        if item is None:
+            return None
+        data = from_item(item)
+        value: dict[str, Any] = data.get("value", {})
+        return value
+
+    def put_checkpoint(self, name: str, value: dict[str, Any]) -> None:
+        with translated("checkpoint"):
+            self.table.put_item(
+                Item=to_item(
+                    {"pk": CHECKPOINT_PK, "sk": name, "value": to_item(value), "at": now_iso()}
+                )
+            )
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with translated("state"):
+            page = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True)
+        item = page.get("Item")
+        return from_item(item) if item else None

@@ -1,0 +1,71 @@
+"""Signed, expiring tokens for the links we send: confirm, manage, unsubscribe, digest view.
+
+A token is `base64url(json payload).base64url(hmac-sha256)`; the payload names its purpose so
+an unsubscribe token can never confirm or manage anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from jobalerts.errors import InvalidToken
+
+CONFIRM: Final = "confirm"
+MANAGE: Final = "manage"
+UNSUBSCRIBE: Final = "unsubscribe"
+DIGEST: Final = "digest"
+
+DAY = 86_400
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Signer:
+    key: bytes
+
+    def sign(self, purpose: str, subject: str, ttl_seconds: int, now: float | None = None) -> str:
+        expires = int((now if now is not None else time.time()) + ttl_seconds)
+        payload = json.dumps({"p": purpose, "s": subject, "e": expires}, separators=(",", ":"))
+        body = _b64(payload.encode())
+        return f"{body}.{self._mac(body)}"
+
+    def verify(self, token: str, purpose: str, now: float | None = None) -> str:
+        """The token's subject, or InvalidToken for a forged, expired or misused token."""
+        body, _, mac = token.partition(".")
+        if not body or not mac or not hmac.compare_digest(mac, self._mac(body)):
+            raise InvalidToken("this link is not valid")
+        try:
+            payload = json.loads(_unb64(body))
+        except ValueError as exc:
+            raise InvalidToken("this link is not valid") from exc
+        if payload.get("p") != purpose:
+            raise InvalidToken("this link is not valid")
+        if int(payload.get("e", 0)) < (now if now is not None else time.time()):
+            raise InvalidToken("this link has expired")
+        return str(payload["s"])
+
+    def _mac(self, body: str) -> str:
+        return _b64(hmac.new(self.key, body.encode(), hashlib.sha256).digest())
+
+
+def load_signer(secret_name: str) -> Signer:
+    """The key lives in Secrets Manager; Powertools caches it across warm invocations."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(secret_name, max_age=300)
+    if isinstance(value, bytes):
+        return Signer(value)
+    return Signer(str(value).encode())

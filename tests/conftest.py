@@ -1,0 +1,51 @@
+"""Fixtures shared by every test: fake credentials, and the whole stack on moto from template.yaml."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+# Before anything imports boto3: no test may reach a real AWS account.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="JobAlerts",
+    POWERTOOLS_DEV="false",
+)
+
+TEST_BASE_URL = "http://jobalerts.test"
+
+
+@pytest.fixture(autouse=True)
+def cold_handlers() -> None:
+    """Every test gets cold starts: handler modules (and what they cached) are imported afresh."""
+    for name in [m for m in sys.modules if m.startswith("jobalerts_function_")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Given every resource of template.yaml created on in-process moto, and its env applied."""
+    from moto import mock_aws
+
+    from jobalerts.local.runtime import apply_environment
+    from jobalerts.local.template import provision
+    from jobalerts.settings import get_settings
+
+    with mock_aws():
+        created = provision(parameters={"PublicBaseUrl": TEST_BASE_URL})
+        for key in created.merged_environment():
+            monkeypatch.delenv(key, raising=False)
+        snapshot = dict(os.environ)
+        apply_environment(created)
+        yield created
+        os.environ.clear()
+        os.environ.update(snapshot)
+        get_settings.cache_clear()

@@ -1,0 +1,198 @@
+"""The match function: new posts on the stream become pending matches, once per subscriber."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jobalerts.local.runtime import StreamPump, invoke, stream_batches
+from jobalerts.local.template import LocalStack
+from jobalerts.models import (
+    Channel,
+    Frequency,
+    Post,
+    SavedSearch,
+    Subscriber,
+    SubscriberStatus,
+)
+from jobalerts.store import (
+    MatchesRepository,
+    PostsRepository,
+    SearchesRepository,
+    SubscribersRepository,
+)
+from jobalerts.store._dynamo import now_iso
+
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def subscriber(sid: str, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> Subscriber:
+    return Subscriber(
+        subscriber_id=sid,
+        email=f"{sid}@example.com",
+        phone="+14155550100",
+        timezone="Europe/Berlin",
+        status=status,
+        created_at=datetime.now(UTC),
+    )
+
+
+def search(
+    sub: str,
+    sid: str,
+    query: str,
+    channel: Channel = Channel.EMAIL,
+    freq: Frequency = Frequency.DAILY,
+) -> SavedSearch:
+    return SavedSearch(
+        subscriber_id=sub,
+        search_id=sid,
+        query=query,
+        channel=channel,
+        frequency=freq,
+        updated_at=now_iso(),
+        created_at=datetime.now(UTC),
+    )
+
+
+def post(pid: str, text: str, author: str = "acme") -> Post:
+    return Post(
+        id=f"x#{pid}",
+        source="x",
+        author_handle=author,
+        text=text,
+        url=f"https://x.com/{author}/status/{pid}",
+        created_at=datetime.now(UTC),
+    )
+
+
+class Pipeline:
+    """Posts go into the table; the stream feeds the real match handler, as Lambda would."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.pump = StreamPump(stack.attrs[("PostsTable", "StreamArn")])
+        self.posts = PostsRepository()
+
+    def publish(self, *posts: Post) -> list[Any]:
+        for item in posts:
+            self.posts.put_new(item)
+        return [invoke("match", batch) for batch in stream_batches(self.pump.poll(), 100)]
+
+
+@pytest.fixture
+def pipeline(stack: LocalStack) -> Pipeline:
+    return Pipeline(stack)
+
+
+def pending_post_ids(sub: str, channel: Channel = Channel.EMAIL) -> list[str]:
+    return [m.post.id for m in MatchesRepository().pending(sub, channel, FAR_FUTURE)]
+
+
+def test_a_matching_post_is_queued_for_the_subscriber(pipeline: Pipeline) -> None:
+    # Given an active subscriber with a saved search
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python remote -senior"))
+    # When posts arrive, one matching and two not
+    responses = pipeline.publish(
+        post("1", "Hiring a Python developer, fully remote #hiring"),
+        post("2", "Senior Python engineer, remote"),
+        post("3", "Golang developer in Berlin"),
+    )
+    # Then only the matching post waits for her, and the batch reports no failures
+    assert pending_post_ids("ana") == ["x#1"]
+    assert all(r["batchItemFailures"] == [] for r in responses)
+
+
+def test_a_post_matched_by_two_searches_is_queued_once_with_both(pipeline: Pipeline) -> None:
+    SubscribersRepository().create(subscriber("ben"))
+    SearchesRepository().put(search("ben", "s1", "python"))
+    SearchesRepository().put(search("ben", "s2", "remote"))
+    pipeline.publish(post("7", "Python developer, remote"))
+    [match] = MatchesRepository().pending("ben", Channel.EMAIL, FAR_FUTURE)
+    assert match.search_ids == ["s1", "s2"]
+
+
+def test_the_due_time_follows_the_frequency_in_the_subscribers_timezone(pipeline: Pipeline) -> None:
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python", freq=Frequency.DAILY))
+    pipeline.publish(post("1", "python job"))
+    [match] = MatchesRepository().pending("ana", Channel.EMAIL, FAR_FUTURE)
+    # Daily at 08:00 in Berlin, within the next day
+    local = match.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    assert (local.hour, local.minute) == (8, 0)
+    assert timedelta(0) < match.due_at - datetime.now(UTC) <= timedelta(days=1)
+
+
+def test_pending_and_unsubscribed_people_get_nothing(pipeline: Pipeline) -> None:
+    SubscribersRepository().create(subscriber("pending", SubscriberStatus.PENDING))
+    SubscribersRepository().create(subscriber("gone", SubscriberStatus.UNSUBSCRIBED))
+    SearchesRepository().put(search("pending", "s1", "python"))
+    SearchesRepository().put(search("gone", "s2", "python"))
+    pipeline.publish(post("1", "python job"))
+    assert pending_post_ids("pending") == []
+    assert pending_post_ids("gone") == []
+
+
+def test_an_sms_search_queues_on_the_sms_channel(pipeline: Pipeline) -> None:
+    SubscribersRepository().create(subscriber("chloe"))
+    SearchesRepository().put(search("chloe", "s1", "#nursing", Channel.SMS, Frequency.INSTANT))
+    pipeline.publish(post("1", "ICU nurse wanted #Nursing"))
+    assert pending_post_ids("chloe", Channel.SMS) == ["x#1"]
+    assert pending_post_ids("chloe", Channel.EMAIL) == []
+
+
+def test_a_warm_worker_sees_searches_added_and_deleted_since_its_last_run(
+    pipeline: Pipeline,
+) -> None:
+    # Given a warm worker that has already loaded its index
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python"))
+    pipeline.publish(post("1", "python job"))
+    # When a search is added and the first one deleted
+    SearchesRepository().put(search("ana", "s2", "golang"))
+    SearchesRepository().delete("ana", "s1")
+    pipeline.publish(post("2", "golang job"), post("3", "python job"))
+    # Then the new search matches and the deleted one no longer does
+    assert sorted(pending_post_ids("ana")) == ["x#1", "x#2"]
+
+
+def test_a_stored_query_that_no_longer_parses_does_not_stop_matching(pipeline: Pipeline) -> None:
+    SubscribersRepository().create(subscriber("ana"))
+    SubscribersRepository().create(subscriber("ben"))
+    SearchesRepository().put(search("ana", "bad", 'python "unclosed'))
+    SearchesRepository().put(search("ben", "good", "python"))
+    responses = pipeline.publish(post("1", "python job"))
+    assert pending_post_ids("ben") == ["x#1"]
+    assert all(r["batchItemFailures"] == [] for r in responses)
+
+
+def test_a_replayed_stream_batch_queues_nothing_twice(
+    stack: LocalStack, pipeline: Pipeline
+) -> None:
+    # Given a batch that was processed once
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python"))
+    PostsRepository().put_new(post("1", "python job"))
+    batches = stream_batches(pipeline.pump.poll(), 100)
+    for batch in batches:
+        invoke("match", batch)
+    # When Lambda retries the same batch
+    for batch in batches:
+        invoke("match", batch)
+    # Then the post is still queued once
+    assert pending_post_ids("ana") == ["x#1"]
+
+
+def test_the_sample_stream_event_is_matched(stack: LocalStack) -> None:
+    # Given a subscriber whose search the sample post satisfies
+    from tests.support.events import load_event
+
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python remote"))
+    # When the match function receives the recorded stream payload
+    response = invoke("match", load_event("match-dynamodb-stream.json"))
+    # Then the post waits for her
+    assert response["batchItemFailures"] == []
+    assert pending_post_ids("ana") == ["x#1861234567890123456"]

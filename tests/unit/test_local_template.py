@@ -1,0 +1,53 @@
+"""Reading template.yaml: CloudFormation tags and intrinsic functions resolve as AWS would."""
+
+from __future__ import annotations
+
+from jobalerts.local.template import LocalStack, load_template
+
+
+def test_the_template_declares_every_function_with_a_handler_folder() -> None:
+    # Given the real template
+    template = load_template()
+    # Then each function's CodeUri is a folder holding app.py
+    from jobalerts.local.template import repo_root
+
+    functions = {
+        lid: r["Properties"]["CodeUri"]
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(functions) >= {
+        "IngestFunction",
+        "MatchFunction",
+        "DigestFunction",
+        "DeliverFunction",
+        "SubscriptionsFunction",
+        "FeedbackFunction",
+    }
+    for code_uri in functions.values():
+        assert (repo_root() / code_uri / "app.py").is_file()
+
+
+def test_short_form_tags_become_intrinsic_functions() -> None:
+    template = load_template()
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["SUBSCRIBERS_TABLE"] == {"Ref": "SubscribersTable"}
+    match = template["Resources"]["MatchFunction"]["Properties"]["Events"]["NewPosts"]
+    assert match["Properties"]["Stream"] == {"Fn::GetAtt": ["PostsTable", "StreamArn"]}
+
+
+def test_intrinsics_resolve_against_what_was_created() -> None:
+    # Given a stack that knows one table and one parameter
+    stack = LocalStack(
+        template={"Conditions": {"HasUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Url"}, ""]}]}}},
+        parameters={"Url": ""},
+        refs={"Api": "abc"},
+        attrs={("Table", "Arn"): "arn:aws:dynamodb:us-east-1:123456789012:table/T"},
+    )
+    # When Sub, GetAtt, If and Join are resolved
+    assert stack.resolve({"Fn::Sub": "${Table.Arn}/index/*"}).endswith("table/T/index/*")
+    assert stack.resolve({"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.x"}) == (
+        "https://abc.execute-api.us-east-1.x"
+    )
+    assert stack.resolve({"Fn::If": ["HasUrl", "custom", "default"]}) == "default"
+    assert stack.resolve({"Fn::Join": ["-", ["a", {"Ref": "Api"}]]}) == "a-abc"

@@ -1,0 +1,67 @@
+"""Signed links: each token works for one purpose, until it expires, and cannot be forged."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobalerts import tokens
+from jobalerts.errors import InvalidToken
+from jobalerts.links import Links
+from jobalerts.tokens import Signer
+
+SIGNER = Signer(b"k" * 32)
+
+
+def test_a_token_verifies_for_its_purpose_and_returns_its_subject() -> None:
+    # Given a manage token for a subscriber
+    token = SIGNER.sign(tokens.MANAGE, "sub-1", ttl_seconds=60, now=1000)
+    # When it is verified for the same purpose before it expires
+    # Then it names that subscriber
+    assert SIGNER.verify(token, tokens.MANAGE, now=1059) == "sub-1"
+
+
+def test_an_expired_token_is_refused_with_a_clear_message() -> None:
+    token = SIGNER.sign(tokens.CONFIRM, "sub-1", ttl_seconds=60, now=1000)
+    with pytest.raises(InvalidToken, match="expired"):
+        SIGNER.verify(token, tokens.CONFIRM, now=1061)
+
+
+def test_a_token_cannot_be_used_for_another_purpose() -> None:
+    # Given an unsubscribe token (they are long-lived and sit in every email's headers)
+    token = SIGNER.sign(tokens.UNSUBSCRIBE, "sub-1", ttl_seconds=60)
+    # Then it cannot manage the account
+    with pytest.raises(InvalidToken):
+        SIGNER.verify(token, tokens.MANAGE)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
+        lambda t: "e30" + t[3:],
+        lambda t: t.split(".")[0],
+        lambda t: "",
+        lambda t: "not-base64!.x",
+    ],
+)
+def test_a_forged_or_mangled_token_is_refused(tamper: object) -> None:
+    token = SIGNER.sign(tokens.MANAGE, "sub-1", ttl_seconds=60)
+    with pytest.raises(InvalidToken):
+        SIGNER.verify(tamper(token), tokens.MANAGE)  # type: ignore[operator]
+
+
+def test_a_token_signed_with_another_key_is_refused() -> None:
+    token = Signer(b"other-key").sign(tokens.MANAGE, "sub-1", ttl_seconds=60)
+    with pytest.raises(InvalidToken):
+        SIGNER.verify(token, tokens.MANAGE)
+
+
+def test_links_carry_tokens_for_their_own_purpose() -> None:
+    links = Links("https://alerts.example/", SIGNER)
+    url = links.unsubscribe("sub-9")
+    assert url.startswith("https://alerts.example/unsubscribe?t=")
+    token = url.split("t=", 1)[1]
+    assert SIGNER.verify(token, tokens.UNSUBSCRIBE) == "sub-9"
+    digest = links.digest("sub-9", "d1")
+    assert digest.startswith("https://alerts.example/digests/d1?t=")
+    assert SIGNER.verify(digest.split("t=", 1)[1], tokens.DIGEST) == "sub-9|d1"
