@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobalerts.matcher import Matcher
-from jobalerts.query import And, Document, Not, Or, Phrase, Query, Term, document, evaluate, parse
+from jobalerts.query import Document, Not, Or, Phrase, Query, Term, document, evaluate, parse
 
 TANTIVY_BATCH = 5_000
 NAIVE_EVALUATIONS = 3_000_000  # per size: enough posts for a stable rate, not minutes of waiting
