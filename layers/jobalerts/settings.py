@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     mastodon_tags: str = "hiring,jobs,remotejobs"
     bluesky_base_url: str = "https://bsky.social"
     enabled_sources: str = "x"
+    mastodon_base_url: str = Field(
+        default="", description="empty = https://<instance>; set to a replay server locally"
+    )
+    x_monthly_read_budget: int = Field(default=100_000, ge=0, description="posts read per month")
+    x_run_read_budget: int = Field(default=2_000, ge=0, description="posts read per ingest run")
+    x_max_pages: int = Field(default=10, ge=1)
+    author_blocklist: str = Field(default="", description="comma-separated handles to drop")
 
     post_ttl_days: int = Field(default=7, ge=1, le=7)
     match_ttl_days: int = Field(default=14, ge=1)
@@ -42,6 +49,12 @@ class Settings(BaseSettings):
     @property
     def source_list(self) -> list[str]:
         return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
+
+    @property
+    def blocked_authors(self) -> set[str]:
+        return {
+            a.strip().lstrip("@").lower() for a in self.author_blocklist.split(",") if a.strip()
+        }
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,69 @@
+"""What every source returns, and the one method ingest calls on it.
+
+A source reads new posts since a checkpoint. It never stores anything and never saves the
+checkpoint itself: ingest saves `FetchResult.checkpoint` only after every post of the run is
+stored, so a crash between the two re-reads a page instead of losing one.
+
+Each source module (x, mastodon, bluesky) exposes
+`build(settings, client, credentials) -> Source`, which `jobalerts.sources.build_source`
+calls; `credentials` is the JSON of the sources secret (x_bearer_token, bluesky_handle,
+bluesky_app_password). HTTP goes through `jobalerts.sources.http.get_json`/`request_json`,
+which raise RateLimited / Unavailable / BadResponse; a source turns those into
+`FetchResult.stopped` (keeping the posts of the pages it already read) rather than raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from jobalerts.errors import JobAlertsError
+from jobalerts.models import Post
+
+# Why a run ended early; None means it read everything new.
+RATE_LIMITED = "rate_limited"
+BUDGET = "budget"
+ERROR = "error"
+
+
+@dataclass
+class FetchResult:
+    posts: list[Post] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+    """The checkpoint to save once `posts` are stored; None = leave the saved one alone."""
+    reads: int = 0
+    """Posts read from the API (what X bills for), including ones dropped as noise."""
+    pages: int = 0
+    stopped: str | None = None
+    """RATE_LIMITED, BUDGET, ERROR or None."""
+    resume_after: datetime | None = None
+    """When rate limited: do not call the source again before this instant."""
+
+
+class Source(Protocol):
+    name: str
+
+    def fetch(
+        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+    ) -> FetchResult:
+        """Read posts newer than `checkpoint`, at most `max_pages` pages and `budget` reads."""
+        ...
+
+
+class SourceError(JobAlertsError):
+    """A source could not be read this time; the checkpoint stays where it was."""
+
+
+class RateLimited(SourceError):
+    def __init__(self, reset_at: datetime | None) -> None:
+        super().__init__(f"rate limited until {reset_at.isoformat() if reset_at else 'unknown'}")
+        self.reset_at = reset_at
+
+
+class BadResponse(SourceError):
+    """Truncated or garbage JSON, or JSON of the wrong shape."""
+
+
+class Unavailable(SourceError):
+    """5xx or timeouts that outlasted the retries."""

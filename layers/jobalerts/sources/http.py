@@ -1,0 +1,125 @@
+"""The one way sources call HTTP APIs: bounded retries, 429 as an exception, JSON checked."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from jobalerts.observability import logger
+from jobalerts.sources.base import BadResponse, RateLimited, SourceError, Unavailable
+
+Sleep = Callable[[float], None]
+
+MAX_BACKOFF_SECONDS = 8.0
+# Header names the three APIs use for "when the window resets" (X, Mastodon, Bluesky).
+_RESET_HEADERS = ("x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
+
+
+class HttpStatusError(SourceError):
+    """A 4xx other than 429: retrying will not help (bad token, bad query)."""
+
+    def __init__(self, status: int, url: str) -> None:
+        super().__init__(f"http {status} from {url}")
+        self.status = status
+
+
+def reset_at(headers: Mapping[str, str], now: datetime | None = None) -> datetime | None:
+    """When a 429 window ends: epoch seconds, ISO-8601, or Retry-After seconds."""
+    now = now or datetime.now(UTC)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in _RESET_HEADERS:
+        value = lowered.get(name, "").strip()
+        if not value:
+            continue
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), UTC)
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    retry_after = lowered.get("retry-after", "").strip()
+    if retry_after.isdigit():
+        return now + timedelta(seconds=int(retry_after))
+    return None
+
+
+def backoff_delay(attempt: int, base: float, rng: random.Random | None = None) -> float:
+    """Full jitter, capped: a struggling API sees spread-out retries, a run stays short."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base * (2**attempt))
+    return (rng or random).uniform(0, ceiling)
+
+
+def request_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    json_body: Any = None,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Sleep = time.sleep,
+) -> dict[str, Any]:
+    """Send one request; returns the JSON object, or raises a SourceError subclass.
+
+    5xx and timeouts are retried `retries` times; a 429 is raised at once as RateLimited (the
+    reset is minutes away, far longer than a run should wait).
+    """
+    clean = {k: v for k, v in (params or {}).items() if v is not None}
+    last: str = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff_delay(attempt - 1, backoff))
+        try:
+            response = client.request(
+                method, url, params=clean, headers=dict(headers or {}), json=json_body
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            last = type(exc).__name__
+            logger.warning("source request failed", url=url, error=last, attempt=attempt)
+            continue
+        if response.status_code == 429:
+            raise RateLimited(reset_at(response.headers))
+        if response.status_code >= 500:
+            last = f"http {response.status_code}"
+            logger.warning("source server error", url=url, status=response.status_code)
+            continue
+        if response.status_code >= 400:
+            raise HttpStatusError(response.status_code, url)
+        return _json_object(response, url)
+    raise Unavailable(f"{url}: {last} after {retries + 1} attempts")
+
+
+def get_json(
+    client: httpx.Client,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Sleep = time.sleep,
+) -> dict[str, Any]:
+    return request_json(
+        client, "GET", url, params, headers, retries=retries, backoff=backoff, sleep=sleep
+    )
+
+
+def _json_object(response: httpx.Response, url: str) -> dict[str, Any]:
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        logger.warning("source sent bad json", url=url, size=len(response.content))
+        raise BadResponse(f"{url}: not JSON") from exc
+    if not isinstance(data, dict):
+        logger.warning("source sent unexpected json", url=url, kind=type(data).__name__)
+        raise BadResponse(f"{url}: expected a JSON object")
+    return data
