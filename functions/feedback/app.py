@@ -1,1 +1,21 @@
-# placeholder
+"""SES bounce and complaint notifications (via SNS) -> suppressed addresses and subscribers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import SnsModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobalerts.feedback import handle_notification
+from jobalerts.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@event_parser(model=SnsModel)
+def handler(event: SnsModel, context: LambdaContext) -> dict[str, Any]:
+    outcomes = [handle_notification(str(record.Sns.Message)) for record in event.Records]
+    return {"notifications": len(outcomes), "suppressed": sum(o.suppressed for o in outcomes)}

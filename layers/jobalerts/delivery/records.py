@@ -181,9 +181,11 @@ class DeliveryLog:
                     "TableName": self.table.name,
                     "Key": self._window_key(request),
                     "UpdateExpression": expression,
-                    "ConditionExpression": "attempt_id = :attempt",
+                    # Only a `sending` record moves: a retried call whose first try went
+                    # through must not add a second text to the day's count.
+                    "ConditionExpression": "attempt_id = :attempt AND #s = :sending",
                     "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": values,
+                    "ExpressionAttributeValues": {**values, ":sending": SENDING},
                 }
             }
         ]
@@ -201,8 +203,13 @@ class DeliveryLog:
                     }
                 }
             )
-        with translated("delivery record"):
-            self.table.meta.client.transact_write_items(TransactItems=items)
+        try:
+            with translated("delivery record"):
+                self.table.meta.client.transact_write_items(TransactItems=items)
+        except Conflict:
+            record = self.get(request)
+            if record is None or record.status != SENT or record.attempt_id != attempt_id:
+                raise
         self.unlock(request, attempt_id)
 
     def unlock(self, request: DeliveryRequest, attempt_id: str) -> None:

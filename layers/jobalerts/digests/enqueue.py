@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from jobalerts.errors import Throttled
+from jobalerts.errors import ConfigurationError, Throttled
 from jobalerts.models import Channel, DeliveryRequest
-from jobalerts.observability import logger
+from jobalerts.observability import logger, metrics
+from jobalerts.settings import Settings, get_settings
 from jobalerts.store.matches import DUE_SHARDS, MatchesRepository
 
 if TYPE_CHECKING:
@@ -106,4 +108,31 @@ def enqueue_due(
             result.refused += len(refused)
     if result.refused:
         logger.warning("sqs refused some deliveries; they stay due", refused=result.refused)
+    return result
+
+
+def run(
+    now: datetime,
+    *,
+    time_left: Callable[[], float] | None = None,
+    settings: Settings | None = None,
+) -> EnqueueResult:
+    """The digest function's use case, wired to the tables and queue template.yaml names."""
+    settings = settings or get_settings()
+    if not settings.delivery_queue_url:
+        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
+    result = enqueue_due(
+        now,
+        matches=MatchesRepository(),
+        queue=DeliveryQueue(settings.delivery_queue_url),
+        time_left=time_left,
+    )
+    logger.info(
+        "digest run",
+        markers=result.markers,
+        enqueued=result.enqueued,
+        refused=result.refused,
+        stopped_early=result.stopped_early,
+    )
+    metrics.add_metric(name="DigestsEnqueued", unit=MetricUnit.Count, value=result.enqueued)
     return result
