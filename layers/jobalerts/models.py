@@ -44,6 +44,7 @@ class Post(BaseModel):
     source: Source
     author_handle: str
     author_name: str = ""
+    author_bot: bool = Field(default=False, description="the account says it is automated")
     text: str
     url: str
     links: list[str] = Field(default_factory=list)
