@@ -1,0 +1,158 @@
+"""The Mastodon source against a real local HTTP server replaying recorded API responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobalerts.local.replay import ReplayServer
+from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
+from jobalerts.sources.mastodon import MastodonSource
+
+RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
+HIRING = "/api/v1/timelines/tag/hiring"
+
+
+@pytest.fixture
+def timeline() -> Iterator[ReplayServer]:
+    with ReplayServer(RECORDINGS / "mastodon-timeline") as server:
+        yield server
+
+
+@pytest.fixture
+def faults() -> Iterator[ReplayServer]:
+    with ReplayServer(RECORDINGS / "mastodon-faults") as server:
+        yield server
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=httpx.Timeout(0.5)) as http:
+        yield http
+
+
+def source(server: ReplayServer, client: httpx.Client, tags: str) -> MastodonSource:
+    return MastodonSource(
+        client,
+        "mastodon.social",
+        tags,
+        base_url=server.base_url,
+        limit=2,
+        retries=2,
+        sleep=lambda _: None,
+    )
+
+
+def test_first_run_reads_the_newest_page_of_each_tag_once(
+    timeline: ReplayServer, client: httpx.Client
+) -> None:
+    # Given no checkpoint and two tags whose timelines share a status and hold a boost
+    # When the source is fetched
+    result = source(timeline, client, "hiring,jobs").fetch(None, max_pages=5, budget=None)
+    # Then each tag's newest page is read once, the shared status counted once, the boost and
+    # the status without a date dropped, and each stream's checkpoint is its newest id
+    assert [p.id for p in result.posts] == ["mastodon#mastodon.social#105"]
+    assert result.posts[0].author_bot is True
+    assert result.checkpoint == {
+        "streams": {"mastodon.social#hiring": "105", "mastodon.social#jobs": "106"}
+    }
+    assert result.pages == 2
+    assert result.reads == 4
+    assert result.stopped is None
+    assert [r.query for r in timeline.served(HIRING)] == [{"limit": "2"}]
+
+
+def test_later_runs_page_forward_with_min_id_until_caught_up(
+    timeline: ReplayServer, client: httpx.Client
+) -> None:
+    # Given a checkpoint at status 100 on #hiring
+    checkpoint = {"streams": {"mastodon.social#hiring": "100", "mastodon.social#jobs": "106"}}
+    # When the source is fetched
+    result = source(timeline, client, "hiring,jobs").fetch(checkpoint, max_pages=10, budget=None)
+    # Then it follows the Link header's min_id forward until a short page
+    assert [r.query.get("min_id") for r in timeline.served(HIRING)] == ["100", "102", "104"]
+    assert [p.id.rsplit("#", 1)[1] for p in result.posts] == ["102", "101", "103", "105"]
+    # And the status that came without an account is kept with a handle from its URL
+    assert {p.author_handle for p in result.posts} >= {"carol@mastodon.social"}
+    assert result.checkpoint == {
+        "streams": {"mastodon.social#hiring": "105", "mastodon.social#jobs": "106"}
+    }
+    assert result.stopped is None
+
+
+def test_max_pages_stops_at_a_page_boundary_and_the_next_run_continues(
+    timeline: ReplayServer, client: httpx.Client
+) -> None:
+    # Given a checkpoint at 100 and room for two pages per stream
+    mastodon = source(timeline, client, "hiring")
+    first = mastodon.fetch({"streams": {"mastodon.social#hiring": "100"}}, max_pages=2, budget=None)
+    # Then the checkpoint is the newest status of the pages read, not beyond
+    assert first.checkpoint == {"streams": {"mastodon.social#hiring": "104"}}
+    assert sorted(p.id[-3:] for p in first.posts) == ["101", "102", "103"]
+    # When the next run starts from that checkpoint
+    second = mastodon.fetch(first.checkpoint, max_pages=2, budget=None)
+    # Then it reads what came after, and nothing twice
+    assert [p.id[-3:] for p in second.posts] == ["105"]
+    assert second.checkpoint == {"streams": {"mastodon.social#hiring": "105"}}
+
+
+def test_the_read_budget_stops_the_run(timeline: ReplayServer, client: httpx.Client) -> None:
+    checkpoint = {"streams": {"mastodon.social#hiring": "100"}}
+    result = source(timeline, client, "hiring,jobs").fetch(checkpoint, max_pages=10, budget=2)
+    assert result.stopped == BUDGET
+    assert result.reads == 2
+    assert result.checkpoint == {"streams": {"mastodon.social#hiring": "102"}}
+
+
+def test_a_500_then_success_is_retried(faults: ReplayServer, client: httpx.Client) -> None:
+    # Given a timeline that fails twice (500, then a 502 with an HTML body) and then answers
+    result = source(faults, client, "flaky").fetch(None, max_pages=3, budget=None)
+    # Then the retries get the page
+    assert [p.id for p in result.posts] == ["mastodon#mastodon.social#201"]
+    assert len(faults.served("/api/v1/timelines/tag/flaky")) == 3
+    assert result.stopped is None
+
+
+@pytest.mark.parametrize("tag", ["slow", "garbage", "notalist", "gone"])
+def test_a_broken_stream_keeps_its_checkpoint_and_the_others_are_read(
+    faults: ReplayServer, client: httpx.Client, tag: str
+) -> None:
+    # Given a stream that times out / sends truncated JSON / sends an object / is not there
+    checkpoint = {"streams": {f"mastodon.social#{tag}": "300"}}
+    # When the run reads it and then a healthy stream
+    result = source(faults, client, f"{tag},flaky").fetch(checkpoint, max_pages=3, budget=None)
+    # Then nothing raises, the run says it met an error, the broken stream's checkpoint stays
+    assert result.stopped == ERROR
+    assert result.checkpoint == {
+        "streams": {f"mastodon.social#{tag}": "300", "mastodon.social#flaky": "201"}
+    }
+    assert [p.id for p in result.posts] == ["mastodon#mastodon.social#201"]
+
+
+def test_an_empty_page_reads_nothing_and_keeps_the_checkpoint(
+    faults: ReplayServer, client: httpx.Client
+) -> None:
+    result = source(faults, client, "empty").fetch(
+        {"streams": {"mastodon.social#empty": "7"}}, max_pages=3, budget=None
+    )
+    assert result.posts == []
+    assert result.checkpoint == {"streams": {"mastodon.social#empty": "7"}}
+    assert result.stopped is None
+    assert result.pages == 1
+
+
+def test_a_429_stops_the_run_until_the_reset(faults: ReplayServer, client: httpx.Client) -> None:
+    # Given a rate-limited tag read first
+    checkpoint = {"streams": {"mastodon.social#limited": "5"}}
+    # When fetched
+    result = source(faults, client, "limited,flaky").fetch(checkpoint, max_pages=3, budget=None)
+    # Then the run stops at once with the reset from X-RateLimit-Reset and nothing moves
+    assert result.stopped == RATE_LIMITED
+    assert result.resume_after == datetime(2099, 1, 1, 0, 5, tzinfo=UTC)
+    assert result.posts == []
+    assert result.checkpoint == checkpoint
+    assert faults.served("/api/v1/timelines/tag/flaky") == []
