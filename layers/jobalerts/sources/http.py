@@ -56,6 +56,49 @@ def backoff_delay(attempt: int, base: float, rng: random.Random | None = None) -
     return (rng or random).uniform(0, ceiling)
 
 
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    json_body: Any = None,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Sleep = time.sleep,
+) -> tuple[dict[str, Any], httpx.Headers]:
+    """Send one request; returns the JSON object and the response headers.
+
+    5xx and timeouts are retried `retries` times, then Unavailable; a 429 is raised at once as
+    RateLimited (the reset is minutes away, far longer than a run should wait); other 4xx are
+    HttpStatusError; a body that is not a JSON object is BadResponse.
+    """
+    clean = {k: v for k, v in (params or {}).items() if v is not None}
+    last: str = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff_delay(attempt - 1, backoff))
+        try:
+            response = client.request(
+                method, url, params=clean, headers=dict(headers or {}), json=json_body
+            )
+        except httpx.TransportError as exc:
+            last = type(exc).__name__
+            logger.warning("source request failed", url=url, error=last, attempt=attempt)
+            continue
+        if response.status_code == 429:
+            raise RateLimited(reset_at(response.headers))
+        if response.status_code >= 500:
+            last = f"http {response.status_code}"
+            logger.warning("source server error", url=url, status=response.status_code)
+            continue
+        if response.status_code >= 400:
+            raise HttpStatusError(response.status_code, url)
+        return _json_object(response, url), response.headers
+    raise Unavailable(f"{url}: {last} after {retries + 1} attempts")
+
+
 def request_json(
     client: httpx.Client,
     method: str,
@@ -68,34 +111,18 @@ def request_json(
     backoff: float = 0.5,
     sleep: Sleep = time.sleep,
 ) -> dict[str, Any]:
-    """Send one request; returns the JSON object, or raises a SourceError subclass.
-
-    5xx and timeouts are retried `retries` times; a 429 is raised at once as RateLimited (the
-    reset is minutes away, far longer than a run should wait).
-    """
-    clean = {k: v for k, v in (params or {}).items() if v is not None}
-    last: str = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            sleep(backoff_delay(attempt - 1, backoff))
-        try:
-            response = client.request(
-                method, url, params=clean, headers=dict(headers or {}), json=json_body
-            )
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            last = type(exc).__name__
-            logger.warning("source request failed", url=url, error=last, attempt=attempt)
-            continue
-        if response.status_code == 429:
-            raise RateLimited(reset_at(response.headers))
-        if response.status_code >= 500:
-            last = f"http {response.status_code}"
-            logger.warning("source server error", url=url, status=response.status_code)
-            continue
-        if response.status_code >= 400:
-            raise HttpStatusError(response.status_code, url)
-        return _json_object(response, url)
-    raise Unavailable(f"{url}: {last} after {retries + 1} attempts")
+    data, _ = send(
+        client,
+        method,
+        url,
+        params,
+        headers,
+        json_body=json_body,
+        retries=retries,
+        backoff=backoff,
+        sleep=sleep,
+    )
+    return data
 
 
 def get_json(

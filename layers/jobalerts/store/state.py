@@ -40,3 +40,36 @@ class StateRepository:
             page = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True)
         item = page.get("Item")
         return from_item(item) if item else None
+
+    def take(self, pk: str, sk: str, limit: int, expiration: int) -> bool:
+        """Count one use of a fixed-window allowance; False once `limit` uses were taken."""
+        from jobalerts.errors import Conflict
+
+        try:
+            with translated("allowance"):
+                self.table.update_item(
+                    Key={"pk": pk, "sk": sk},
+                    UpdateExpression="ADD uses :one SET expiration = :exp",
+                    ConditionExpression="attribute_not_exists(uses) OR uses < :limit",
+                    ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expiration},
+                )
+        except Conflict:
+            return False
+        return True
+
+    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        """A small state record (query plan, rate-limit pause) stored as is."""
+        with translated("state"):
+            self.table.put_item(Item=to_item({**data, "pk": pk, "sk": sk, "at": now_iso()}))
+
+    def add(self, pk: str, sk: str, attribute: str, amount: int) -> int:
+        """Atomically add to a counter (e.g. reads this month); returns the new total."""
+        with translated("state"):
+            result = self.table.update_item(
+                Key={"pk": pk, "sk": sk},
+                UpdateExpression="ADD #a :n SET #at = :now",
+                ExpressionAttributeNames={"#a": attribute, "#at": "at"},
+                ExpressionAttributeValues={":n": amount, ":now": now_iso()},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(result.get("Attributes", {}).get(attribute, 0))  # type: ignore[arg-type]
