@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     mastodon_instances: str = "mastodon.social"
     mastodon_tags: str = "hiring,jobs,remotejobs"
     bluesky_base_url: str = "https://bsky.social"
+    bluesky_queries: str = Field(
+        default='#hiring,#jobs,"we\'re hiring"',
+        description="comma-separated searchPosts queries, each polled with its own checkpoint",
+    )
     enabled_sources: str = "x"
     mastodon_base_url: str = Field(
         default="", description="empty = https://<instance>; set to a replay server locally"
