@@ -1,0 +1,1 @@
+"""The subscriptions HTTP API and the web pages behind the links we send."""

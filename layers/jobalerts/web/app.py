@@ -1,0 +1,390 @@
+"""Routes of the subscriptions function: the JSON API and the pages behind emailed links.
+
+Errors are turned into responses in one place (the exception handlers at the bottom): JSON for
+`/subscriptions` and `/api/*`, an HTML page for everything else.
+
+CSRF: no cookies are used at all. Every state-changing request is a POST (or an API verb) that
+carries a signed token another site cannot know, and manage forms refuse a foreign `Origin`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import traceback
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from jobalerts import tokens
+from jobalerts.errors import InvalidInput, InvalidToken, NotFound, Throttled
+from jobalerts.models import SavedSearch, Subscriber
+from jobalerts.observability import logger
+from jobalerts.settings import get_settings
+from jobalerts.subscriptions import FieldError, SubscriptionService
+from jobalerts.web import pages
+
+app = APIGatewayHttpResolver()
+
+
+_built: list[SubscriptionService] = []
+
+
+def service() -> SubscriptionService:
+    """One per warm worker (the signing key and AWS clients are reused), rebuilt whenever the
+    settings are reloaded, as local runs and tests do for each fresh stack."""
+    settings = get_settings()
+    if not _built or _built[0].settings is not settings:
+        _built[:] = [SubscriptionService(settings)]
+    return _built[0]
+
+
+# ---------------------------------------------------------------- request helpers
+
+
+def _json_response(status: int, data: Any = None, headers: dict[str, str] | None = None) -> Any:
+    return Response(
+        status_code=status,
+        content_type=pages.JSON,
+        body=json.dumps(data) if data is not None else "",
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            **(headers or {}),
+        },
+    )
+
+
+def _is_api(path: str) -> bool:
+    return path == "/subscriptions" or path.startswith("/api/")
+
+
+def _body_text() -> str:
+    return app.current_event.decoded_body or ""
+
+
+def _json_body() -> Any:
+    try:
+        return json.loads(_body_text() or "null")
+    except ValueError:
+        raise FieldError("the body is not valid JSON", "body") from None
+
+
+def _form() -> dict[str, str]:
+    return dict(parse_qsl(_body_text(), keep_blank_values=True))
+
+
+def _header(name: str) -> str | None:
+    for key, value in (app.current_event.headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _query_token() -> str:
+    params = app.current_event.query_string_parameters or {}
+    token = params.get("t") or ""
+    if not token:
+        raise InvalidToken("this link is incomplete")
+    return str(token)
+
+
+def _bearer() -> str:
+    scheme, _, token = (_header("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("send Authorization: Bearer <manage token>")
+    return token.strip()
+
+
+def _api_subscriber() -> Subscriber:
+    return service().subscriber_for(_bearer(), tokens.MANAGE)
+
+
+def _same_origin() -> None:
+    """Browsers send Origin on cross-site POSTs; a foreign one never reaches a manage action."""
+    origin = _header("origin")
+    if origin is None or origin == "null":
+        return
+    allowed = {_origin_of(service().settings.public_base_url)}
+    host = _header("host")
+    if host:
+        allowed |= {f"https://{host}", f"http://{host}"}
+    if origin.rstrip("/") not in allowed:
+        raise InvalidToken("this form was sent from another site")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _search_json(search: SavedSearch) -> dict[str, Any]:
+    return search.model_dump(
+        mode="json",
+        include={"search_id", "query", "channel", "frequency", "created_at"},
+    )
+
+
+def _subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
+    return subscriber.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- subscribe (JSON)
+
+
+@app.post("/subscriptions")
+def subscribe() -> Any:
+    service().subscribe(_json_body())
+    # The same answer whether the address is new, pending or already subscribed.
+    return _json_response(
+        202,
+        {"status": "pending", "message": "check your inbox or phone for a confirmation link"},
+    )
+
+
+# ---------------------------------------------------------------- confirm (pages)
+
+
+@app.get("/confirm")
+def confirm_page() -> Any:
+    token = _query_token()
+    # Only check the link here: mail scanners prefetch GETs, so confirming waits for the POST.
+    service().subscriber_for(token, tokens.CONFIRM)
+    return pages.page("confirm.html", token=token)
+
+
+@app.post("/confirm")
+def confirm() -> Any:
+    subscriber = service().confirm(_query_token())
+    manage = service().manage_token(subscriber.subscriber_id)
+    return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
+
+
+# ---------------------------------------------------------------- manage (pages)
+
+
+def _manage_page(
+    subscriber: Subscriber,
+    token: str,
+    *,
+    status: int = 200,
+    error: FieldError | None = None,
+    form_name: str = "",
+    form: dict[str, str] | None = None,
+    notice: str = "",
+) -> Any:
+    svc = service()
+    form = form or {}
+    error_view = None
+    if error is not None:
+        marked = None
+        if error.field == "query":
+            marked = pages.query_with_marker(form.get("query", ""), error.column)
+        error_view = {
+            "form": form_name,
+            "message": error.message,
+            "column": error.column,
+            "marked": marked,
+        }
+    return pages.page(
+        "manage.html",
+        status,
+        subscriber=subscriber,
+        searches=svc.list_searches(subscriber.subscriber_id),
+        token=token,
+        unsubscribe_token=svc.unsubscribe_token(subscriber.subscriber_id),
+        error=error_view,
+        form=form,
+        notice=notice,
+    )
+
+
+@app.get("/manage")
+def manage_page() -> Any:
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    params = app.current_event.query_string_parameters or {}
+    notice = "Subscription confirmed: your alerts are on." if params.get("confirmed") else ""
+    return _manage_page(subscriber, token, notice=notice)
+
+
+@app.post("/manage/searches")
+def manage_add_search() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = _form()
+    try:
+        service().add_search(subscriber.subscriber_id, form)
+    except FieldError as exc:
+        return _manage_page(subscriber, token, status=400, error=exc, form_name="search", form=form)
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+@app.post("/manage/searches/<search_id>/delete")
+def manage_delete_search(search_id: str) -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    # Deleted already (a double click, a second tab): the page shows the truth either way.
+    with contextlib.suppress(NotFound):
+        service().delete_search(subscriber.subscriber_id, search_id)
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+@app.post("/manage/settings")
+def manage_settings() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = _form()
+    try:
+        service().update_settings(subscriber.subscriber_id, form)
+    except FieldError as exc:
+        return _manage_page(subscriber, token, status=400, error=exc, form_name="settings")
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+# ---------------------------------------------------------------- unsubscribe
+
+
+@app.get("/unsubscribe")
+def unsubscribe_page() -> Any:
+    token = _query_token()
+    service().subscriber_for(token, tokens.UNSUBSCRIBE)
+    return pages.page("unsubscribe.html", token=token)
+
+
+@app.post("/unsubscribe")
+def unsubscribe() -> Any:
+    # RFC 8058 one-click: mailbox providers POST `List-Unsubscribe=One-Click` with no login.
+    # Any POST with a valid token unsubscribes, whatever the body; doing it twice is harmless.
+    service().unsubscribe(_query_token())
+    return pages.notice(
+        200, "You are unsubscribed", "You will get no more emails or text messages from us."
+    )
+
+
+# ---------------------------------------------------------------- digest web view
+
+
+@app.get("/digests/<digest_id>")
+def digest_view(digest_id: str) -> Any:
+    html = service().digest_html(digest_id, _query_token())
+    return pages.html_response(html)
+
+
+# ---------------------------------------------------------------- JSON API (bearer manage token)
+
+
+@app.get("/api/searches")
+def api_list_searches() -> Any:
+    subscriber = _api_subscriber()
+    searches = service().list_searches(subscriber.subscriber_id)
+    return _json_response(200, {"searches": [_search_json(s) for s in searches]})
+
+
+@app.post("/api/searches")
+def api_add_search() -> Any:
+    subscriber = _api_subscriber()
+    search = service().add_search(subscriber.subscriber_id, _json_body())
+    return _json_response(201, _search_json(search))
+
+
+@app.delete("/api/searches/<search_id>")
+def api_delete_search(search_id: str) -> Any:
+    subscriber = _api_subscriber()
+    service().delete_search(subscriber.subscriber_id, search_id)
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/api/subscriber")
+def api_get_subscriber() -> Any:
+    return _json_response(200, _subscriber_json(_api_subscriber()))
+
+
+@app.patch("/api/subscriber")
+def api_update_subscriber() -> Any:
+    subscriber = _api_subscriber()
+    updated = service().update_settings(subscriber.subscriber_id, _json_body())
+    return _json_response(200, _subscriber_json(updated))
+
+
+# ---------------------------------------------------------------- errors, in one place
+
+
+@app.not_found
+def not_found(_: Exception) -> Any:
+    if _is_api(app.current_event.path):
+        return _json_response(404, {"error": "no such route"})
+    return pages.notice(404, "Page not found", "There is nothing at this address.")
+
+
+@app.exception_handler(FieldError)
+def field_error(exc: FieldError) -> Any:
+    if _is_api(app.current_event.path):
+        return _json_response(400, exc.as_json())
+    return pages.notice(400, "That did not work", exc.message)
+
+
+@app.exception_handler(InvalidToken)
+def invalid_token(exc: InvalidToken) -> Any:
+    logger.info("refused token", path=_route_name())
+    if _is_api(app.current_event.path):
+        return _json_response(
+            401, {"error": str(exc)}, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
+    return pages.notice(
+        403,
+        "This link does not work",
+        f"{str(exc).capitalize()}. Links we send expire; use the newest one, "
+        "or subscribe again to get a fresh link.",
+    )
+
+
+@app.exception_handler(NotFound)
+def not_found_error(_: NotFound) -> Any:
+    if _is_api(app.current_event.path):
+        return _json_response(404, {"error": "not found"})
+    return pages.notice(404, "Not found", "This page is gone; it may have expired.")
+
+
+@app.exception_handler(Throttled)
+def throttled(_: Throttled) -> Any:
+    headers = {"Retry-After": "30"}
+    if _is_api(app.current_event.path):
+        return _json_response(503, {"error": "busy, try again shortly"}, headers=headers)
+    response = pages.notice(503, "Busy", "Please try again in a moment.")
+    response.headers.update(headers)
+    return response
+
+
+@app.exception_handler(InvalidInput)
+def invalid_input(exc: InvalidInput) -> Any:
+    if _is_api(app.current_event.path):
+        return _json_response(400, {"error": str(exc)})
+    return pages.notice(400, "That did not work", str(exc))
+
+
+@app.exception_handler(Exception)
+def unexpected(exc: Exception) -> Any:
+    # The message of an AWS error can quote an address: log the type and the frames only.
+    logger.error(
+        "unhandled error",
+        path=_route_name(),
+        error=type(exc).__name__,
+        frames=traceback.format_tb(exc.__traceback__)[-5:],
+    )
+    if _is_api(app.current_event.path):
+        return _json_response(500, {"error": "something went wrong on our side"})
+    return pages.notice(500, "Something went wrong", "Please try again later.")
+
+
+def _route_name() -> str:
+    """The path without its variable parts (ids) or query string (tokens)."""
+    path = app.current_event.path
+    for prefix in ("/manage/searches/", "/api/searches/", "/digests/"):
+        if path.startswith(prefix):
+            return prefix + "*"
+    return path

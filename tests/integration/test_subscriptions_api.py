@@ -1,0 +1,507 @@
+"""The subscriptions function behind API Gateway: subscribe, confirm, manage, unsubscribe, digests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from jobalerts import tokens
+from jobalerts.digests.archive import DigestArchive
+from jobalerts.links import MANAGE_TTL, Links
+from jobalerts.local.outbox import sent_emails, sent_sms
+from jobalerts.local.runtime import http_event, invoke, json_body
+from jobalerts.local.template import LocalStack
+from jobalerts.matcher import shard_for
+from jobalerts.models import SubscriberStatus
+from jobalerts.settings import get_settings
+from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.subscriptions import MAX_SEARCHES, RESEND_LIMIT
+from tests.conftest import TEST_BASE_URL
+
+EMAIL_SUBSCRIPTION = {
+    "email": "Ana@Example.com",
+    "timezone": "Europe/Berlin",
+    "query": "python remote -senior",
+    "channel": "email",
+    "frequency": "daily",
+}
+
+
+def api(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    text = body if body is None or isinstance(body, str) else json.dumps(body)
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    response: dict[str, Any] = invoke(
+        "subscriptions", http_event(method, path, query=query, body=text, headers=all_headers)
+    )
+    return response
+
+
+def form_post(path: str, token: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    return api(
+        "POST",
+        path,
+        urlencode(fields or {}),
+        query={"t": token},
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlparse(link).query)["t"][0]
+
+
+def signer() -> tokens.Signer:
+    return tokens.load_signer(get_settings().signing_secret_name)
+
+
+def subscribe_and_confirm(body: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A confirmed subscriber; returns (subscriber_id, manage token)."""
+    assert api("POST", "/subscriptions", body or EMAIL_SUBSCRIPTION)["statusCode"] == 202
+    confirm = token_of(next(link for link in sent_emails()[-1].links() if "/confirm?" in link))
+    response = api("POST", "/confirm", "", query={"t": confirm})
+    assert response["statusCode"] == 303
+    manage = token_of(response["headers"]["Location"])
+    return signer().verify(manage, tokens.MANAGE), manage
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+# ---------------------------------------------------------------- subscribe and confirm
+
+
+def test_subscribe_creates_a_pending_subscriber_and_emails_a_signed_confirm_link(
+    stack: LocalStack,
+) -> None:
+    # When someone subscribes with an email address
+    response = api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
+
+    # Then the answer is 202 pending, and exactly one confirmation email went out
+    assert response["statusCode"] == 202
+    assert json_body(response)["status"] == "pending"
+    [mail] = sent_emails()
+    assert mail.to == "ana@example.com"
+    assert "Confirm" in mail.subject
+    [link] = [link for link in mail.links() if "/confirm?" in link]
+    assert link.startswith(f"{TEST_BASE_URL}/confirm?t=")
+    assert 'href="http://jobalerts.test/confirm?t=' in mail.part("html")
+    # And the link is signed for confirming this (pending) subscriber and nothing else
+    subscriber_id = signer().verify(token_of(link), tokens.CONFIRM)
+    with pytest.raises(tokens.InvalidToken):
+        signer().verify(token_of(link), tokens.MANAGE)
+    subscriber = SubscribersRepository().get(subscriber_id)
+    assert subscriber.status is SubscriberStatus.PENDING
+    assert subscriber.email == "ana@example.com"
+    # And the first saved search is stored for the match workers (shard, ordered updated_at)
+    [search] = SearchesRepository().list_for(subscriber_id)
+    assert search.query == "python remote -senior"
+    assert search.shard == shard_for(search.search_id, get_settings().search_shards)
+    assert len(search.updated_at) == len("2026-01-01T00:00:00.000000+00:00")
+
+
+def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does(stack: LocalStack) -> None:
+    # Given a pending subscriber and their confirmation link
+    api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
+    token = token_of(next(link for link in sent_emails()[-1].links() if "/confirm?" in link))
+    subscriber_id = signer().verify(token, tokens.CONFIRM)
+
+    # When a mail scanner (or the person) opens the link
+    page = api("GET", "/confirm", query={"t": token})
+
+    # Then they see a page with a confirm button, and nothing is confirmed yet
+    assert page["statusCode"] == 200
+    assert '<form method="post" action="/confirm?t=' in page["body"]
+    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.PENDING
+
+    # When the button is pressed
+    response = api("POST", "/confirm", "", query={"t": token})
+
+    # Then the subscriber is active and lands on their manage page
+    assert response["statusCode"] == 303
+    location = response["headers"]["Location"]
+    assert location.startswith("/manage?t=")
+    assert signer().verify(token_of(location), tokens.MANAGE) == subscriber_id
+    subscriber = SubscribersRepository().get(subscriber_id)
+    assert subscriber.status is SubscriberStatus.ACTIVE
+    assert subscriber.confirmed_at is not None
+    # And pressing it again is harmless
+    assert api("POST", "/confirm", "", query={"t": token})["statusCode"] == 303
+
+
+def test_sms_subscription_sends_the_confirm_link_by_text(stack: LocalStack) -> None:
+    # When someone subscribes with a phone number for text alerts
+    response = api(
+        "POST",
+        "/subscriptions",
+        {
+            "phone": "+1 415 555 0123",
+            "timezone": "America/New_York",
+            "query": "#nursing",
+            "channel": "sms",
+            "frequency": "instant",
+        },
+    )
+
+    # Then one text with the confirm link went to the E.164 number
+    assert response["statusCode"] == 202
+    [sms] = sent_sms()
+    assert sms.phone == "+14155550123"
+    [link] = [word for word in sms.text.split() if "/confirm?" in word]
+    assert signer().verify(token_of(link), tokens.CONFIRM)
+    assert sent_emails() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "column"),
+    [
+        ({**EMAIL_SUBSCRIPTION, "query": "python (remote"}, "query", 8),
+        ({**EMAIL_SUBSCRIPTION, "query": "python OR"}, "query", None),
+        ({**EMAIL_SUBSCRIPTION, "query": ""}, "query", None),
+        ({**EMAIL_SUBSCRIPTION, "query": 42}, "query", None),
+        ({**EMAIL_SUBSCRIPTION, "email": "not-an-address"}, "email", None),
+        ({**EMAIL_SUBSCRIPTION, "timezone": "Mars/Olympus_Mons"}, "timezone", None),
+        ({**EMAIL_SUBSCRIPTION, "timezone": "../../etc/passwd"}, "timezone", None),
+        ({**EMAIL_SUBSCRIPTION, "channel": "pigeon"}, "channel", None),
+        ({**EMAIL_SUBSCRIPTION, "frequency": "hourly-ish"}, "frequency", None),
+        ({**EMAIL_SUBSCRIPTION, "digest_hour": 24}, "digest_hour", None),
+        ({**EMAIL_SUBSCRIPTION, "email": None, "phone": "+1 555"}, "phone", None),
+        ({**EMAIL_SUBSCRIPTION, "channel": "sms"}, "phone", None),
+        ({"query": "python"}, "email", None),
+        (["a", "list"], "body", None),
+        ("{not json", "body", None),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field_never_a_500(
+    stack: LocalStack, body: Any, field: str, column: int | None
+) -> None:
+    # When a subscription request is malformed
+    response = api("POST", "/subscriptions", body)
+
+    # Then the answer is 400 with a message a person can act on, and nothing was sent
+    assert response["statusCode"] == 400
+    error = json_body(response)
+    assert error["field"] == field
+    assert error["error"]
+    if column is not None:
+        assert error["column"] == column
+    assert sent_emails() == []
+
+
+def test_the_query_error_names_its_column(stack: LocalStack) -> None:
+    response = api("POST", "/subscriptions", {**EMAIL_SUBSCRIPTION, "query": "python (remote"})
+    error = json_body(response)
+    assert response["statusCode"] == 400
+    assert error["field"] == "query"
+    assert isinstance(error["column"], int)
+    assert error["column"] >= 1
+
+
+def test_subscribing_again_does_not_reveal_anything_and_resends_are_rate_limited(
+    stack: LocalStack,
+) -> None:
+    # Given a pending subscriber
+    first = api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
+
+    # When the same address subscribes many times (a person retrying, or someone abusing it)
+    answers = [api("POST", "/subscriptions", EMAIL_SUBSCRIPTION) for _ in range(5)]
+
+    # Then every answer is the same as the first
+    assert {a["statusCode"] for a in answers} == {202}
+    assert {a["body"] for a in answers} == {first["body"]}
+    # And confirmation mails stop at the allowance
+    assert len(sent_emails()) == RESEND_LIMIT
+    # And the repeated search is stored once
+    subscriber_id = signer().verify(
+        token_of(next(link for link in sent_emails()[0].links() if "/confirm?" in link)),
+        tokens.CONFIRM,
+    )
+    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+
+
+def test_an_active_subscriber_subscribing_again_gets_their_manage_link_and_no_new_search(
+    stack: LocalStack,
+) -> None:
+    # Given a confirmed subscriber
+    subscriber_id, _ = subscribe_and_confirm()
+    mails_before = len(sent_emails())
+
+    # When someone submits the same address with another search
+    response = api("POST", "/subscriptions", {**EMAIL_SUBSCRIPTION, "query": "golang"})
+
+    # Then the answer looks the same as for a new address
+    assert response["statusCode"] == 202
+    # And the owner gets their manage link; a stranger cannot change their alerts
+    [mail] = sent_emails()[mails_before:]
+    assert any("/manage?" in link for link in mail.links())
+    assert [s.query for s in SearchesRepository().list_for(subscriber_id)] == [
+        "python remote -senior"
+    ]
+
+
+# ---------------------------------------------------------------- JSON API with the manage token
+
+
+def test_saved_searches_can_be_listed_added_and_deleted_with_the_manage_token(
+    stack: LocalStack,
+) -> None:
+    # Given a confirmed subscriber with one search
+    subscriber_id, manage = subscribe_and_confirm()
+
+    # When they add a search
+    added = api(
+        "POST",
+        "/api/searches",
+        {"query": '"data engineer" berlin', "channel": "email", "frequency": "weekly"},
+        headers=bearer(manage),
+    )
+
+    # Then it is created and listed
+    assert added["statusCode"] == 201
+    search = json_body(added)
+    assert search["query"] == '"data engineer" berlin'
+    assert search["frequency"] == "weekly"
+    listed = json_body(api("GET", "/api/searches", headers=bearer(manage)))["searches"]
+    assert [s["query"] for s in listed] == ["python remote -senior", '"data engineer" berlin']
+
+    # When they delete it
+    deleted = api("DELETE", f"/api/searches/{search['search_id']}", headers=bearer(manage))
+
+    # Then it is gone from the list, and a tombstone tells the match workers
+    assert deleted["statusCode"] == 204
+    listed = json_body(api("GET", "/api/searches", headers=bearer(manage)))["searches"]
+    assert [s["query"] for s in listed] == ["python remote -senior"]
+    all_searches = SearchesRepository().list_for(subscriber_id, include_deleted=True)
+    assert {s.status.value for s in all_searches} == {"active", "deleted"}
+    # And deleting it again is a 404
+    again = api("DELETE", f"/api/searches/{search['search_id']}", headers=bearer(manage))
+    assert again["statusCode"] == 404
+
+
+def test_a_bad_query_through_the_api_is_a_400_with_its_column(stack: LocalStack) -> None:
+    _, manage = subscribe_and_confirm()
+    response = api("POST", "/api/searches", {"query": "rust -"}, headers=bearer(manage))
+    assert response["statusCode"] == 400
+    assert json_body(response)["field"] == "query"
+    assert isinstance(json_body(response)["column"], int)
+
+
+def test_saved_searches_are_capped_per_subscriber(stack: LocalStack) -> None:
+    # Given a subscriber at the limit
+    _, manage = subscribe_and_confirm()
+    for number in range(MAX_SEARCHES - 1):
+        created = api("POST", "/api/searches", {"query": f"job{number}"}, headers=bearer(manage))
+        assert created["statusCode"] == 201
+
+    # When they add one more
+    response = api("POST", "/api/searches", {"query": "one too many"}, headers=bearer(manage))
+
+    # Then it is refused with a clear message
+    assert response["statusCode"] == 400
+    assert str(MAX_SEARCHES) in json_body(response)["error"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer nonsense",
+        "Basic dXNlcjpwYXNz",
+        "Bearer {confirm}",
+        "Bearer {expired}",
+    ],
+)
+def test_the_api_answers_401_to_a_missing_wrong_or_expired_token(
+    stack: LocalStack, authorization: str | None
+) -> None:
+    # Given a subscriber, and tokens that must not open the API
+    subscriber_id, _ = subscribe_and_confirm()
+    confirm = signer().sign(tokens.CONFIRM, subscriber_id, 600)
+    expired = signer().sign(
+        tokens.MANAGE, subscriber_id, MANAGE_TTL, now=time.time() - MANAGE_TTL - 1
+    )
+    headers = {}
+    if authorization is not None:
+        headers["authorization"] = authorization.format(confirm=confirm, expired=expired)
+
+    # When they are used
+    for method, path in [
+        ("GET", "/api/searches"),
+        ("GET", "/api/subscriber"),
+        ("DELETE", "/api/searches/x"),
+        ("POST", "/api/searches"),
+    ]:
+        response = api(method, path, {"query": "x"} if method == "POST" else None, headers=headers)
+
+        # Then the answer is 401 JSON
+        assert response["statusCode"] == 401, (method, path)
+        assert "error" in json_body(response)
+        assert response["headers"]["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_subscriber_settings_can_be_read_and_changed(stack: LocalStack) -> None:
+    _, manage = subscribe_and_confirm()
+
+    changed = api(
+        "PATCH",
+        "/api/subscriber",
+        {"timezone": "Asia/Tokyo", "digest_hour": 7, "sms_quiet_start": 22},
+        headers=bearer(manage),
+    )
+
+    assert changed["statusCode"] == 200
+    data = json_body(api("GET", "/api/subscriber", headers=bearer(manage)))
+    assert (data["timezone"], data["digest_hour"], data["sms_quiet_start"]) == ("Asia/Tokyo", 7, 22)
+    refused = api("PATCH", "/api/subscriber", {"status": "active"}, headers=bearer(manage))
+    assert refused["statusCode"] == 400
+    refused = api("PATCH", "/api/subscriber", {"timezone": "Nowhere"}, headers=bearer(manage))
+    assert (refused["statusCode"], json_body(refused)["field"]) == (400, "timezone")
+
+
+# ---------------------------------------------------------------- unsubscribe
+
+
+def test_one_click_unsubscribe_works_without_login_and_twice(stack: LocalStack) -> None:
+    # Given a confirmed subscriber and the unsubscribe link from their mail
+    subscriber_id, _ = subscribe_and_confirm()
+    token = token_of(Links(TEST_BASE_URL, signer()).unsubscribe(subscriber_id))
+
+    # When a mail client opens the link, nothing changes (scanners prefetch)
+    page = api("GET", "/unsubscribe", query={"t": token})
+    assert page["statusCode"] == 200
+    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.ACTIVE
+
+    # When the mailbox provider POSTs the RFC 8058 one-click body
+    response = form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})
+
+    # Then the answer is 200 and the subscriber is unsubscribed
+    assert response["statusCode"] == 200
+    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.UNSUBSCRIBED
+    # And doing it again is harmless
+    assert form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})["statusCode"] == 200
+
+
+def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -> None:
+    subscriber_id, manage = subscribe_and_confirm()
+    forged = tokens.Signer(b"not the key").sign(tokens.UNSUBSCRIBE, subscriber_id, 600)
+
+    for token in [forged, manage]:
+        response = form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})
+        assert response["statusCode"] == 403
+
+    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.ACTIVE
+
+
+# ---------------------------------------------------------------- digest web view
+
+
+def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
+    stack: LocalStack,
+) -> None:
+    # Given an archived digest
+    from datetime import UTC, datetime
+
+    subscriber_id, _ = subscribe_and_confirm()
+    DigestArchive().put(
+        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
+    )
+    links = Links(TEST_BASE_URL, signer())
+    good = token_of(links.digest(subscriber_id, "d1"))
+    expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=time.time() - 120)
+    forged = tokens.Signer(b"guess").sign(tokens.DIGEST, f"{subscriber_id}|d1", 600)
+    other = token_of(links.digest(subscriber_id, "d2"))
+
+    # Then the valid link shows it, with the page's security headers
+    shown = api("GET", "/digests/d1", query={"t": good})
+    assert shown["statusCode"] == 200
+    assert "3 new jobs" in shown["body"]
+    assert "frame-ancestors 'none'" in shown["headers"]["Content-Security-Policy"]
+    # And expired, forged and other digests' tokens get a 403 page
+    for token in [expired, forged, other]:
+        refused = api("GET", "/digests/d1", query={"t": token})
+        assert refused["statusCode"] == 403
+        assert "3 new jobs" not in refused["body"]
+    # And a digest that is gone is a 404 page
+    assert api("GET", "/digests/d2", query={"t": other})["statusCode"] == 404
+
+
+# ---------------------------------------------------------------- pages: headers and escaping
+
+
+def test_pages_carry_security_headers_and_escape_what_people_typed(stack: LocalStack) -> None:
+    # Given a subscriber whose search is hostile markup
+    _, manage = subscribe_and_confirm(
+        {**EMAIL_SUBSCRIPTION, "query": '"><img src=x onerror=alert(1)>" <script>alert(2)</script>'}
+    )
+
+    # When they open their manage page
+    page = api("GET", "/manage", query={"t": manage})
+
+    # Then the markup is shown as text, and the headers forbid scripts and framing
+    assert page["statusCode"] == 200
+    body = page["body"]
+    assert "<script>alert(2)" not in body
+    assert "<img src=x" not in body
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in body
+    headers = page["headers"]
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert "form-action 'self'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_manage_form_with_a_bad_query_shows_the_error_inline(stack: LocalStack) -> None:
+    _, manage = subscribe_and_confirm()
+
+    response = form_post(
+        "/manage/searches",
+        manage,
+        {"query": "python (remote", "channel": "email", "frequency": "daily"},
+    )
+
+    assert response["statusCode"] == 400
+    assert 'id="search-error"' in response["body"]
+    assert "column 8" in response["body"]
+    assert 'value="python (remote"' in response["body"]
+
+
+def test_a_manage_form_posted_from_another_site_is_refused(stack: LocalStack) -> None:
+    subscriber_id, manage = subscribe_and_confirm()
+
+    response = api(
+        "POST",
+        "/manage/searches",
+        "query=spam",
+        query={"t": manage},
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "origin": "https://evil.example",
+        },
+    )
+
+    assert response["statusCode"] == 403
+    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+
+
+def test_bad_links_get_a_page_not_a_500(stack: LocalStack) -> None:
+    for path in ["/confirm", "/manage", "/unsubscribe", "/digests/x"]:
+        for query in [None, {"t": ""}, {"t": "garbage"}, {"t": "a.b"}]:
+            response = api("GET", path, query=query)
+            assert response["statusCode"] == 403, (path, query)
+            assert response["headers"]["Content-Type"].startswith("text/html")
+    assert api("GET", "/nowhere")["statusCode"] == 404
+    assert api("GET", "/api/nowhere")["statusCode"] == 404
