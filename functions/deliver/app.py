@@ -18,7 +18,9 @@ from jobalerts.delivery.deliver import DigestDelivery
 from jobalerts.models import DeliveryRequest
 from jobalerts.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch where every item failed is reported item by item too: Lambda retries them all alike,
+# and the response stays one shape.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache

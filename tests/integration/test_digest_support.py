@@ -24,13 +24,14 @@ def make_subscriber(
     sid: str = "ana",
     *,
     timezone: str = "America/New_York",
-    email: str | None = None,
+    email: str | None = "",
     phone: str | None = None,
     **fields: Any,
 ) -> Subscriber:
+    """`email=""` gives <sid>@example.com; None gives no email at all."""
     return Subscriber(
         subscriber_id=sid,
-        email=email if email is not None else f"{sid}@example.com",
+        email=f"{sid}@example.com" if email == "" else email,
         phone=phone,
         timezone=timezone,
         status=SubscriberStatus.ACTIVE,

@@ -1,0 +1,461 @@
+"""The deliver function: one digest per subscriber, channel and window, sent exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from jobalerts.delivery.deliver import Backoff, DeliveryInFlight, DigestDelivery, Outcome
+from jobalerts.delivery.email import EmailSender
+from jobalerts.delivery.records import LEASE, DeliveryLog
+from jobalerts.delivery.sms import SmsSender
+from jobalerts.digests.archive import DigestArchive
+from jobalerts.digests.sms import measure
+from jobalerts.errors import InvalidInput, Throttled
+from jobalerts.local.runtime import invoke, sqs_event
+from jobalerts.local.template import LocalStack
+from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
+from jobalerts.settings import get_settings
+from jobalerts.store import MatchesRepository, SubscribersRepository
+from tests.integration.test_digest_support import (
+    Outbox,
+    make_post,
+    make_search,
+    make_subscriber,
+    queue_match,
+    run_deliver,
+    run_digest,
+    seed,
+)
+from tests.support.events import load_event
+
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+# Windows in the future: the deliver function judges quiet hours at max(now, window).
+DAY = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+def pending(sid: str, channel: Channel = Channel.EMAIL) -> list[str]:
+    return [m.post.id for m in MatchesRepository().pending(sid, channel, FAR)]
+
+
+def receive_all(stack: LocalStack) -> dict[str, Any]:
+    """One SQS batch as Lambda would hand it to the function (messages stay on the queue)."""
+    sqs = boto3.client("sqs")
+    page = sqs.receive_message(
+        QueueUrl=stack.refs["DeliveryQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )
+    return sqs_event(stack.attrs[("DeliveryQueue", "Arn")], [dict(m) for m in page["Messages"]])
+
+
+def fail_calls(client: Any, operation: str, code: str, times: int) -> list[int]:
+    """Make the next `times` calls of `operation` answer with AWS error `code` (then succeed)."""
+    seen: list[int] = []
+
+    def hook(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if len(seen) >= times:
+            return None
+        seen.append(1)
+        error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {}}
+        return AWSResponse("https://aws.local", 400, {}, None), error
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-call.{service}.{operation}", hook)
+    return seen
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def use_case(
+    clock: Clock,
+    *,
+    log: DeliveryLog | None = None,
+    ses: Any = None,
+    sns: Any = None,
+    sleeps: list[float] | None = None,
+) -> DigestDelivery:
+    settings = get_settings()
+    return DigestDelivery(
+        log=log,
+        email=EmailSender(settings.sender_email, settings.ses_configuration_set, client=ses),
+        sms=SmsSender(client=sns),
+        clock=clock,
+        sleep=(sleeps.append if sleeps is not None else lambda _: None),
+        backoff=Backoff(attempts=4, base_seconds=0.01),
+    )
+
+
+def email_setup(sid: str = "ana") -> tuple[Subscriber, SavedSearch, DeliveryRequest]:
+    sub = make_subscriber(sid)
+    search = make_search(sid, "s1", "python", frequency=Frequency.INSTANT)
+    seed(sub, search)
+    window = queue_match(sub, search, make_post("1", "Python developer, remote, apply now"), DAY)
+    return sub, search, DeliveryRequest(subscriber_id=sid, channel=Channel.EMAIL, due_at=window)
+
+
+# ---------------------------------------------------------------- exactly once
+
+
+def test_the_same_sqs_message_delivered_twice_sends_one_digest(stack: LocalStack) -> None:
+    # Given one due digest on the queue
+    email_setup()
+    run_digest(DAY + timedelta(minutes=5))
+    event = receive_all(stack)
+    outbox = Outbox()
+    # When SQS hands the very same message to the function twice
+    first = invoke("deliver", event)
+    second = invoke("deliver", event)
+    # Then one email went out, both invocations succeed, and nothing is left pending
+    assert len(outbox.emails) == 1
+    assert first == second == {"batchItemFailures": []}
+    assert pending("ana") == []
+
+
+def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: LocalStack) -> None:
+    _, _, request = email_setup()
+    run_digest(DAY + timedelta(minutes=5))
+    DeliveryLog().claim(
+        request,
+        digest_id="d",
+        attempt_id="other",
+        post_ids=("x#1",),
+        fingerprints=(),
+        now=datetime.now(UTC),
+    )
+    event = receive_all(stack)
+    outbox = Outbox()
+    response = invoke("deliver", event)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        event["Records"][0]["messageId"]
+    ]
+    assert outbox.emails == []
+    assert pending("ana") == ["x#1"]
+
+
+class CrashingLog(DeliveryLog):
+    """The process dies after SES accepted the mail and before the window is marked sent."""
+
+    crashes = 1
+
+    def mark_sent(self, *args: Any, **kwargs: Any) -> None:
+        if self.crashes:
+            self.crashes -= 1
+            raise SystemExit("crash injected between send and mark")
+        super().mark_sent(*args, **kwargs)
+
+
+def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
+    stack: LocalStack,
+) -> None:
+    _, _, request = email_setup()
+    clock = Clock(DAY + timedelta(minutes=5))
+    outbox = Outbox()
+    # Given an attempt that crashed right after SES accepted the digest
+    with pytest.raises(SystemExit):
+        use_case(clock, log=CrashingLog()).deliver(request)
+    assert len(outbox.emails) == 1
+    # Then the post is still pending: it only leaves once a send is recorded
+    assert pending("ana") == ["x#1"]
+    # And a retry while the lease is live waits instead of sending
+    with pytest.raises(DeliveryInFlight):
+        use_case(clock).deliver(request)
+    # When the lease has run out and no evidence of acceptance arrived
+    clock.now += LEASE + timedelta(seconds=1)
+    assert use_case(clock).deliver(request) is Outcome.SENT
+    # Then the digest is sent again (the documented at-least-once choice), then never more
+    assert len(outbox.emails) == 2
+    assert use_case(clock).deliver(request) is Outcome.ALREADY_SENT
+    assert len(outbox.emails) == 2
+    assert pending("ana") == []
+
+
+def test_a_crash_after_send_is_recovered_without_resending_when_ses_reported_it(
+    stack: LocalStack,
+) -> None:
+    _, _, request = email_setup()
+    clock = Clock(DAY + timedelta(minutes=5))
+    outbox = Outbox()
+    with pytest.raises(SystemExit):
+        use_case(clock, log=CrashingLog()).deliver(request)
+    # Given SES's "Send" event for that message, recorded by the feedback function
+    assert DeliveryLog().record_accepted("ana", Channel.EMAIL, request.due_at)
+    clock.now += LEASE + timedelta(seconds=1)
+    # When the retry comes
+    assert use_case(clock).deliver(request) is Outcome.RECOVERED
+    # Then nothing is resent and the post left the pending list
+    assert len(outbox.emails) == 1
+    assert pending("ana") == []
+
+
+def test_a_refused_send_keeps_the_posts_pending_and_frees_the_window(stack: LocalStack) -> None:
+    _, _, request = email_setup()
+    ses = boto3.client("sesv2")
+    fail_calls(ses, "SendEmail", "MessageRejected", times=1)
+    clock = Clock(DAY + timedelta(minutes=5))
+    with pytest.raises(InvalidInput):
+        use_case(clock, ses=ses).deliver(request)
+    assert pending("ana") == ["x#1"]
+    outbox = Outbox()
+    assert use_case(clock, ses=ses).deliver(request) is Outcome.SENT
+    assert len(outbox.emails) == 1
+
+
+# ---------------------------------------------------------------- throttling
+
+
+def test_ses_throttling_is_retried_with_backoff_and_sends_once(stack: LocalStack) -> None:
+    _, _, request = email_setup()
+    ses = boto3.client("sesv2")
+    injected = fail_calls(ses, "SendEmail", "TooManyRequestsException", times=2)
+    sleeps: list[float] = []
+    outbox = Outbox()
+    outcome = use_case(Clock(DAY), ses=ses, sleeps=sleeps).deliver(request)
+    assert outcome is Outcome.SENT
+    assert len(injected) == 2
+    assert len(sleeps) == 2
+    assert len(outbox.emails) == 1
+
+
+def test_throttling_that_outlasts_the_invocation_gives_the_message_back(
+    stack: LocalStack,
+) -> None:
+    _, _, request = email_setup()
+    ses = boto3.client("sesv2")
+    fail_calls(ses, "SendEmail", "TooManyRequestsException", times=1)
+    outbox = Outbox()
+    # Given enough time to start, but only 3 seconds left once SES says "slow down"
+    left = iter([16.0, 3.0, 3.0, 3.0])
+    with pytest.raises(Throttled):
+        use_case(Clock(DAY), ses=ses).deliver(request, time_left=lambda: next(left))
+    assert outbox.emails == []
+    # When SQS retries later, the window is free and the digest goes out once
+    assert use_case(Clock(DAY), ses=ses).deliver(request) is Outcome.SENT
+    assert len(outbox.emails) == 1
+
+
+def test_sns_throttling_is_retried_without_sending_the_text_twice(stack: LocalStack) -> None:
+    sub = make_subscriber("sam", phone="+14155550142", email=None)
+    search = make_search("sam", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
+    seed(sub, search)
+    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)  # 12:00 in New York
+    window = queue_match(sub, search, make_post("1", "Night nurse wanted in Queens"), noon)
+    sns = boto3.client("sns")
+    injected = fail_calls(sns, "Publish", "Throttled", times=2)
+    outbox = Outbox()
+    request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=window)
+    assert use_case(Clock(noon), sns=sns).deliver(request) is Outcome.SENT
+    assert len(injected) == 2
+    assert len(outbox.texts) == 1
+
+
+# ---------------------------------------------------------------- content decisions
+
+
+def test_a_post_matched_by_two_searches_is_sent_once_with_also_matches(stack: LocalStack) -> None:
+    sub = make_subscriber("ben")
+    first = make_search("ben", "s1", "python", frequency=Frequency.INSTANT)
+    second = make_search("ben", "s2", "remote", frequency=Frequency.INSTANT, order=1)
+    seed(sub, first, second)
+    post = make_post("7", "Python developer, fully remote, Berlin hours")
+    queue_match(sub, first, post, DAY)
+    queue_match(sub, second, post, DAY)
+    outbox = Outbox()
+    run_digest(DAY + timedelta(minutes=5))
+    run_deliver(stack)
+    [sent] = outbox.emails
+    text = sent.part("plain")
+    assert text.count("Python developer, fully remote") == 1
+    assert "Also matches: remote" in text
+    assert sent.subject == "1 new job: python"
+
+
+def test_near_duplicate_posts_are_collapsed_into_one(stack: LocalStack) -> None:
+    sub = make_subscriber("ben")
+    search = make_search("ben", "s1", "python", frequency=Frequency.INSTANT)
+    seed(sub, search)
+    link = ["https://jobs.acme.example/openings/4711?utm_source=x"]
+    queue_match(sub, search, make_post("1", "Acme hires a Python dev", links=link), DAY)
+    queue_match(
+        sub,
+        search,
+        make_post("2", "RT: python role at Acme!", author="recruiter", links=link),
+        DAY,
+    )
+    outbox = Outbox()
+    run_digest(DAY + timedelta(minutes=5))
+    run_deliver(stack)
+    [sent] = outbox.emails
+    assert sent.subject == "1 new job: python"
+    assert "Also posted by @recruiter" in sent.part("plain")
+    assert pending("ben") == []
+
+
+def test_the_email_carries_one_click_unsubscribe_and_a_text_part(stack: LocalStack) -> None:
+    email_setup()
+    outbox = Outbox()
+    run_digest(DAY + timedelta(minutes=5))
+    run_deliver(stack)
+    [sent] = outbox.emails
+    message = sent.message
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = (part.strip() for part in message["List-Unsubscribe"].split(","))
+    assert https.startswith("<http://jobalerts.test/unsubscribe?t=")
+    assert mailto.startswith("<mailto:unsubscribe@")
+    assert "Unsubscribe: http://jobalerts.test/unsubscribe?t=" in sent.part("plain")
+    assert "/manage?t=" in sent.part("html")
+
+
+# ---------------------------------------------------------------- text messages
+
+
+def sms_setup(
+    sid: str = "sam", *, email: str | None = None, **fields: Any
+) -> tuple[Subscriber, SavedSearch]:
+    sub = make_subscriber(sid, phone="+14155550142", email=email, **fields)
+    search = make_search(sid, "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
+    seed(sub, search)
+    return sub, search
+
+
+def test_a_text_uses_the_fewest_segments_links_to_the_archived_digest_and_offers_stop(
+    stack: LocalStack,
+) -> None:
+    sub, search = sms_setup()
+    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)
+    queue_match(sub, search, make_post("1", "Night nurse wanted in Queens, apply"), noon)
+    outbox = Outbox()
+    run_digest(noon + timedelta(minutes=5))
+    run_deliver(stack)
+    [sms] = outbox.texts
+    assert sms.text.endswith("Reply STOP to opt out")
+    [link] = [w for w in sms.text.split() if "/digests/" in w]
+    # The signed link alone is ~150 characters, so the text cannot be shorter than the bare
+    # minimum around it; the search name still fits in that many segments.
+    bare = f"jobalerts: 1 new job\n{link}\nReply STOP to opt out"
+    assert measure(sms.text).segments == measure(bare).segments
+    assert "nurse" in sms.text
+    digest_id = link.split("/digests/")[1].split("?")[0]
+    page = DigestArchive().get("sam", digest_id)
+    assert page is not None
+    assert "Night <mark>nurse</mark> wanted in Queens" in page
+
+
+def test_texts_wait_for_the_end_of_quiet_hours_and_are_not_dropped(stack: LocalStack) -> None:
+    sub, search = sms_setup()
+    late = datetime(2027, 6, 2, 2, 30, tzinfo=UTC)  # 22:30 in New York
+    queue_match(sub, search, make_post("1", "Night nurse wanted in Queens"), late)
+    outbox = Outbox()
+    run_digest(late + timedelta(minutes=5))
+    run_deliver(stack)
+    # Then nothing is sent at night and the post still waits
+    assert outbox.texts == []
+    assert pending("sam", Channel.SMS) == ["x#1"]
+    # When the digest runs at 07:55 local, still quiet; at 08:00 local the text goes out
+    run_digest(datetime(2027, 6, 2, 11, 55, tzinfo=UTC))
+    run_deliver(stack)
+    assert outbox.texts == []
+    run_digest(datetime(2027, 6, 2, 12, 0, tzinfo=UTC))
+    run_deliver(stack)
+    assert len(outbox.texts) == 1
+    assert pending("sam", Channel.SMS) == []
+
+
+def test_texts_over_the_daily_cap_roll_into_the_email_digest(stack: LocalStack) -> None:
+    sub, search = sms_setup(email="sam@example.com")
+    outbox = Outbox()
+    # Given four instant texts across one daytime in New York (cap: three a day)
+    for hour in range(4):
+        at = datetime(2027, 6, 1, 14 + hour, tzinfo=UTC)
+        queue_match(sub, search, make_post(str(hour), f"Nurse job number {hour} in Queens"), at)
+        run_digest(at + timedelta(minutes=5))
+        run_deliver(stack)
+    # Then three texts went out and the fourth post waits for the next daily email instead
+    assert len(outbox.texts) == 3
+    assert pending("sam", Channel.SMS) == []
+    assert pending("sam", Channel.EMAIL) == ["x#3"]
+    run_digest(datetime(2027, 6, 2, 12, 5, tzinfo=UTC))  # 08:05 in New York
+    run_deliver(stack)
+    [sent] = outbox.emails
+    assert "Nurse job number 3" in sent.part("plain")
+
+
+def test_without_email_texts_over_the_cap_wait_for_the_next_day(stack: LocalStack) -> None:
+    sub, search = sms_setup(sms_daily_cap=1)
+    outbox = Outbox()
+    for hour in range(2):
+        at = datetime(2027, 6, 1, 14 + hour, tzinfo=UTC)
+        queue_match(sub, search, make_post(str(hour), f"Nurse job number {hour} in Queens"), at)
+        run_digest(at + timedelta(minutes=5))
+        run_deliver(stack)
+    assert len(outbox.texts) == 1
+    assert pending("sam", Channel.SMS) == ["x#1"]
+    run_digest(datetime(2027, 6, 2, 12, 0, tzinfo=UTC))
+    run_deliver(stack)
+    assert len(outbox.texts) == 2
+
+
+def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: LocalStack) -> None:
+    sub = make_subscriber("olga", phone="+14155550199", email=None)  # moto: "...99" opted out
+    search = make_search("olga", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
+    seed(sub, search)
+    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)
+    queue_match(sub, search, make_post("1", "Nurse wanted"), noon)
+    outbox = Outbox()
+    run_digest(noon + timedelta(minutes=5))
+    run_deliver(stack)
+    assert outbox.texts == []
+    assert SubscribersRepository().get("olga").sms_enabled is False
+    assert pending("olga", Channel.SMS) == []
+
+
+# ---------------------------------------------------------------- the sample event
+
+
+def test_the_sample_sqs_batch_runs_through_the_handler(stack: LocalStack) -> None:
+    # Given the subscriber the sample names, with no quiet hours, and a post due in that window
+    sub = make_subscriber(
+        "sample-ana", phone="+14155550123", sms_quiet_start=0, sms_quiet_end=0
+    )
+    by_mail = make_search("sample-ana", "s1", "python", frequency=Frequency.INSTANT)
+    by_text = make_search(
+        "sample-ana", "s2", "python", channel=Channel.SMS, frequency=Frequency.INSTANT
+    )
+    seed(sub, by_mail, by_text)
+    window = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    post = make_post("1", "Python developer wanted")
+    queue_match(sub, by_mail, post, window)
+    queue_match(sub, by_text, post, window)
+    outbox = Outbox()
+    response = invoke("deliver", load_event("deliver-sqs-batch.json"))
+    assert response == {"batchItemFailures": []}
+    assert len(outbox.emails) == 1
+    assert len(outbox.texts) == 1
+
+
+def test_a_malformed_message_is_reported_failed_and_the_rest_of_the_batch_goes(
+    stack: LocalStack,
+) -> None:
+    email_setup()
+    event = load_event("deliver-sqs-batch.json")
+    broken = dict(event["Records"][0], messageId="broken", body="{not json")
+    good = dict(
+        event["Records"][0],
+        body=DeliveryRequest(
+            subscriber_id="ana", channel=Channel.EMAIL, due_at=DAY
+        ).model_dump_json(),
+    )
+    outbox = Outbox()
+    response = invoke("deliver", {"Records": [broken, good]})
+    assert response == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
+    assert len(outbox.emails) == 1
+
+
