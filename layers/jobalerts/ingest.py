@@ -1,0 +1,199 @@
+"""One ingest run: every enabled source, from its checkpoint, into the posts table.
+
+Order per source: fetch, store every post, then save the checkpoint; a crash in between
+re-reads posts (stored ones are skipped) and never skips one. One failing source does not stop
+the others. X reads are counted against a monthly and a per-run budget in the State table, and
+a 429 pauses a source until its reset instead of sleeping in Lambda.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aws_lambda_powertools.metrics import MetricUnit
+
+from jobalerts.errors import ConfigurationError, JobAlertsError
+from jobalerts.observability import logger, metrics
+from jobalerts.settings import Settings, get_settings
+from jobalerts.sources import build_source
+from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
+from jobalerts.sources.normalize import fingerprint
+from jobalerts.store.posts import PostsRepository
+from jobalerts.store.state import StateRepository
+
+HTTP_TIMEOUT_SECONDS = 5.0
+USER_AGENT = "jobalerts/1.0 (+https://github.com/jobalerts)"
+PAUSE_PK = "pause"
+BUDGET_PK = "budget"
+
+
+@dataclass
+class SourceSummary:
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    near_duplicates: int = 0
+    reads: int = 0
+    pages: int = 0
+    stopped: str | None = None
+    skipped: str | None = None
+    error: str | None = None
+    checkpoint_saved: bool = False
+    resume_after: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class Ingest:
+    settings: Settings
+    posts: PostsRepository
+    state: StateRepository
+    client: httpx.Client
+    credentials: Mapping[str, Any] | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def run(self, now: datetime) -> dict[str, Any]:
+        summaries: dict[str, SourceSummary] = {}
+        for name in self.settings.source_list:
+            summary = summaries[name] = SourceSummary()
+            try:
+                self.run_source(name, now, summary)
+            except Exception as exc:
+                summary.error = type(exc).__name__
+                metrics.add_metric(name="SourceErrors", unit=MetricUnit.Count, value=1)
+                logger.exception("source failed", source=name)
+        totals = {
+            "fetched": sum(s.fetched for s in summaries.values()),
+            "stored": sum(s.stored for s in summaries.values()),
+        }
+        metrics.add_metric(name="PostsFetched", unit=MetricUnit.Count, value=totals["fetched"])
+        metrics.add_metric(name="PostsStored", unit=MetricUnit.Count, value=totals["stored"])
+        result: dict[str, Any] = {
+            **totals,
+            "sources": {n: s.as_dict() for n, s in summaries.items()},
+        }
+        logger.info("ingest done", summary=result)
+        return result
+
+    def run_source(self, name: str, now: datetime, summary: SourceSummary) -> None:
+        paused = self.state.get(PAUSE_PK, name)
+        if paused and str(paused.get("resume_after", "")) > now.isoformat():
+            summary.skipped, summary.resume_after = RATE_LIMITED, str(paused["resume_after"])
+            logger.info("source paused", source=name, resume_after=summary.resume_after)
+            return
+        budget = self.run_budget(name, now)
+        if budget is not None and budget <= 0:
+            summary.skipped = BUDGET
+            metrics.add_metric(name="XBudgetExhausted", unit=MetricUnit.Count, value=1)
+            logger.warning("x monthly read budget used up", month=f"{now:%Y-%m}")
+            return
+        source = self.source(name)
+        result = source.fetch(
+            self.state.get_checkpoint(name), max_pages=self.settings.x_max_pages, budget=budget
+        )
+        self.account(name, now, result, summary)
+        self.store(result, summary)
+        if result.checkpoint is not None:
+            self.state.put_checkpoint(name, result.checkpoint)
+            summary.checkpoint_saved = True
+        if result.stopped == RATE_LIMITED and result.resume_after is not None:
+            summary.resume_after = result.resume_after.isoformat()
+            self.state.put(PAUSE_PK, name, {"resume_after": summary.resume_after})
+            metrics.add_metric(name="SourceRateLimited", unit=MetricUnit.Count, value=1)
+        if result.stopped == BUDGET:
+            metrics.add_metric(name="XBudgetExhausted", unit=MetricUnit.Count, value=1)
+
+    def source(self, name: str) -> Source:
+        if name not in self.sources:
+            if self.credentials is None:
+                self.credentials = load_credentials(self.settings)
+            self.sources[name] = build_source(name, self.settings, self.client, self.credentials)
+        return self.sources[name]
+
+    def run_budget(self, name: str, now: datetime) -> int | None:
+        """Reads this run may spend: the per-run cap, or what is left of the month if less."""
+        if name != "x":
+            return None
+        used = (self.state.get(BUDGET_PK, f"x#{now:%Y-%m}") or {}).get("reads", 0)
+        left = self.settings.x_monthly_read_budget - int(used)
+        return min(self.settings.x_run_read_budget, left)
+
+    def account(
+        self, name: str, now: datetime, result: FetchResult, summary: SourceSummary
+    ) -> None:
+        summary.fetched, summary.reads, summary.pages = (
+            len(result.posts),
+            result.reads,
+            result.pages,
+        )
+        summary.stopped = result.stopped
+        if name == "x" and result.reads:
+            # Counted before storing: X bills the reads whether or not storing works.
+            self.state.add(BUDGET_PK, f"x#{now:%Y-%m}", "reads", result.reads)
+            metrics.add_metric(name="XReads", unit=MetricUnit.Count, value=result.reads)
+
+    def store(self, result: FetchResult, summary: SourceSummary) -> None:
+        """Store every post; any failure propagates so the checkpoint is not saved."""
+        for post in result.posts:
+            outcome = self.posts.put_unless_near_duplicate(post, fingerprint(post))
+            if outcome == "stored":
+                summary.stored += 1
+            elif outcome == "duplicate":
+                summary.duplicates += 1
+            else:
+                summary.near_duplicates += 1
+
+
+def load_credentials(settings: Settings) -> Mapping[str, Any]:
+    """The sources secret (JSON), cached by Powertools for five minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_secret(settings.source_secret_name, transform="json", max_age=300)
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigurationError("source credentials secret could not be read") from exc
+    except parameters.exceptions.TransformParameterError as exc:
+        raise ConfigurationError("source credentials secret is not JSON") from exc
+    if not isinstance(value, dict):
+        raise ConfigurationError("source credentials secret is not a JSON object")
+    return value
+
+
+def new_client(timeout: float = HTTP_TIMEOUT_SECONDS) -> httpx.Client:
+    return httpx.Client(timeout=timeout, headers={"user-agent": USER_AGENT})
+
+
+def run(
+    now: datetime | None = None,
+    *,
+    settings: Settings | None = None,
+    client: httpx.Client | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    posts: PostsRepository | None = None,
+    state: StateRepository | None = None,
+) -> dict[str, Any]:
+    """Fetch and store new posts from every enabled source; returns a summary per source."""
+    settings = settings or get_settings()
+    own_client = client is None
+    http = client or new_client()
+    try:
+        ingest = Ingest(
+            settings=settings,
+            posts=posts or PostsRepository(),
+            state=state or StateRepository(),
+            client=http,
+            credentials=credentials,
+        )
+        return ingest.run(now or datetime.now(UTC))
+    finally:
+        if own_client:
+            http.close()
+
+
+__all__ = ["Ingest", "JobAlertsError", "load_credentials", "new_client", "run"]

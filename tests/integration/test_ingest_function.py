@@ -1,0 +1,139 @@
+"""The ingest function: scheduled event -> new posts from the replayed X API in the posts table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+from jobalerts.local.replay import ReplayServer
+from jobalerts.local.runtime import invoke
+from jobalerts.local.template import LocalStack, repo_root
+from jobalerts.models import SavedSearch
+from jobalerts.settings import get_settings
+from jobalerts.store import PostsRepository, SearchesRepository
+from jobalerts.store._dynamo import now_iso
+from jobalerts.store.state import StateRepository
+from tests.support.events import load_event
+
+DEMO = repo_root() / "events" / "sources" / "demo"
+DEMO_SEARCHES = [
+    "python remote -senior",
+    '"data engineer" (berlin OR remote)',
+    "golang OR rust -crypto",
+    "#nursing",
+]
+
+
+@pytest.fixture
+def x_stack(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LocalStack, ReplayServer]]:
+    """Given the stack, the demo X recordings served locally, and the sources secret filled."""
+    with ReplayServer(DEMO) as replay:
+        monkeypatch.setenv("X_BASE_URL", replay.base_url)
+        monkeypatch.setenv("ENABLED_SOURCES", "x")
+        get_settings.cache_clear()
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=stack.refs["SourceCredentialsSecret"],
+            SecretString=json.dumps({"x_bearer_token": "test-token"}),
+        )
+        searches = SearchesRepository()
+        for number, text in enumerate(DEMO_SEARCHES):
+            searches.put(
+                SavedSearch(
+                    subscriber_id=f"sub{number}",
+                    search_id=f"s{number}",
+                    query=text,
+                    updated_at=now_iso(),
+                    created_at=datetime.now(UTC),
+                )
+            )
+        yield stack, replay
+        get_settings.cache_clear()
+
+
+def ingest() -> dict[str, Any]:
+    result: dict[str, Any] = invoke("ingest", load_event("ingest-scheduled-event.json"))
+    return result
+
+
+def test_sample_scheduled_event_parses() -> None:
+    event = EventBridgeModel.model_validate(load_event("ingest-scheduled-event.json"))
+    assert event.detail_type == "Scheduled Event"
+
+
+def test_ingest_stores_new_posts_and_saves_the_checkpoint(
+    x_stack: tuple[LocalStack, ReplayServer],
+) -> None:
+    # Given the demo searches and two recorded pages of X results
+    _, replay = x_stack
+    # When the scheduled ingest runs
+    summary = ingest()
+    # Then every kept post is stored once; the retweet was dropped and the repost is "also posted"
+    x = summary["sources"]["x"]
+    assert x["reads"] == 11
+    assert x["pages"] == 2
+    assert x["stored"] == 9
+    assert x["near_duplicates"] == 1
+    posts = PostsRepository()
+    original = posts.get("x#1992001000000000012")
+    assert original is not None
+    assert original.also_posted_by == ["recruiter_jane"]
+    assert original.url == "https://x.com/acme_jobs/status/1992001000000000012"
+    assert posts.get("x#1992001000000000008") is None  # the retweet
+    assert posts.get("x#1992001000000000005") is None  # stored as also_posted_by instead
+    escaped = posts.get("x#1992001000000000011")
+    assert escaped is not None
+    assert "& Analytics" in escaped.text
+    assert "<3" in escaped.text
+    # And the checkpoint points at the newest post of the first page
+    checkpoint = StateRepository().get_checkpoint("x")
+    assert checkpoint is not None
+    assert checkpoint["floor"] == "1992001000000000012"
+    # And the planner sent one merged query, with the fields the Post needs
+    first = replay.served("/2/tweets/search/recent")[0].query
+    assert first["expansions"] == "author_id"
+    assert "-is:retweet" in first["query"]
+    assert len(first["query"]) <= 512
+
+
+def test_second_run_resumes_from_since_id_and_stores_nothing_twice(
+    x_stack: tuple[LocalStack, ReplayServer],
+) -> None:
+    # Given a first run
+    _, replay = x_stack
+    ingest()
+    # When the schedule fires again
+    summary = ingest()
+    # Then X is asked only for newer posts and nothing is stored again
+    assert replay.requests[-1].query["since_id"] == "1992001000000000012"
+    assert summary["sources"]["x"]["stored"] == 0
+    # And the month's reads are counted for the budget
+    used = StateRepository().get("budget", f"x#{datetime.now(UTC):%Y-%m}")
+    assert used is not None
+
+
+def test_missing_credentials_fail_the_source_not_the_run(
+    x_stack: tuple[LocalStack, ReplayServer],
+) -> None:
+    # Given a secret without the X token
+    stack, _ = x_stack
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.refs["SourceCredentialsSecret"], SecretString=json.dumps({})
+    )
+    # When ingest runs
+    summary = ingest()
+    # Then the X source reports a configuration error and no checkpoint is saved
+    assert summary["sources"]["x"]["error"] == "ConfigurationError"
+    assert StateRepository().get_checkpoint("x") is None
+
+
+def test_demo_recordings_exist() -> None:
+    assert any(Path(DEMO).glob("x-*.json"))
