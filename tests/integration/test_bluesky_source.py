@@ -1,0 +1,272 @@
+"""The Bluesky source against a real local HTTP server replaying recorded API responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobalerts.local.replay import ReplayServer
+from jobalerts.sources import bluesky
+from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
+from jobalerts.sources.bluesky import CREATE_SESSION, REFRESH_SESSION, SEARCH, BlueskySource
+
+RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
+NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+PASSWORD = "app-pass-word-1234"
+
+
+@pytest.fixture(autouse=True)
+def cold_start() -> Iterator[None]:
+    bluesky.forget_sessions()
+    yield
+    bluesky.forget_sessions()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=httpx.Timeout(0.5)) as http:
+        yield http
+
+
+def replay(scenario: str) -> ReplayServer:
+    return ReplayServer(RECORDINGS / scenario)
+
+
+def source(
+    server: ReplayServer, client: httpx.Client, queries: str, **kwargs: object
+) -> BlueskySource:
+    return BlueskySource(
+        client,
+        server.base_url,
+        "demo.bsky.social",
+        PASSWORD,
+        queries=queries,
+        retries=2,
+        sleep=lambda _: None,
+        clock=lambda: NOW,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def paths(server: ReplayServer) -> list[str]:
+    return [r.path for r in server.requests]
+
+
+def test_a_first_pass_pages_with_cursor_and_sets_since_to_the_newest_post(
+    client: httpx.Client,
+) -> None:
+    with replay("bluesky-search") as server:
+        # Given no checkpoint and two queries that share a post
+        result = source(server, client, '#hiring,"we\'re hiring"').fetch(
+            None, max_pages=5, budget=None
+        )
+        # Then it logs in once, reads the last day with sort=latest and follows the cursor
+        searches = server.served(SEARCH)
+        assert paths(server).count(CREATE_SESSION) == 1
+        assert searches[0].query["sort"] == "latest"
+        assert searches[0].query["since"] == "2026-11-22T11:00:00.000Z"
+        assert [s.query.get("cursor") for s in searches[:3]] == [None, "2", "5"]
+    # And every usable post comes back once, the one without a uri dropped
+    assert [p.id.rsplit("/", 1)[1] for p in result.posts] == [
+        "3kx3",
+        "3kx2",
+        "3kx1",
+        "3kx0",
+        "3kx4",
+    ]
+    assert result.reads == 7
+    assert result.stopped is None
+    assert result.checkpoint == {
+        "queries": {
+            "#hiring": {"since": "2026-11-23T10:03:00.000Z", "cursor": None, "newest": None},
+            '"we\'re hiring"': {
+                "since": "2026-11-23T10:04:00.000Z",
+                "cursor": None,
+                "newest": None,
+            },
+        }
+    }
+
+
+def test_the_next_run_asks_only_for_posts_since_the_checkpoint(client: httpx.Client) -> None:
+    checkpoint = {"queries": {"#hiring": {"since": "2026-11-23T10:03:00.000Z"}}}
+    with replay("bluesky-search") as server:
+        result = source(server, client, "#hiring").fetch(checkpoint, max_pages=5, budget=None)
+        assert [s.query["since"] for s in server.served(SEARCH)] == ["2026-11-23T10:03:00.000Z"]
+    assert [p.id.rsplit("/", 1)[1] for p in result.posts] == ["3kx5"]
+    assert result.checkpoint == {
+        "queries": {
+            "#hiring": {"since": "2026-11-23T10:05:00.000Z", "cursor": None, "newest": None}
+        }
+    }
+
+
+def test_a_pass_cut_short_keeps_since_and_resumes_at_the_cursor(client: httpx.Client) -> None:
+    with replay("bluesky-search") as server:
+        bsky = source(server, client, "#hiring")
+        # Given a run allowed one page
+        first = bsky.fetch(None, max_pages=1, budget=None)
+        # Then since stays at the pass's start; the cursor of the first unread page is kept
+        assert first.checkpoint == {
+            "queries": {
+                "#hiring": {
+                    "since": "2026-11-22T11:00:00.000Z",
+                    "cursor": "2",
+                    "newest": "2026-11-23T10:03:00.000Z",
+                }
+            }
+        }
+        # When the next run resumes
+        second = bsky.fetch(first.checkpoint, max_pages=5, budget=None)
+        assert [s.query.get("cursor") for s in server.served(SEARCH)] == [None, "2", "5"]
+    # Then it reads the rest of the pass and only then moves since to the newest post seen
+    assert [p.id[-4:] for p in first.posts + second.posts] == ["3kx3", "3kx2", "3kx1", "3kx0"]
+    assert second.checkpoint == {
+        "queries": {
+            "#hiring": {"since": "2026-11-23T10:03:00.000Z", "cursor": None, "newest": None}
+        }
+    }
+
+
+def test_the_read_budget_stops_the_run_without_losing_the_rest(client: httpx.Client) -> None:
+    with replay("bluesky-search") as server:
+        result = source(server, client, '#hiring,"we\'re hiring"').fetch(
+            None, max_pages=5, budget=2
+        )
+    assert result.stopped == BUDGET
+    assert result.reads == 2
+    assert result.checkpoint is not None
+    assert result.checkpoint["queries"]["#hiring"]["cursor"] == "2"
+    assert '"we\'re hiring"' not in result.checkpoint["queries"]
+
+
+def test_an_expired_access_token_is_refreshed_and_the_call_retried(client: httpx.Client) -> None:
+    with replay("bluesky-expired") as server:
+        result = source(server, client, "#hiring").fetch(None, max_pages=1, budget=None)
+        assert paths(server) == [CREATE_SESSION, SEARCH, REFRESH_SESSION, SEARCH]
+    assert [p.id[-4:] for p in result.posts] == ["3kx3"]
+    assert result.stopped is None
+
+
+def test_a_refused_refresh_falls_back_to_a_new_login(client: httpx.Client) -> None:
+    with replay("bluesky-relogin") as server:
+        result = source(server, client, "#hiring").fetch(None, max_pages=1, budget=None)
+        assert paths(server) == [CREATE_SESSION, SEARCH, REFRESH_SESSION, CREATE_SESSION, SEARCH]
+    assert [p.id[-4:] for p in result.posts] == ["3kx3"]
+
+
+def test_warm_invocations_reuse_the_session_in_memory(client: httpx.Client) -> None:
+    with replay("bluesky-search") as server:
+        for _ in range(3):
+            source(server, client, "#hiring").fetch(None, max_pages=1, budget=None)
+        assert paths(server).count(CREATE_SESSION) == 1
+
+
+@pytest.mark.usefixtures("stack")
+def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client) -> None:
+    from jobalerts.store.state import StateRepository
+
+    state = StateRepository()
+    with replay("bluesky-search") as server:
+        # Given one run that logged in and saved its session
+        first = source(server, client, "#hiring", state=state)
+        first.fetch(None, max_pages=1, budget=None)
+        # When a cold start (empty memory) runs again
+        bluesky.forget_sessions()
+        source(server, client, "#hiring", state=state).fetch(None, max_pages=1, budget=None)
+        # Then it did not log in again
+        assert paths(server).count(CREATE_SESSION) == 1
+    saved = state.get_checkpoint(first.sessions.key)
+    assert saved is not None
+    assert saved["did"] == "did:plc:jobalertsdemo0000000000"
+    assert PASSWORD not in str(saved)
+
+
+@pytest.mark.usefixtures("stack")
+def test_an_access_token_about_to_expire_is_refreshed_before_use(client: httpx.Client) -> None:
+    from jobalerts.store.state import StateRepository
+
+    state = StateRepository()
+    with replay("bluesky-search") as server:
+        bsky = source(server, client, "#hiring", state=state)
+        # Given a stored session whose access token expired an hour ago
+        state.put_checkpoint(
+            bsky.sessions.key,
+            {
+                "did": "did:plc:x",
+                "handle": "demo.bsky.social",
+                "access_jwt": "e30.eyJleHAiOiAxNzk1MDAwMDAwfQ.sig",  # exp 2026-11-18
+                "refresh_jwt": "r",
+            },
+        )
+        bsky.fetch(None, max_pages=1, budget=None)
+        # Then it refreshed first instead of sending a token the server would refuse
+        assert paths(server)[:2] == [REFRESH_SESSION, SEARCH]
+
+
+def test_a_refused_login_is_an_error_not_a_crash(client: httpx.Client) -> None:
+    with replay("bluesky-badlogin") as server:
+        result = source(server, client, "#hiring,#jobs").fetch(None, max_pages=1, budget=None)
+        # And the second query does not try again
+        assert paths(server) == [CREATE_SESSION]
+    assert result.stopped == ERROR
+    assert result.posts == []
+    assert result.checkpoint is None
+
+
+def test_a_500_then_success_is_retried(client: httpx.Client) -> None:
+    with replay("bluesky-faults") as server:
+        result = source(server, client, "flaky").fetch(None, max_pages=1, budget=None)
+        assert len(server.served(SEARCH)) == 3
+    assert [p.id[-4:] for p in result.posts] == ["3kx1"]
+    assert result.stopped is None
+
+
+@pytest.mark.parametrize("query", ["slow", "garbage", "notalist", "invalid"])
+def test_a_broken_query_keeps_its_checkpoint_and_the_others_are_read(
+    client: httpx.Client, query: str
+) -> None:
+    # Given a query that times out / sends truncated JSON / a wrong shape / a 400
+    checkpoint = {"queries": {query: {"since": "2026-11-23T09:00:00.000Z"}}}
+    with replay("bluesky-faults") as server:
+        result = source(server, client, f"{query},flaky").fetch(
+            checkpoint, max_pages=1, budget=None
+        )
+    # Then nothing raises, its checkpoint stays, and the healthy query is still read
+    assert result.stopped == ERROR
+    assert result.checkpoint is not None
+    assert result.checkpoint["queries"][query] == {"since": "2026-11-23T09:00:00.000Z"}
+    assert [p.id[-4:] for p in result.posts] == ["3kx1"]
+
+
+def test_an_empty_page_ends_the_pass_without_moving_since(client: httpx.Client) -> None:
+    checkpoint = {"queries": {"empty": {"since": "2026-11-23T09:00:00.000Z"}}}
+    with replay("bluesky-faults") as server:
+        result = source(server, client, "empty").fetch(checkpoint, max_pages=3, budget=None)
+    assert result.posts == []
+    assert result.stopped is None
+    assert result.checkpoint == {
+        "queries": {"empty": {"since": "2026-11-23T09:00:00.000Z", "cursor": None, "newest": None}}
+    }
+
+
+def test_posts_with_missing_fields_are_dropped_or_repaired(client: httpx.Client) -> None:
+    with replay("bluesky-faults") as server:
+        result = source(server, client, "missing").fetch(None, max_pages=1, budget=None)
+    # Only the post without an author survives (handle from its DID); nothing raises
+    assert [p.author_handle for p in result.posts] == ["did:plc:acmejobs00000000000000"]
+    assert result.reads == 4
+
+
+def test_a_429_stops_the_run_until_ratelimit_reset(client: httpx.Client) -> None:
+    checkpoint = {"queries": {"limited": {"since": "2026-11-23T09:00:00.000Z"}}}
+    with replay("bluesky-faults") as server:
+        result = source(server, client, "limited,flaky").fetch(checkpoint, max_pages=1, budget=None)
+        assert [s.query["q"] for s in server.served(SEARCH)] == ["limited"]
+    assert result.stopped == RATE_LIMITED
+    assert result.resume_after == datetime(2100, 1, 1, tzinfo=UTC)
+    assert result.checkpoint == checkpoint
