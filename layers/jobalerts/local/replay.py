@@ -165,7 +165,9 @@ class ReplayServer:
         # A request scripted to hang must not hold up shutdown once the client gave up.
         server.block_on_close = False
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="replay", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="replay", daemon=True
+        )
         self._thread.start()
         return self
 
