@@ -180,9 +180,10 @@ def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client
         source(server, client, "#hiring", state=state).fetch(None, max_pages=1, budget=None)
         # Then it did not log in again
         assert paths(server).count(CREATE_SESSION) == 1
-    saved = state.get_checkpoint(first.sessions.key)
+    saved = state.get("session", first.sessions.key)
     assert saved is not None
     assert saved["did"] == "did:plc:jobalertsdemo0000000000"
+    assert saved["expiration"] > NOW.timestamp()  # the State table's TTL removes it later
     assert PASSWORD not in str(saved)
 
 
@@ -194,7 +195,8 @@ def test_an_access_token_about_to_expire_is_refreshed_before_use(client: httpx.C
     with replay("bluesky-search") as server:
         bsky = source(server, client, "#hiring", state=state)
         # Given a stored session whose access token expired an hour ago
-        state.put_checkpoint(
+        state.put(
+            "session",
             bsky.sessions.key,
             {
                 "did": "did:plc:x",

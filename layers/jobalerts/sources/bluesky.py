@@ -95,9 +95,12 @@ def jwt_expiry(token: str) -> datetime | None:
 class SessionStore(Protocol):
     """Where sessions outlive a cold start; StateRepository fits."""
 
-    def get_checkpoint(self, name: str) -> dict[str, Any] | None: ...
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
 
-    def put_checkpoint(self, name: str, value: dict[str, Any]) -> None: ...
+    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None: ...
+
+
+SESSION_PK = "session"
 
 
 # Warm Lambda invocations reuse the session without touching the State table.
@@ -135,7 +138,7 @@ class Sessions:
 
     @property
     def key(self) -> str:
-        return f"bluesky-session#{self.base_url}#{self.handle}"
+        return f"bluesky#{self.base_url}#{self.handle}"
 
     def current(self, now: datetime | None = None) -> Session:
         """A usable session: cached if possible, refreshed if about to expire, else a login."""
@@ -192,7 +195,11 @@ class Sessions:
         _MEMORY[self.key] = session
         if self.store is not None:
             try:
-                self.store.put_checkpoint(self.key, asdict(session))
+                data: dict[str, Any] = asdict(session)
+                refresh_expiry = jwt_expiry(session.refresh_jwt)
+                if refresh_expiry is not None:  # the State table's TTL drops dead sessions
+                    data["expiration"] = int(refresh_expiry.timestamp())
+                self.store.put(SESSION_PK, self.key, data)
             except Exception as exc:  # a cache: losing it costs one login, not the run
                 logger.warning("bluesky session not saved", error=type(exc).__name__)
         return session
@@ -201,7 +208,7 @@ class Sessions:
         if self.store is None:
             return None
         try:
-            data = self.store.get_checkpoint(self.key)
+            data = self.store.get(SESSION_PK, self.key)
         except Exception as exc:  # a cache: a failed read costs one login, not the run
             logger.warning("bluesky session not loaded", error=type(exc).__name__)
             return None
