@@ -272,3 +272,28 @@ def test_a_429_stops_the_run_until_ratelimit_reset(client: httpx.Client) -> None
     assert result.stopped == RATE_LIMITED
     assert result.resume_after == datetime(2100, 1, 1, tzinfo=UTC)
     assert result.checkpoint == checkpoint
+
+
+@pytest.mark.usefixtures("stack")
+def test_the_demo_recordings_go_through_ingest_once() -> None:
+    from jobalerts import ingest
+    from jobalerts.settings import get_settings
+    from jobalerts.store.posts import PostsRepository
+
+    credentials = {"bluesky_handle": "demo.bsky.social", "bluesky_app_password": PASSWORD}
+    with ReplayServer(RECORDINGS / "demo") as server:
+        # Given ingest with only Bluesky enabled, pointed at the demo recordings
+        settings = get_settings().model_copy(
+            update={"enabled_sources": "bluesky", "bluesky_base_url": server.base_url}
+        )
+        # When it runs twice
+        first = ingest.run(settings=settings, credentials=credentials)
+        second = ingest.run(settings=settings, credentials=credentials)
+        # Then it logged in once (the session is reused), and the posts are stored once
+        assert paths(server).count(CREATE_SESSION) == 1
+    assert first["sources"]["bluesky"]["stored"] == 4
+    assert second["sources"]["bluesky"]["stored"] == 0
+    stored = PostsRepository().get("bluesky#did:plc:gophercloud000000000000/3lbq2go7")
+    assert stored is not None
+    assert stored.url == "https://bsky.app/profile/gophercloud.bsky.social/post/3lbq2go7"
+    assert stored.links == ["https://gophers.example/jobs/7"]

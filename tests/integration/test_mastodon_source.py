@@ -156,3 +156,26 @@ def test_a_429_stops_the_run_until_the_reset(faults: ReplayServer, client: httpx
     assert result.posts == []
     assert result.checkpoint == checkpoint
     assert faults.served("/api/v1/timelines/tag/flaky") == []
+
+
+@pytest.mark.usefixtures("stack")
+def test_the_demo_recordings_go_through_ingest_once() -> None:
+    from jobalerts import ingest
+    from jobalerts.settings import get_settings
+    from jobalerts.store.posts import PostsRepository
+
+    with ReplayServer(RECORDINGS / "demo") as server:
+        # Given ingest with only Mastodon enabled, pointed at the demo recordings
+        settings = get_settings().model_copy(
+            update={"enabled_sources": "mastodon", "mastodon_base_url": server.base_url}
+        )
+        # When it runs twice
+        first = ingest.run(settings=settings, credentials={})
+        second = ingest.run(settings=settings, credentials={})
+    # Then the #hiring posts are stored once (the boost and the #jobs repeat are not)
+    assert first["sources"]["mastodon"]["stored"] == 5
+    assert second["sources"]["mastodon"]["stored"] == 0
+    stored = PostsRepository().get("mastodon#mastodon.social#113520000000000105")
+    assert stored is not None
+    assert stored.hashtags == ["nursing", "hiring"]
+    assert stored.text.startswith("ICU nurses wanted for night shifts at St. Mary's")
