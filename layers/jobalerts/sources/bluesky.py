@@ -493,13 +493,32 @@ def build(
             "bluesky needs bluesky_handle and bluesky_app_password in the sources secret "
             "(or BLUESKY_HANDLE and BLUESKY_APP_PASSWORD locally)"
         )
-    from jobalerts.store.state import StateRepository
-
     return BlueskySource(
         client,
         settings.bluesky_base_url,
         handle,
         password,
         queries=settings.bluesky_queries,
-        state=StateRepository(),
+        state=LazyStateTable(),
     )
+
+
+class LazyStateTable:
+    """The State table, opened on first use, so a failure to open it (a local `jobalerts fetch`
+    without AWS) lands in the session cache's error handling instead of `build()`."""
+
+    def __init__(self) -> None:
+        self._repository: SessionStore | None = None
+
+    def _open(self) -> SessionStore:
+        if self._repository is None:
+            from jobalerts.store.state import StateRepository
+
+            self._repository = StateRepository()
+        return self._repository
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return self._open().get(pk, sk)
+
+    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        self._open().put(pk, sk, data)
