@@ -1,0 +1,227 @@
+"""The web pages in a real headless Chromium, served by the real function over real HTTP.
+
+The function runs in this process behind `ApiServer` (a thread), so moto's in-process mock
+serves its AWS calls; the browser talks plain HTTP to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from jobalerts.local.http import ApiServer
+from jobalerts.local.outbox import sent_emails
+from jobalerts.local.runtime import http_event, invoke
+from jobalerts.local.template import LocalStack
+from jobalerts.models import SubscriberStatus
+from jobalerts.store import SubscribersRepository
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+HOSTILE_QUERY = '"><img src=x onerror=alert(1)>" <script>alert(2)</script>'
+HOSTILE_BROKEN_QUERY = 'python "><img src=x onerror=alert(3)>'
+
+
+@pytest.fixture
+def server(stack: LocalStack) -> Iterator[ApiServer]:
+    """Given the subscriptions function behind a real HTTP server on a random port."""
+    lock = threading.Lock()
+
+    def handle(event: dict[str, Any]) -> dict[str, Any]:
+        with lock:  # moto's in-process backends are not meant for concurrent writers
+            response: dict[str, Any] = invoke("subscriptions", event)
+            return response
+
+    with ApiServer(handler=handle, port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("chromium and chromedriver are missing: run `make browser`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def subscribe(body: dict[str, Any]) -> str:
+    """Subscribe through the API; returns the token of the emailed confirm link."""
+    import json
+
+    response = invoke(
+        "subscriptions",
+        http_event(
+            "POST",
+            "/subscriptions",
+            body=json.dumps(body),
+            headers={"content-type": "application/json"},
+        ),
+    )
+    assert response["statusCode"] == 202
+    link = next(link for link in sent_emails()[-1].links() if "/confirm?" in link)
+    return parse_qs(urlparse(link).query)["t"][0]
+
+
+def no_alert(driver: Any) -> bool:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        driver.switch_to.alert  # noqa: B018 - the property raises when there is no alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def click_and_wait(driver: Any, by: str, value: str, within: Any = None) -> None:
+    """Click something that loads a new page, and wait until the old page is gone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    (within or driver).find_element(by, value).click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old_page))
+
+
+def query_cells(driver: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#searches td.query")]
+
+
+def test_a_subscriber_confirms_manages_searches_and_unsubscribes_in_a_browser(
+    server: ApiServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # Given a pending subscriber who opens the link from their confirmation email
+    token = subscribe(
+        {
+            "email": "ana@example.com",
+            "timezone": "Europe/Berlin",
+            "query": "python remote -senior",
+            "channel": "email",
+            "frequency": "daily",
+        }
+    )
+    browser.get(f"{server.base_url}/confirm?t={token}")
+    assert browser.find_element(By.ID, "title").text == "Confirm your job alerts"
+
+    # When they press the confirm button
+    click_and_wait(browser, By.ID, "confirm")
+
+    # Then they land on their manage page, confirmed, with their first search
+    assert "/manage?" in browser.current_url
+    assert "confirmed" in browser.find_element(By.ID, "notice").text
+    assert query_cells(browser) == ["python remote -senior"]
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+    assert subscriber.status is SubscriberStatus.ACTIVE
+
+    # When they add a search with a syntax error
+    browser.find_element(By.ID, "query").send_keys("python (remote")
+    click_and_wait(browser, By.ID, "add")
+
+    # Then the error is shown inline with its column, and what they typed is kept
+    error = browser.find_element(By.ID, "search-error").text
+    assert "column 8" in error
+    assert browser.find_element(By.ID, "query").get_attribute("value") == "python (remote"
+
+    # When they fix it and add it weekly
+    field = browser.find_element(By.ID, "query")
+    field.clear()
+    field.send_keys('"data engineer" (berlin OR remote)')
+    Select(browser.find_element(By.ID, "frequency")).select_by_value("weekly")
+    click_and_wait(browser, By.ID, "add")
+
+    # Then it is listed
+    assert query_cells(browser) == ["python remote -senior", '"data engineer" (berlin OR remote)']
+    assert "weekly" in browser.find_element(By.ID, "searches").text
+
+    # When they delete the first one
+    row = browser.find_element(By.CSS_SELECTOR, "#searches tbody tr")
+    click_and_wait(browser, By.CSS_SELECTOR, "button", within=row)
+
+    # Then only the second is left
+    assert query_cells(browser) == ['"data engineer" (berlin OR remote)']
+
+    # When they change their timezone to one that does not exist, then to a real one
+    zone = browser.find_element(By.ID, "timezone")
+    zone.clear()
+    zone.send_keys("Mars/Olympus")
+    click_and_wait(browser, By.ID, "save-settings")
+    assert "unknown timezone" in browser.find_element(By.ID, "settings-error").text
+    zone = browser.find_element(By.ID, "timezone")
+    zone.clear()
+    zone.send_keys("Asia/Tokyo")
+    Select(browser.find_element(By.ID, "digest_hour")).select_by_value("7")
+    click_and_wait(browser, By.ID, "save-settings")
+    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "Asia/Tokyo"
+    saved = SubscribersRepository().get(subscriber.subscriber_id)
+    assert (saved.timezone, saved.digest_hour) == ("Asia/Tokyo", 7)
+
+    # When they follow the unsubscribe link and press the button
+    click_and_wait(browser, By.ID, "unsubscribe-link")
+    assert browser.find_element(By.ID, "title").text == "Unsubscribe from job alerts?"
+    click_and_wait(browser, By.ID, "unsubscribe")
+
+    # Then they are told so, and nothing more will be sent
+    assert browser.find_element(By.ID, "title").text == "You are unsubscribed"
+    final = SubscribersRepository().get(subscriber.subscriber_id)
+    assert final.status is SubscriberStatus.UNSUBSCRIBED
+
+
+def test_hostile_queries_are_shown_as_text_and_run_no_script(
+    server: ApiServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # Given a confirmed subscriber whose first search is hostile markup
+    token = subscribe(
+        {
+            "email": "mallory@example.com",
+            "timezone": "UTC",
+            "query": HOSTILE_QUERY,
+            "channel": "email",
+            "frequency": "daily",
+        }
+    )
+    browser.get(f"{server.base_url}/confirm?t={token}")
+    click_and_wait(browser, By.ID, "confirm")
+
+    # Then the manage page shows it as text: no image, no script, no alert, no side effect
+    assert query_cells(browser) == [HOSTILE_QUERY]
+    assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
+    assert browser.find_elements(By.TAG_NAME, "script") == []
+    assert no_alert(browser)
+
+    # When a hostile search with a syntax error is submitted
+    browser.find_element(By.ID, "query").send_keys(HOSTILE_BROKEN_QUERY)
+    click_and_wait(browser, By.ID, "add")
+
+    # Then it is echoed in the error as text, still without running anything
+    error = browser.find_element(By.ID, "search-error")
+    assert "column 8" in error.text
+    assert "<img src=x onerror=alert(3)>" in error.text
+    assert error.find_elements(By.TAG_NAME, "img") == []
+    assert browser.find_element(By.ID, "query").get_attribute("value") == HOSTILE_BROKEN_QUERY
+    assert no_alert(browser)
