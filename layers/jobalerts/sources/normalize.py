@@ -55,7 +55,9 @@ def canonical_link(url: str) -> str:
         port = parts.port
     except ValueError:
         return url
-    scheme = parts.scheme.lower() or "https"
+    if not parts.scheme or not parts.hostname:
+        return url  # not a link we can read; kept as written
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().removeprefix("www.")
     if port and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
