@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,10 @@ from jobalerts.errors import InvalidInput, Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
+
+# RFC 5322 allows 998-character lines. The default 78 makes the email package fold a long signed
+# URL into RFC 2047 encoded words, which mail clients do not decode in List-Unsubscribe.
+_POLICY = policy.default.clone(max_line_length=998)
 
 # LimitExceeded is the sending-rate or daily quota: wait and retry, like a throttle.
 _THROTTLED = {"TooManyRequestsException", "ThrottlingException", "LimitExceededException"}
@@ -32,7 +37,7 @@ class OutgoingEmail:
 
 
 def build_mime(message: OutgoingEmail, sender: str, sender_name: str = "jobalerts") -> EmailMessage:
-    mime = EmailMessage()
+    mime = EmailMessage(policy=_POLICY)
     mime["From"] = formataddr((sender_name, sender))
     mime["To"] = message.to
     mime["Subject"] = message.subject
