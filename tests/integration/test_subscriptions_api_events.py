@@ -1,0 +1,128 @@
+"""The sample API Gateway HTTP API payloads in events/http parse and reach their routes."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from jobalerts import tokens
+from jobalerts.digests.archive import DigestArchive
+from jobalerts.links import CONFIRM_TTL, DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
+from jobalerts.local.runtime import invoke, json_body
+from jobalerts.local.template import LocalStack
+from jobalerts.models import SubscriberStatus
+from jobalerts.settings import get_settings
+from jobalerts.store import SearchesRepository, SubscribersRepository
+from tests.support.events import EVENTS, load_event
+
+SAMPLES = sorted(p.stem for p in (EVENTS / "http").glob("*.json"))
+DIGEST_ID = "2026-11-23T08-00-email"
+
+
+def with_token(event: dict[str, Any], token: str) -> dict[str, Any]:
+    """The sample with a token signed by this stack's key, wherever the sample carries one."""
+    event = copy.deepcopy(event)
+    if "authorization" in event["headers"]:
+        event["headers"]["authorization"] = f"Bearer {token}"
+    if event.get("queryStringParameters", {}).get("t"):
+        event["queryStringParameters"]["t"] = token
+        event["rawQueryString"] = f"t={token}"
+    return event
+
+
+def with_path(event: dict[str, Any], path: str) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"proxy": path.lstrip("/")}
+    return event
+
+
+def call(event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = invoke("subscriptions", event)
+    return response
+
+
+def test_there_is_a_sample_for_every_kind_of_request() -> None:
+    assert {
+        "subscribe",
+        "confirm-page",
+        "confirm",
+        "unsubscribe-one-click",
+        "list-searches",
+        "add-search",
+        "delete-search",
+        "digest-view",
+    } <= set(SAMPLES)
+    for name in SAMPLES:
+        event = load_event(f"http/{name}.json")
+        assert event["version"] == "2.0"
+        assert event["rawPath"] == event["requestContext"]["http"]["path"]
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_samples_with_the_token_they_were_recorded_with_are_refused_cleanly(
+    stack: LocalStack, name: str
+) -> None:
+    # Given a sample whose token was signed by another deployment's key
+    event = load_event(f"http/{name}.json")
+
+    # When it reaches the function
+    response = call(event)
+
+    # Then the answer is a clean refusal (or, for requests without a token, a normal answer)
+    assert response["statusCode"] < 500
+    if "authorization" in event["headers"]:
+        assert response["statusCode"] == 401
+    elif event.get("queryStringParameters", {}).get("t"):
+        assert response["statusCode"] == 403
+
+
+def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
+    # Given the subscribe sample, as API Gateway delivers it
+    assert call(load_event("http/subscribe.json"))["statusCode"] == 202
+    assert call(load_event("http/subscribe-sms.json"))["statusCode"] == 202
+    bad = call(load_event("http/subscribe-bad-query.json"))
+    assert bad["statusCode"] == 400
+    assert json_body(bad)["column"] == 8
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+    sid = subscriber.subscriber_id
+    signer = tokens.load_signer(get_settings().signing_secret_name)
+    confirm = signer.sign(tokens.CONFIRM, sid, CONFIRM_TTL)
+    manage = signer.sign(tokens.MANAGE, sid, MANAGE_TTL)
+
+    # Then every sample reaches its route and does its job
+    assert call(with_token(load_event("http/confirm-page.json"), confirm))["statusCode"] == 200
+    assert call(with_token(load_event("http/confirm.json"), confirm))["statusCode"] == 303
+    assert SubscribersRepository().get(sid).status is SubscriberStatus.ACTIVE
+    assert call(with_token(load_event("http/manage-page.json"), manage))["statusCode"] == 200
+    added_by_form = call(with_token(load_event("http/manage-add-search.json"), manage))
+    assert added_by_form["statusCode"] == 303
+    added = call(with_token(load_event("http/add-search.json"), manage))
+    assert added["statusCode"] == 201
+    listed = json_body(call(with_token(load_event("http/list-searches.json"), manage)))
+    assert [s["query"] for s in listed["searches"]] == [
+        "python remote -senior",
+        "golang OR rust -crypto",
+        '"data engineer" (berlin OR remote)',
+    ]
+    delete = with_path(
+        load_event("http/delete-search.json"), f"/api/searches/{json_body(added)['search_id']}"
+    )
+    assert call(with_token(delete, manage))["statusCode"] == 204
+    assert len(SearchesRepository().list_for(sid)) == 2
+    patched = call(with_token(load_event("http/update-subscriber.json"), manage))
+    assert (patched["statusCode"], json_body(patched)["timezone"]) == (200, "Asia/Tokyo")
+
+    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", datetime.now(UTC))
+    view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
+    shown = call(with_token(load_event("http/digest-view.json"), view))
+    assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")
+
+    unsubscribe = signer.sign(tokens.UNSUBSCRIBE, sid, UNSUBSCRIBE_TTL)
+    one_click = call(with_token(load_event("http/unsubscribe-one-click.json"), unsubscribe))
+    assert one_click["statusCode"] == 200
+    assert SubscribersRepository().get(sid).status is SubscriberStatus.UNSUBSCRIBED
