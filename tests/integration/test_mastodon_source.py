@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from jobalerts.local.replay import ReplayServer
+from jobalerts.local.replay import Recorded, ReplayServer, Route
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.mastodon import MastodonSource
 
@@ -179,3 +183,88 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
     assert stored is not None
     assert stored.hashtags == ["nursing", "hiring"]
     assert stored.text.startswith("ICU nurses wanted for night shifts at St. Mary's")
+
+
+# ------------------------------------------------------------------ a reference model of paging
+
+BASE_ID = 113_000_000_000_000_000
+
+
+def model_status(n: int) -> dict[str, object]:
+    sid = str(BASE_ID + n)
+    return {
+        "id": sid,
+        "created_at": "2026-11-23T09:00:00.000Z",
+        "url": f"https://mastodon.social/@a/{sid}",
+        "uri": f"https://mastodon.social/users/a/statuses/{sid}",
+        "content": f"<p>job {n}</p>",
+        "account": {"acct": "a", "display_name": "A", "bot": False},
+        "tags": [{"name": "hiring"}],
+        "reblog": None,
+    }
+
+
+def model_routes(visible: int, flaky: set[int], limit: int) -> list[Route]:
+    """What Mastodon answers for `min_id=m`: the `limit` statuses right after m, newest first;
+    a min_id in `flaky` fails every attempt of one request first."""
+    routes = []
+    for m in range(visible + 1):
+        page = list(range(m + 1, min(visible, m + limit) + 1))[::-1]
+        ok = Recorded(
+            200,
+            {
+                "content-type": "application/json",
+                "link": f'<https://mastodon.social{HIRING}?min_id={BASE_ID + (page[0] if page else m)}>; rel="prev"',
+            },
+            json.dumps([model_status(n) for n in page]).encode(),
+        )
+        failures = [Recorded(500)] * 3 if m in flaky else []
+        routes.append(Route("GET", HIRING, {"min_id": str(BASE_ID + m)}, [*failures, ok]))
+    return routes
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[ReplayServer]:
+    with ReplayServer(Path("."), routes=[]) as server:
+        yield server
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    start=st.integers(0, 3),
+    arrivals=st.lists(st.integers(0, 5), min_size=1, max_size=5),
+    pages=st.lists(st.integers(1, 3), min_size=6, max_size=6),
+    flaky=st.sets(st.integers(0, 25), max_size=4),
+)
+def test_paging_never_skips_a_status_whatever_arrives_and_fails(
+    model_server: ReplayServer,
+    client: httpx.Client,
+    start: int,
+    arrivals: list[int],
+    pages: list[int],
+    flaky: set[int],
+) -> None:
+    # Given a #hiring stream checkpointed at status `start`, statuses arriving between runs,
+    # runs with few pages, and requests that fail all their retries once
+    returned: list[int] = []
+    checkpoint: dict[str, Any] = {"streams": {"mastodon.social#hiring": str(BASE_ID + start)}}
+    visible = start
+    mastodon = source(model_server, client, "hiring")
+    # (the last runs may read many pages, so the stream always catches up)
+    for run, max_pages in enumerate([*pages, 50, 50]):
+        if run < len(arrivals):
+            visible += arrivals[run]
+            model_server.routes = model_routes(visible, flaky, limit=2)
+        result = mastodon.fetch(checkpoint, max_pages=max_pages, budget=None)
+        returned += [int(p.id.rsplit("#", 1)[1]) - BASE_ID for p in result.posts]
+        if result.checkpoint is not None:
+            checkpoint = result.checkpoint
+        saved = int(checkpoint["streams"]["mastodon.social#hiring"]) - BASE_ID
+        # Then the checkpoint never passes a status that was not returned
+        assert set(range(start + 1, saved + 1)) <= set(returned)
+    # And in the end every status after the start came back, each exactly once
+    assert sorted(returned) == list(range(start + 1, visible + 1))
