@@ -1,0 +1,175 @@
+"""Subscription input validation and confirmation messages: pure logic, no AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobalerts.models import Channel, Frequency
+from jobalerts.subscriptions import (
+    FieldError,
+    SubscribeInput,
+    confirmation_email,
+    confirmation_sms,
+    valid_email,
+    valid_phone,
+    valid_query,
+    valid_settings,
+    valid_timezone,
+)
+from jobalerts.web.pages import query_with_marker, render
+
+GOOD = {
+    "email": "Ana.Lopez@Example.COM",
+    "timezone": "Europe/Berlin",
+    "query": "  python remote -senior ",
+    "channel": "email",
+    "frequency": "Daily",
+}
+
+
+def test_a_good_request_is_normalized() -> None:
+    request = SubscribeInput.parse(GOOD)
+
+    assert request.email == "ana.lopez@example.com"
+    assert request.search.query == "python remote -senior"
+    assert request.search.channel is Channel.EMAIL
+    assert request.search.frequency is Frequency.DAILY
+    assert (request.digest_hour, request.digest_weekday) == (8, 0)
+
+
+def test_phone_numbers_become_e164() -> None:
+    assert valid_phone("+1 (415) 555-0123") == "+14155550123"
+    assert valid_phone("+44 20 7946 0958") == "+442079460958"
+
+
+@pytest.mark.parametrize("value", ["", "555-0123", "+1 555", "+999 1234", "call me", 14155550123])
+def test_bad_phone_numbers_are_refused(value: Any) -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_phone(value)
+    assert caught.value.field == "phone"
+
+
+@pytest.mark.parametrize("value", ["", "ana", "ana@", "@example.com", "a b@example.com", None])
+def test_bad_email_addresses_are_refused(value: Any) -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_email(value)
+    assert caught.value.field == "email"
+
+
+@pytest.mark.parametrize("value", ["Mars/Base", "", "../etc/passwd", "/etc/localtime", 5])
+def test_unknown_timezones_are_refused(value: Any) -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_timezone(value)
+    assert caught.value.field == "timezone"
+
+
+def test_a_query_error_carries_its_column() -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_query("python (remote")
+    assert (caught.value.field, caught.value.column) == ("query", 8)
+    assert caught.value.as_json() == {
+        "error": caught.value.message,
+        "field": "query",
+        "column": 8,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"digest_hour": 24}, "digest_hour"),
+        ({"digest_hour": "seven"}, "digest_hour"),
+        ({"digest_hour": True}, "digest_hour"),
+        ({"digest_weekday": 7}, "digest_weekday"),
+        ({"email_enabled": "maybe"}, "email_enabled"),
+        ({"status": "active"}, "status"),
+        ({"timezone": "Atlantis"}, "timezone"),
+    ],
+)
+def test_settings_are_validated_and_only_known_ones_change(
+    change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_settings(change)
+    assert caught.value.field == field
+
+
+def test_form_values_for_settings_are_converted() -> None:
+    assert valid_settings({"timezone": "Asia/Tokyo", "digest_hour": "7", "sms_enabled": "off"}) == {
+        "timezone": "Asia/Tokyo",
+        "digest_hour": 7,
+        "sms_enabled": False,
+    }
+
+
+def refusal(check: Callable[[Any], object], value: Any) -> FieldError | None:
+    try:
+        check(value)
+    except FieldError as exc:
+        return exc
+    return None
+
+
+# Any JSON a client might send: bad input is a FieldError, never anything else (never a 500).
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=10,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["email", "phone", "timezone", "query", "channel", "frequency", "digest_hour"]
+        ),
+        json_values,
+    )
+)
+def test_any_request_body_is_accepted_or_a_field_error(body: dict[str, Any]) -> None:
+    error = refusal(SubscribeInput.parse, body)
+    assert error is None or (error.field and error.message)
+
+
+@given(st.text(max_size=600))
+def test_any_query_text_is_accepted_or_refused_with_a_column_inside_it(text: str) -> None:
+    error = refusal(valid_query, text)
+    if error is not None:
+        assert error.field == "query"
+        assert error.column is None or 1 <= error.column <= max(len(text), 512) + 1
+
+
+def test_the_error_marker_splits_the_query_at_the_column() -> None:
+    assert query_with_marker("python (remote", 8) == ("python ", "(", "remote")
+    assert query_with_marker("python OR", 10) == ("python OR", " ", "")
+    assert query_with_marker("x", None) is None
+
+
+def test_confirmation_email_has_the_link_in_both_parts_and_escapes_it() -> None:
+    link = 'https://jobalerts.test/confirm?t=abc"><script>x</script>'
+
+    mail = confirmation_email("ana@example.com", link, already_active=False)
+
+    assert link in mail.text
+    assert "<script>" not in mail.html
+    assert "&#34;&gt;&lt;script&gt;" in mail.html
+    assert mail.subject == "Confirm your jobalerts subscription"
+
+
+def test_confirmation_texts_fit_one_segment_with_a_typical_link() -> None:
+    link = "https://abc123def4.execute-api.us-east-1.amazonaws.com/confirm?t=" + "x" * 40
+    text = confirmation_sms(link, already_active=False)
+    assert link in text
+    assert "STOP" in text
+
+
+def test_pages_escape_what_they_are_given() -> None:
+    html = render("notice.html", title="<b>hi</b>", message='"><img onerror=alert(1)>')
+    assert "<b>hi</b>" not in html
+    assert "<img onerror" not in html
+    assert "&lt;img onerror=alert(1)&gt;" in html
