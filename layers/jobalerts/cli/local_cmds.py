@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.set_defaults(run=run_serve)
 
 
+def _quiet_console() -> None:
+    # Metrics are disabled locally; Powertools still warns on every invocation that it has none.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    _quiet_console()
     from jobalerts.local.demo import print_summary
     from jobalerts.local.demo import run_demo as demo
 
@@ -34,6 +41,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from jobalerts.local.outbox import sent_emails, sent_sms, write_outbox
     from jobalerts.local.service import local_service
 
+    _quiet_console()
     base_url = f"http://{args.host}:{args.port}"
     stop = threading.Event()
     with (

@@ -75,8 +75,9 @@ def invoke(function: str, event: dict[str, Any], timeout_seconds: int = 60) -> A
 
 
 def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None) -> None:
-    """Give this process the variables template.yaml gives the functions."""
-    os.environ.update({**stack.merged_environment(), **(overrides or {})})
+    """Give this process the variables template.yaml gives the functions, and Lambda's region."""
+    lambda_runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+    os.environ.update({**lambda_runtime, **stack.merged_environment(), **(overrides or {})})
     from jobalerts.settings import get_settings
 
     get_settings.cache_clear()
