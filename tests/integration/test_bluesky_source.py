@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from jobalerts.local.replay import ReplayServer
+from jobalerts.local.replay import Recorded, ReplayServer, Route
 from jobalerts.sources import bluesky
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
-from jobalerts.sources.bluesky import CREATE_SESSION, REFRESH_SESSION, SEARCH, BlueskySource
+from jobalerts.sources.bluesky import (
+    CREATE_SESSION,
+    INITIAL_LOOKBACK,
+    REFRESH_SESSION,
+    SEARCH,
+    BlueskySource,
+    iso,
+)
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -297,3 +308,87 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
     assert stored is not None
     assert stored.url == "https://bsky.app/profile/gophercloud.bsky.social/post/3lbq2go7"
     assert stored.links == ["https://gophers.example/jobs/7"]
+
+
+# ------------------------------------------------------------------ a reference model of search
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def model_time(n: int) -> str:
+    return iso(T0 + timedelta(seconds=n))
+
+
+def model_post(n: int) -> dict[str, object]:
+    return {
+        "uri": f"at://did:plc:model/app.bsky.feed.post/r{n}",
+        "author": {"did": "did:plc:model", "handle": "model.bsky.social"},
+        "record": {"text": f"job {n}", "createdAt": model_time(n), "langs": ["en"]},
+        "indexedAt": model_time(n),
+    }
+
+
+def model_routes(visible: int, flaky: set[int], limit: int) -> list[Route]:
+    """searchPosts over posts 1..visible (post n at T0+n s): `since` inclusive, newest first,
+    the cursor an offset, as the AppView's is; some pages fail every attempt once first."""
+    session = json.loads((RECORDINGS / "bluesky-search" / "bluesky-session.json").read_text())
+    routes = [Route.from_json(r, "session") for r in session["routes"]]
+    sinces = [(iso(NOW - INITIAL_LOOKBACK), 0)] + [
+        (model_time(n), n) for n in range(1, visible + 1)
+    ]
+    for since, first in sinces:
+        matching = list(range(visible, max(first, 1) - 1, -1))
+        for offset in range(0, max(len(matching), 1) + limit, limit):
+            page = matching[offset : offset + limit]
+            body: dict[str, object] = {"posts": [model_post(n) for n in page]}
+            if offset + limit < len(matching):
+                body["cursor"] = str(offset + limit)
+            ok = Recorded(200, {"content-type": "application/json"}, json.dumps(body).encode())
+            failures = [Recorded(502)] * 3 if (first * 7 + offset) % 29 in flaky else []
+            query = {"q": "#hiring", "since": since, "cursor": str(offset) if offset else None}
+            routes.append(Route("GET", SEARCH, query, [*failures, ok]))
+    return routes
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[ReplayServer]:
+    with ReplayServer(RECORDINGS, routes=[]) as server:
+        yield server
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    arrivals=st.lists(st.integers(0, 5), min_size=1, max_size=5),
+    pages=st.lists(st.integers(1, 3), min_size=6, max_size=6),
+    flaky=st.sets(st.integers(0, 28), max_size=4),
+)
+def test_search_passes_never_skip_a_post_whatever_arrives_and_fails(
+    model_server: ReplayServer,
+    client: httpx.Client,
+    arrivals: list[int],
+    pages: list[int],
+    flaky: set[int],
+) -> None:
+    # Given posts arriving between runs, runs allowed few pages, pages failing all retries once
+    returned: set[int] = set()
+    checkpoint: dict[str, Any] | None = None
+    visible = 0
+    bsky = source(model_server, client, "#hiring", limit=2)
+    # (the last runs may read many pages, so every pass can finish)
+    for run, max_pages in enumerate([*pages, 50, 50]):
+        if run < len(arrivals):
+            visible += arrivals[run]
+            model_server.routes = model_routes(visible, flaky, limit=2)
+        result = bsky.fetch(checkpoint, max_pages=max_pages, budget=None)
+        returned |= {int(p.id.rsplit("/r", 1)[1]) for p in result.posts}
+        checkpoint = result.checkpoint or checkpoint
+        if checkpoint is not None:
+            since = checkpoint["queries"]["#hiring"]["since"]
+            # Then `since` never passes a post that was not returned
+            assert {n for n in range(1, visible + 1) if model_time(n) < since} <= returned
+    # And in the end every post came back
+    assert returned == set(range(1, visible + 1))
