@@ -161,7 +161,7 @@ def test_confirmation_email_has_the_link_in_both_parts_and_escapes_it() -> None:
     assert mail.subject == "Confirm your jobalerts subscription"
 
 
-def test_confirmation_texts_fit_one_segment_with_a_typical_link() -> None:
+def test_confirmation_texts_carry_the_link_and_the_opt_out() -> None:
     link = "https://abc123def4.execute-api.us-east-1.amazonaws.com/confirm?t=" + "x" * 40
     text = confirmation_sms(link, already_active=False)
     assert link in text
