@@ -40,7 +40,7 @@ def test_fetch_x_prints_one_post_per_line(
     assert code == 0
     assert len(posts) == 10
     assert posts[0].url.startswith("https://x.com/")
-    assert sent.startswith("(python)")
+    assert sent.startswith("((python remote))")
     assert "10 posts, 11 read, 2 pages" in err
 
 

@@ -145,7 +145,7 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
     run("x-empty", client)
     plan = StateRepository().get("plan", "x")
     assert plan is not None
-    assert "python" in json.dumps(plan["value"]["atoms"])
+    assert "python" in json.dumps(plan["value"]["clauses"])
     SearchesRepository().put(
         SavedSearch(
             subscriber_id="sub2",
@@ -158,7 +158,7 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
     run("x-empty", client)
     plan = StateRepository().get("plan", "x")
     assert plan is not None
-    assert "#nursing" in plan["value"]["atoms"]
+    assert ["#nursing"] in plan["value"]["clauses"]
 
 
 def test_nothing_is_stored_twice_across_runs(searches: LocalStack, client: httpx.Client) -> None:
