@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -187,18 +188,25 @@ def relax(
     reads: many searches on a rare tool cost little to read wholesale; `python` would not.
     """
     steps = 0
-    while sum(len(clause_text(c)) + 4 for c in clauses) > limit_chars:
+    size = {c: len(clause_text(c)) + 4 for c in clauses}
+    total = sum(size.values())
+    while total > limit_chars:
         pairs: dict[str, int] = {}
-        for clause in clauses:
+        for clause in size:
             if len(clause) > 1:
                 for atom in clause:
                     pairs[atom] = pairs.get(atom, 0) + 1
         if not pairs:
             break
         atom = max(sorted(pairs), key=lambda a: pairs[a] / rate(a))
-        clauses = absorb({frozenset({atom}) if atom in c else c for c in clauses})
+        single = frozenset({atom})
+        for clause in [c for c in size if atom in c]:
+            total -= size.pop(clause)
+        if single not in size:
+            size[single] = len(atom) + 4
+            total += size[single]
         steps += 1
-    return clauses, steps
+    return set(size), steps
 
 
 def pack(items: Iterable[str], suffix: str) -> list[str]:
@@ -231,17 +239,18 @@ def plan_queries(
     when saved, so this only happens if the language changed under a stored search)."""
     clauses: set[Clause] = set()
     searches = narrow = fallback = 0
-    for text in texts:
-        searches += 1
+    # Popular searches are saved by many people: parse each distinct text once.
+    for text, count in Counter(texts).items():
+        searches += count
         try:
             found = cover(q.parse(text), rate)
         except q.QuerySyntaxError:
             logger.warning("planner skipped an unparseable search")
             continue
         if found is None:
-            fallback += 1
+            fallback += count
             continue
-        narrow += 1
+        narrow += count
         clauses |= found
     clauses = absorb(clauses)
     accounts = {c for c in clauses if len(c) == 1 and next(iter(c)).startswith("from:")}
