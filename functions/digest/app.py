@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts.digests.enqueue import run
+from jobalerts.digests.enqueue import DeliveryQueue, default_queue, run
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.store.matches import MatchesRepository
+
+
+@cache
+def clients() -> tuple[MatchesRepository, DeliveryQueue]:
+    """Created once per warm worker, not once per run."""
+    return MatchesRepository(), default_queue()
 
 
 @logger.inject_lambda_context
@@ -18,7 +26,13 @@ from jobalerts.observability import logger, metrics, tracer
 @event_parser(model=EventBridgeModel)
 def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     # The schedule's own time, not the clock: a delayed or replayed run covers the same windows.
-    result = run(event.time, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    matches, queue = clients()
+    result = run(
+        event.time,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        matches=matches,
+        queue=queue,
+    )
     return {
         "markers": result.markers,
         "enqueued": result.enqueued,

@@ -8,7 +8,10 @@ drained into the deliver function the way Lambda's SQS poller would.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
+
+import boto3
 
 from jobalerts.local.outbox import SentEmail, SentSms, sent_emails, sent_sms
 from jobalerts.local.runtime import drain_queue, invoke, scheduled_event
@@ -104,11 +107,19 @@ def run_digest(now: datetime) -> dict[str, Any]:
 
 
 def run_deliver(stack: LocalStack) -> int:
+    # One session for every drain: a fresh one per call reloads botocore's service models.
     return drain_queue(
         stack.refs["DeliveryQueue"],
         stack.attrs[("DeliveryQueue", "Arn")],
         lambda event: invoke("deliver", event),
+        session=_session(),
     )
+
+
+@cache
+def _session() -> boto3.Session:
+    """Made inside the first test, once moto has hooked botocore."""
+    return boto3.Session(region_name="us-east-1")
 
 
 class Outbox:

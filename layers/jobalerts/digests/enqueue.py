@@ -111,20 +111,25 @@ def enqueue_due(
     return result
 
 
+def default_queue(settings: Settings | None = None) -> DeliveryQueue:
+    settings = settings or get_settings()
+    if not settings.delivery_queue_url:
+        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
+    return DeliveryQueue(settings.delivery_queue_url)
+
+
 def run(
     now: datetime,
     *,
     time_left: Callable[[], float] | None = None,
-    settings: Settings | None = None,
+    matches: MatchesRepository | None = None,
+    queue: DeliveryQueue | None = None,
 ) -> EnqueueResult:
-    """The digest function's use case, wired to the tables and queue template.yaml names."""
-    settings = settings or get_settings()
-    if not settings.delivery_queue_url:
-        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
+    """The digest function's use case, wired to the table and queue template.yaml names."""
     result = enqueue_due(
         now,
-        matches=MatchesRepository(),
-        queue=DeliveryQueue(settings.delivery_queue_url),
+        matches=matches or MatchesRepository(),
+        queue=queue or default_queue(),
         time_left=time_left,
     )
     logger.info(
