@@ -1,0 +1,157 @@
+"""Composing a digest: one entry per post, near-duplicates collapsed, a cap per search, a subject."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from jobalerts.digests.compose import canonical_link, compose, fingerprints, subject_line
+from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
+
+T0 = datetime(2027, 6, 1, 9, tzinfo=UTC)
+SUB = Subscriber(subscriber_id="ana", timezone="Europe/Berlin", created_at=T0)
+
+
+def search(sid: str, query: str, order: int) -> SavedSearch:
+    return SavedSearch(
+        subscriber_id="ana",
+        search_id=sid,
+        query=query,
+        updated_at=T0.isoformat(),
+        created_at=T0 + timedelta(minutes=order),
+    )
+
+
+def match(
+    pid: str, text: str, *sids: str, author: str = "acme", links: list[str] | None = None
+) -> PendingMatch:
+    post = Post(
+        id=f"x#{pid}",
+        source="x",
+        author_handle=author,
+        text=text,
+        url=f"https://x.com/{author}/status/{pid}",
+        links=links or [],
+        created_at=T0 + timedelta(minutes=int(pid)),
+    )
+    return PendingMatch(
+        subscriber_id="ana",
+        channel=Channel.EMAIL,
+        post=post,
+        search_ids=list(sids),
+        due_at=T0,
+        matched_at=T0 + timedelta(minutes=int(pid)),
+    )
+
+
+SEARCHES = [search("s1", "python remote", 0), search("s2", '"data engineer"', 1)]
+
+
+def test_a_post_matched_by_two_searches_appears_once_under_the_first() -> None:
+    result = compose(
+        SUB,
+        Channel.EMAIL,
+        T0,
+        [match("1", "python remote data engineer", "s2", "s1")],
+        SEARCHES,
+        max_per_search=5,
+    )
+    assert result.digest is not None
+    [section] = result.digest.sections
+    assert section.name == "python remote"
+    assert section.items[0].also_matches == ('"data engineer"',)
+
+
+def test_posts_sharing_a_job_link_collapse_with_also_posted_by() -> None:
+    link = "https://jobs.acme.example/openings/4711"
+    result = compose(
+        SUB,
+        Channel.EMAIL,
+        T0,
+        [
+            match("1", "python remote at acme", "s1", links=[link + "?utm_source=x"]),
+            match("2", "Acme: remote python role", "s1", author="recruiter", links=[link + "/"]),
+        ],
+        SEARCHES,
+        max_per_search=5,
+    )
+    assert result.digest is not None
+    assert result.digest.count == 1
+    assert result.digest.sections[0].items[0].also_posted_by == ("recruiter",)
+    assert set(result.digest.post_ids) == {"x#1", "x#2"}
+
+
+def test_retweets_with_the_same_words_collapse() -> None:
+    text = "Hiring a senior python engineer, remote across Europe"
+    assert set(fingerprints(match("1", text).post)) == set(
+        fingerprints(match("2", f"RT @acme: {text}").post)
+    )
+
+
+def test_careers_pages_and_social_links_do_not_identify_a_job() -> None:
+    assert canonical_link("https://acme.example/careers") is None
+    assert canonical_link("https://t.co/abc") is None
+    assert (
+        canonical_link("https://www.acme.example/jobs/42?utm_medium=x&id=7#apply")
+        == "acme.example/jobs/42?id=7"
+    )
+
+
+def test_something_already_sent_is_left_out_as_a_repeat() -> None:
+    sent = fingerprints(match("1", "python remote role at acme, apply today").post)
+    result = compose(
+        SUB,
+        Channel.EMAIL,
+        T0,
+        [match("2", "Python remote role at ACME — apply today!", "s1")],
+        SEARCHES,
+        max_per_search=5,
+        sent_fingerprints=set(sent),
+    )
+    assert result.digest is None
+    assert result.repeats == ["x#2"]
+
+
+def test_posts_of_deleted_searches_are_orphans() -> None:
+    result = compose(
+        SUB, Channel.EMAIL, T0, [match("1", "golang", "gone")], SEARCHES, max_per_search=5
+    )
+    assert result.digest is None
+    assert result.orphaned == ["x#1"]
+
+
+def test_each_search_shows_at_most_n_newest_first_and_counts_the_rest() -> None:
+    matches = [match(str(i), f"python remote opening {i} at company {i}", "s1") for i in range(7)]
+    result = compose(SUB, Channel.EMAIL, T0, matches, SEARCHES, max_per_search=3)
+    assert result.digest is not None
+    [section] = result.digest.sections
+    assert [i.post.id for i in section.shown] == ["x#6", "x#5", "x#4"]
+    assert section.more == 4
+
+
+def test_the_subject_says_what_is_inside_biggest_search_first() -> None:
+    matches = [match("1", "data engineer in berlin", "s2")] + [
+        match(str(i), f"python remote job {i} for company {i}", "s1") for i in range(2, 13)
+    ]
+    result = compose(SUB, Channel.EMAIL, T0, matches, SEARCHES, max_per_search=5)
+    assert result.digest is not None
+    assert result.digest.subject == '12 new jobs: python remote, "data engineer"'
+
+
+def test_long_subjects_name_fewer_searches() -> None:
+    names = ["a very long saved search about platform engineering"] * 3
+    line = subject_line(40, names)
+    assert len(line) <= 78
+    assert line.endswith("+2 more") or line.endswith("more")
+    assert subject_line(1, []) == "1 new job"
+
+
+def test_the_same_inputs_make_the_same_digest_id() -> None:
+    one = compose(
+        SUB, Channel.EMAIL, T0, [match("1", "python remote", "s1")], SEARCHES, max_per_search=5
+    )
+    two = compose(
+        SUB, Channel.EMAIL, T0, [match("1", "python remote", "s1")], SEARCHES, max_per_search=5
+    )
+    assert one.digest is not None
+    assert two.digest is not None
+    assert one.digest.digest_id == two.digest.digest_id

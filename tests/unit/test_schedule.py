@@ -1,0 +1,139 @@
+"""Digest windows in the subscriber's own timezone, across daylight-saving changes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobalerts.models import Frequency, Subscriber
+from jobalerts.schedule import next_day_start, next_due, quiet_until, slot, window_key
+
+NY = ZoneInfo("America/New_York")
+
+
+def who(timezone: str = "America/New_York", **fields: Any) -> Subscriber:
+    return Subscriber(
+        subscriber_id="ana",
+        timezone=timezone,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        **fields,
+    )
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_instant_is_due_the_minute_it_matched() -> None:
+    assert next_due(Frequency.INSTANT, who(), utc(2027, 1, 5, 10, 7, 31)) == utc(2027, 1, 5, 10, 7)
+
+
+def test_hourly_is_due_at_the_next_local_top_of_the_hour() -> None:
+    assert next_due(Frequency.HOURLY, who(), utc(2027, 1, 5, 10, 7)) == utc(2027, 1, 5, 11)
+    assert next_due(Frequency.HOURLY, who(), utc(2027, 1, 5, 10)) == utc(2027, 1, 5, 11)
+
+
+def test_hourly_follows_half_hour_zones() -> None:
+    # India is UTC+05:30: local tops of the hour fall at :30 UTC
+    due = next_due(Frequency.HOURLY, who("Asia/Kolkata"), utc(2027, 1, 5, 10, 7))
+    assert due == utc(2027, 1, 5, 10, 30)
+
+
+def test_daily_defaults_to_eight_local() -> None:
+    due = next_due(Frequency.DAILY, who(), utc(2027, 1, 5, 20))  # 15:00 in New York
+    assert due.astimezone(NY).isoformat() == "2027-01-06T08:00:00-05:00"
+
+
+def test_daily_at_the_slot_itself_is_that_slot() -> None:
+    assert next_due(Frequency.DAILY, who(), utc(2027, 1, 5, 13)) == utc(2027, 1, 5, 13)
+
+
+def test_weekly_waits_for_the_chosen_weekday_and_hour() -> None:
+    # Tuesday 5 Jan 2027; the subscriber wants Fridays at 17:00
+    due = next_due(Frequency.WEEKLY, who(digest_weekday=4, digest_hour=17), utc(2027, 1, 5, 12))
+    assert due.astimezone(NY).isoformat() == "2027-01-08T17:00:00-05:00"
+
+
+def test_a_slot_in_the_spring_forward_gap_moves_past_the_gap() -> None:
+    # 02:30 does not exist on 14 March 2027 in New York; it is read as 03:30 EDT
+    assert slot(datetime(2027, 3, 14).date(), 2, NY) == utc(2027, 3, 14, 7)
+
+
+def test_a_repeated_hour_on_fall_back_day_is_its_first_occurrence() -> None:
+    assert slot(datetime(2027, 11, 7).date(), 1, NY) == utc(2027, 11, 7, 5)
+
+
+def test_a_match_during_the_repeated_hour_after_the_slot_waits_a_day() -> None:
+    # 01:30 EST (the second 01:30) is after the 01:00 EDT slot: the next digest is tomorrow
+    due = next_due(Frequency.DAILY, who(digest_hour=1), utc(2027, 11, 7, 6, 30))
+    assert due == utc(2027, 11, 8, 6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(
+        ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+    ),
+    hour=st.integers(0, 23),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 1)),
+)
+def test_daily_windows_come_once_per_local_date(zone: str, hour: int, start: datetime) -> None:
+    sub = who(zone, digest_hour=hour)
+    at = start.replace(tzinfo=UTC)
+    windows = []
+    for _ in range(5):
+        at = next_due(Frequency.DAILY, sub, at)
+        windows.append(at)
+        at += timedelta(seconds=1)
+    dates = [w.astimezone(ZoneInfo(zone)).date() for w in windows]
+    assert len(set(dates)) == 5
+    assert all((b - a).days == 1 for a, b in itertools.pairwise(dates))
+    assert all(
+        timedelta(hours=22) <= b - a <= timedelta(hours=26) for a, b in itertools.pairwise(windows)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 1)),
+    weekday=st.integers(0, 6),
+)
+def test_weekly_windows_are_a_week_apart_on_the_chosen_weekday(
+    start: datetime, weekday: int
+) -> None:
+    sub = who("Europe/Berlin", digest_weekday=weekday, digest_hour=2)
+    first = next_due(Frequency.WEEKLY, sub, start.replace(tzinfo=UTC))
+    second = next_due(Frequency.WEEKLY, sub, first + timedelta(seconds=1))
+    berlin = ZoneInfo("Europe/Berlin")
+    assert first.astimezone(berlin).weekday() == weekday
+    assert (second.astimezone(berlin).date() - first.astimezone(berlin).date()).days == 7
+
+
+def test_quiet_hours_span_midnight_and_end_at_eight_local() -> None:
+    sub = who()
+    assert quiet_until(sub, utc(2027, 6, 1, 16)) is None  # 12:00 EDT
+    assert quiet_until(sub, utc(2027, 6, 2, 2, 30)) == utc(2027, 6, 2, 12)  # 22:30 -> 08:00
+    assert quiet_until(sub, utc(2027, 6, 2, 11)) == utc(2027, 6, 2, 12)  # 07:00 -> 08:00
+
+
+def test_equal_quiet_hours_mean_none() -> None:
+    assert quiet_until(who(sms_quiet_start=0, sms_quiet_end=0), utc(2027, 6, 2, 2)) is None
+
+
+def test_capped_texts_resume_when_the_next_local_day_starts() -> None:
+    assert next_day_start(who(), utc(2027, 6, 1, 16)) == utc(2027, 6, 2, 12)
+
+
+def test_windows_are_spelled_in_utc_whole_seconds() -> None:
+    moment = datetime(2027, 6, 1, 8, 0, 0, 123, tzinfo=NY)
+    assert window_key(moment) == "2027-06-01T12:00:00+00:00"
+
+
+def test_an_unknown_timezone_falls_back_to_utc() -> None:
+    due = next_due(Frequency.DAILY, who("Mars/Olympus"), utc(2027, 1, 5, 1))
+    assert due == utc(2027, 1, 5, 8)
