@@ -31,6 +31,7 @@ Every request served is kept in `.requests` (method, path, query) for tests to a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -215,3 +216,21 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
             """Quiet: tests and the demo read `.requests` instead of stderr."""
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m jobalerts.local.replay events/sources/demo`: serve recordings until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m jobalerts.local.replay")
+    parser.add_argument("directory", type=Path)
+    args = parser.parse_args(argv)
+    with ReplayServer(args.directory) as server:
+        print(f"replaying {args.directory} at {server.base_url} (Ctrl-C to stop)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
