@@ -82,9 +82,9 @@ class Ingest:
         return result
 
     def run_source(self, name: str, now: datetime, summary: SourceSummary) -> None:
-        paused = self.state.get(PAUSE_PK, name)
-        if paused and str(paused.get("resume_after", "")) > now.isoformat():
-            summary.skipped, summary.resume_after = RATE_LIMITED, str(paused["resume_after"])
+        resume_after = paused_until(self.state.get(PAUSE_PK, name))
+        if resume_after is not None and resume_after > now:
+            summary.skipped, summary.resume_after = RATE_LIMITED, resume_after.isoformat()
             logger.info("source paused", source=name, resume_after=summary.resume_after)
             return
         budget = self.run_budget(name, now)
@@ -148,6 +148,14 @@ class Ingest:
                 summary.duplicates += 1
             else:
                 summary.near_duplicates += 1
+
+
+def paused_until(record: Mapping[str, Any] | None) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(str((record or {})["resume_after"]))
+    except (KeyError, ValueError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def load_credentials(settings: Settings) -> Mapping[str, Any]:

@@ -247,3 +247,14 @@ def test_several_queries_each_keep_their_own_position(replay: Replay) -> None:
         "2",
         "3",
     ]
+
+
+@scenario("x-stale-since-id")
+def test_a_since_id_x_no_longer_accepts_restarts_from_the_newest_posts(replay: Replay) -> None:
+    # Given a checkpoint from before a month out of budget, which X answers with a 400
+    result = replay.fetch(checkpoint=saved("1"))
+    # Then the query is read again from the newest posts, and the checkpoint moves on
+    assert result.stopped is None
+    assert len(result.posts) == 10
+    assert result.checkpoint == saved(NEWEST)
+    assert "since_id" not in replay.server.requests[1].query

@@ -66,6 +66,8 @@ set = the search can never match a post on X (e.g. it names a Mastodon handle)."
 
 MAX_CLAUSE_ATOMS = 2
 MAX_PRODUCT = 4
+# For the logged estimate only: job posts a day on X passing the job filter (see docs/sources.md).
+ASSUMED_JOB_POSTS_PER_DAY = 200_000.0
 DEFAULT_MAX_QUERIES = 100  # 3 polls per 15 minutes stay within X's 450 requests per window
 
 
@@ -323,6 +325,9 @@ class QueryPlanner:
         logger.info(
             "x query plan rebuilt",
             queries=len(plan.queries),
+            estimated_reads_per_day=round(
+                estimate_reads_per_day(plan, job_posts_per_day=ASSUMED_JOB_POSTS_PER_DAY)
+            ),
             searches=plan.searches,
             fallback=plan.fallback,
             clauses=len(plan.clauses),

@@ -159,7 +159,16 @@ class XSource:
                 logger.warning("x rate limited", reset_at=str(exc.reset_at))
                 run.result.stopped, run.result.resume_after = RATE_LIMITED, exc.reset_at
                 return newest, False, True
-            except (Unavailable, BadResponse, HttpStatusError) as exc:
+            except HttpStatusError as exc:
+                if exc.status != 400 or start is None or token is not None:
+                    logger.warning("x query refused", error=str(exc), status=exc.status)
+                    run.result.stopped = ERROR
+                    return newest, False, False
+                # X refuses a since_id older than its 7-day window (after a long pause or a
+                # month out of budget): read from the newest posts instead of never again.
+                logger.warning("x since_id refused, reading from the newest posts")
+                return self._read(query, None, max_pages, run)
+            except (Unavailable, BadResponse) as exc:
                 logger.warning("x query failed", error=str(exc), kind=type(exc).__name__)
                 run.result.stopped = ERROR
                 # X being down ends the run; one bad page or query only skips that query.
