@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobalerts.models import Post
 from jobalerts.sources.normalize import canonical_link, fingerprint, job_link, unescape
@@ -69,3 +71,28 @@ def test_same_long_text_is_a_near_duplicate_even_with_other_mentions_and_links()
 def test_short_texts_without_a_link_have_no_fingerprint() -> None:
     # Two different companies posting "We're hiring!" are not duplicates
     assert fingerprint(post("We're hiring! #jobs")) is None
+
+
+_SEGMENT = st.text(alphabet="abcxyz019-_", min_size=1, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    host=st.sampled_from(["Jobs.Example", "www.jobs.example", "JOBS.example:8443"]),
+    path=st.lists(_SEGMENT, max_size=3),
+    params=st.lists(
+        st.tuples(st.sampled_from(["id", "utm_source", "ref", "page", "gclid", "q"]), _SEGMENT),
+        max_size=4,
+    ),
+    fragment=st.sampled_from(["", "#apply", "#top"]),
+)
+def test_canonical_link_is_idempotent_and_drops_tracking(
+    host: str, path: list[str], params: list[tuple[str, str]], fragment: str
+) -> None:
+    query = "&".join(f"{k}={v}" for k, v in params)
+    url = f"https://{host}/{'/'.join(path)}{'?' + query if query else ''}{fragment}"
+    once = canonical_link(url)
+    assert canonical_link(once) == once
+    assert "utm_" not in once
+    assert "gclid" not in once
+    assert "#" not in once
