@@ -258,3 +258,18 @@ def test_a_since_id_x_no_longer_accepts_restarts_from_the_newest_posts(replay: R
     assert len(result.posts) == 10
     assert result.checkpoint == saved(NEWEST)
     assert "since_id" not in replay.server.requests[1].query
+
+
+@scenario("x-rate-limited")
+def test_queries_left_unread_keep_the_position_they_would_have_started_from(
+    replay: Replay,
+) -> None:
+    # Given a plan with a query that has never run, after a 429 on the first one
+    newcomer = "(golang) (hiring) -is:retweet"
+    replay.source.queries = lambda: [QUERY, newcomer]
+    result = replay.fetch(checkpoint={"since": {query_key(QUERY): "7"}, "floor": "9"})
+    # Then neither moves: the newcomer will start from the floor it would have used today
+    assert result.checkpoint == {
+        "since": {query_key(QUERY): "7", query_key(newcomer): "9"},
+        "floor": "9",
+    }

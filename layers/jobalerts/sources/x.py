@@ -88,13 +88,15 @@ class XSource:
     ) -> FetchResult:
         saved = checkpoint or {}
         since: dict[str, str] = dict(saved.get("since") or {})
-        floor: str | None = saved.get("floor")
+        first_floor: str | None = saved.get("floor")
+        floor = first_floor
         run = _Run(FetchResult(), budget)
         next_since: dict[str, str] = {}
         queries = self.queries()
         for position, query in enumerate(queries):
             key = query_key(query)
-            start = since.get(key) or floor
+            # Not the floor this run has moved: posts between the two are new to this query.
+            start = since.get(key) or first_floor
             newest, complete, fatal = self._read(query, start, max_pages, run)
             if complete:
                 newest = newest or start
@@ -104,11 +106,12 @@ class XSource:
             if newest:
                 next_since[key] = newest
             if fatal:
-                # Later queries keep their saved positions untouched.
+                # Later queries keep the positions they would have started from.
                 for later in queries[position + 1 :]:
                     later_key = query_key(later)
-                    if later_key in since:
-                        next_since[later_key] = since[later_key]
+                    kept = since.get(later_key) or first_floor
+                    if kept:
+                        next_since[later_key] = kept
                 break
         run.result.checkpoint = {"since": next_since, "floor": floor}
         logger.info(
