@@ -422,9 +422,7 @@ def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: Loca
 
 def test_the_sample_sqs_batch_runs_through_the_handler(stack: LocalStack) -> None:
     # Given the subscriber the sample names, with no quiet hours, and a post due in that window
-    sub = make_subscriber(
-        "sample-ana", phone="+14155550123", sms_quiet_start=0, sms_quiet_end=0
-    )
+    sub = make_subscriber("sample-ana", phone="+14155550123", sms_quiet_start=0, sms_quiet_end=0)
     by_mail = make_search("sample-ana", "s1", "python", frequency=Frequency.INSTANT)
     by_text = make_search(
         "sample-ana", "s2", "python", channel=Channel.SMS, frequency=Frequency.INSTANT
@@ -459,3 +457,14 @@ def test_a_malformed_message_is_reported_failed_and_the_rest_of_the_batch_goes(
     assert len(outbox.emails) == 1
 
 
+def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
+    # Given a text whose "sent" mark went through but whose response was lost
+    request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=DAY)
+    log = DeliveryLog()
+    now = datetime.now(UTC)
+    log.claim(request, digest_id="d", attempt_id="a1", post_ids=("x#1",), fingerprints=(), now=now)
+    log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
+    # When the same attempt marks it again (a retry after a timeout)
+    log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
+    # Then the day's counter still says one
+    assert log.sms_sent_on("sam", DAY.date()) == 1
