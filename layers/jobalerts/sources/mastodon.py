@@ -214,16 +214,15 @@ class MastodonSource:
         streams: dict[str, str] = dict((checkpoint or {}).get("streams") or {})
         result = FetchResult()
         seen: set[str] = set()
-        for instance in self.instances:
-            for tag in self.tags:
-                if result.stopped in (RATE_LIMITED, BUDGET):
-                    break
-                key = stream_key(instance, tag)
-                newest = self._read_stream(
-                    instance, tag, streams.get(key), max_pages, budget, result, seen
-                )
-                if newest is not None:
-                    streams[key] = newest
+        for instance, tag in [(i, t) for i in self.instances for t in self.tags]:
+            if result.stopped in (RATE_LIMITED, BUDGET):
+                break
+            key = stream_key(instance, tag)
+            newest = self._read_stream(
+                instance, tag, streams.get(key), max_pages, budget, result, seen
+            )
+            if newest is not None:
+                streams[key] = newest
         result.checkpoint = {"streams": streams} if streams else None
         logger.info(
             "mastodon fetched",
