@@ -72,3 +72,17 @@ def test_an_unreachable_api_is_reported_not_raised(
         code = main(["fetch", "x", "--base-url", replay.base_url])
     assert code == 1
     assert "stopped: error" in capsys.readouterr().err
+
+
+def test_plan_prints_the_x_queries_and_their_estimated_cost(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["plan", "python remote -senior", "#nursing", "golang OR rust -crypto"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines() == [
+        "(#nursing OR (python remote) OR golang OR rust) (hiring OR #hiring OR #jobopening OR"
+        ' #nowhiring OR "we\'re hiring" OR #job OR #jobs OR vacancy OR "apply now" OR'
+        ' "job opening") -is:retweet'
+    ]
+    assert err.startswith("1 X queries for 3 searches (0 fallback); ~")

@@ -44,6 +44,32 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     fetch.add_argument("--max-pages", type=int, default=1, help="pages per query (default 1)")
     fetch.set_defaults(run=run_fetch)
+    plan = subparsers.add_parser(
+        "plan", help="the X queries a set of saved searches needs, and their estimated reads"
+    )
+    plan.add_argument("searches", nargs="*", help="saved searches")
+    plan.add_argument("--file", type=argparse.FileType("r"), help="one saved search per line")
+    plan.add_argument("--job-posts-per-day", type=float, default=200_000.0)
+    plan.set_defaults(run=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from jobalerts.sources.planner import estimate_reads_per_day, plan_queries
+
+    texts = list(args.searches)
+    if args.file is not None:
+        texts += [line.strip() for line in args.file if line.strip()]
+    plan = plan_queries(texts)
+    for query in plan.queries:
+        print(query)
+    reads = estimate_reads_per_day(plan, job_posts_per_day=args.job_posts_per_day)
+    print(
+        f"{len(plan.queries)} X queries for {plan.searches} searches ({plan.fallback} fallback);"
+        f" ~{reads:,.0f} reads/day, ~${reads * 30 * 0.005:,.0f}/month at $0.005/read"
+        f" (assuming {args.job_posts_per_day:,.0f} job posts/day; see bench/planner.py)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def credentials_from_env(source: str) -> dict[str, str]:
