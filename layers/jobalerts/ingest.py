@@ -17,11 +17,13 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from jobalerts.errors import ConfigurationError, JobAlertsError
+from jobalerts.models import Post
 from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
 from jobalerts.sources.normalize import fingerprint
+from jobalerts.store._dynamo import epoch_after
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
@@ -29,6 +31,7 @@ HTTP_TIMEOUT_SECONDS = 5.0
 USER_AGENT = "jobalerts/1.0 (+https://github.com/jobalerts)"
 PAUSE_PK = "pause"
 BUDGET_PK = "budget"
+DUP_PK = "dup"
 
 
 @dataclass
@@ -138,10 +141,34 @@ class Ingest:
             self.state.add(BUDGET_PK, f"x#{now:%Y-%m}", "reads", result.reads)
             metrics.add_metric(name="XReads", unit=MetricUnit.Count, value=result.reads)
 
+    def store_post(self, post: Post) -> str:
+        """ "stored", "duplicate" (this very post, re-read) or "near_duplicate".
+
+        A near-duplicate (same canonical job link or same long text, see `fingerprint`) adds
+        its author to the first post's also_posted_by instead of being stored. The first
+        post's id is remembered under `dup/<fingerprint>` in the State table for as long as
+        posts live; a marker naming this very post is a retry after a crash between writes.
+        """
+        key = fingerprint(post)
+        if key is not None:
+            first = self.state.put_if_absent(
+                DUP_PK,
+                key,
+                {
+                    "original": post.id,
+                    "expiration": epoch_after(self.posts.ttl_days, post.created_at),
+                },
+            )
+            original = str((first or {}).get("original", ""))
+            if original and original != post.id:
+                self.posts.add_also_posted_by(original, post.author_handle)
+                return "near_duplicate"
+        return "stored" if self.posts.put_new(post) else "duplicate"
+
     def store(self, result: FetchResult, summary: SourceSummary) -> None:
         """Store every post; any failure propagates so the checkpoint is not saved."""
         for post in result.posts:
-            outcome = self.posts.put_unless_near_duplicate(post, fingerprint(post))
+            outcome = self.store_post(post)
             if outcome == "stored":
                 summary.stored += 1
             elif outcome == "duplicate":

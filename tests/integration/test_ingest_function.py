@@ -89,6 +89,9 @@ def test_ingest_stores_new_posts_and_saves_the_checkpoint(
     assert original.url == "https://x.com/acme_jobs/status/1992001000000000012"
     assert posts.get("x#1992001000000000008") is None  # the retweet
     assert posts.get("x#1992001000000000005") is None  # stored as also_posted_by instead
+    # And the posts table holds posts only (the near-duplicate marker lives in the State table)
+    table = boto3.resource("dynamodb").Table(get_settings().posts_table)
+    assert table.scan(Select="COUNT")["Count"] == 9
     escaped = posts.get("x#1992001000000000011")
     assert escaped is not None
     assert "& Analytics" in escaped.text

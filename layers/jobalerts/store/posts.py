@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 POST_KIND = "post"
-DUP_KIND = "dup"
-DUP_PREFIX = "dup#"
 
 
 def post_to_item(post: Post, ttl_days: int) -> dict[str, Any]:
@@ -55,41 +53,11 @@ class PostsRepository:
         item = page.get("Item")
         return item_to_post(dict(item)) if item else None
 
-    def put_unless_near_duplicate(self, post: Post, fingerprint: str | None) -> str:
-        """Store a post unless it was stored already or is a near-duplicate of a stored one.
+    def add_also_posted_by(self, post_id: str, handle: str) -> None:
+        """Note another author of the same job on a stored post (once; never its own author).
 
-        Returns "stored", "duplicate" (this very post, re-read) or "near_duplicate" (another
-        post with the same fingerprint: its author is added to that post's also_posted_by).
-        A `dup#<fingerprint>` item (kind "dup", same TTL) remembers the first post; the match
-        stream only sees kind "post" inserts, so neither it nor the update reaches matching.
+        An update, not an insert: the match stream (INSERTs of kind post) does not see it.
         """
-        if fingerprint is None:
-            return "stored" if self.put_new(post) else "duplicate"
-        key = f"{DUP_PREFIX}{fingerprint}"
-        try:
-            with translated("post fingerprint"):
-                self.table.put_item(
-                    Item={
-                        "post_id": key,
-                        "kind": DUP_KIND,
-                        "original": post.id,
-                        "expires_at": epoch_after(self.ttl_days, post.created_at),
-                    },
-                    ConditionExpression="attribute_not_exists(post_id)",
-                )
-        except Conflict:
-            with translated("post fingerprint"):
-                item = self.table.get_item(Key={"post_id": key}, ConsistentRead=True).get("Item")
-            original = str((item or {}).get("original", ""))
-            if original and original != post.id:
-                self._also_posted_by(original, post.author_handle)
-                return "near_duplicate"
-        # First sighting, or a retry after a crash between the two writes.
-        return "stored" if self.put_new(post) else "duplicate"
-
-    def _also_posted_by(self, post_id: str, handle: str) -> None:
-        if not post_id:
-            return
         try:
             with translated("post"):
                 self.table.update_item(

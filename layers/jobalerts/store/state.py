@@ -73,3 +73,17 @@ class StateRepository:
                 ReturnValues="UPDATED_NEW",
             )
         return int(result.get("Attributes", {}).get(attribute, 0))  # type: ignore[arg-type]
+
+    def put_if_absent(self, pk: str, sk: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Write a record unless one exists; returns the existing record, or None if written."""
+        from jobalerts.errors import Conflict
+
+        try:
+            with translated("state"):
+                self.table.put_item(
+                    Item=to_item({**data, "pk": pk, "sk": sk}),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except Conflict:
+            return self.get(pk, sk) or {}
+        return None
