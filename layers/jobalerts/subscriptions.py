@@ -375,15 +375,18 @@ class SubscriptionService:
                 "digest_weekday": request.digest_weekday,
                 "confirmed_at": None,
             }
-            for key in ("email", "phone"):
-                if getattr(request, key) and not getattr(subscriber, key):
-                    changes[key] = getattr(request, key)
             self.subscribers.update(sid, **{k: v for k, v in changes.items() if v is not None})
             subscriber = self.subscribers.get(sid)
-        self._add_if_new(sid, request.search, now)
+        self._add_if_new(subscriber, request.search, now)
         self._send_confirmation(subscriber, request.search.channel, already_active=False)
 
-    def _add_if_new(self, subscriber_id: str, search: SearchInput, now: datetime) -> None:
+    def _add_if_new(self, subscriber: Subscriber, search: SearchInput, now: datetime) -> None:
+        # An address is never attached to someone else's subscription here: a search for a
+        # channel the subscriber has no address for waits until they add it themselves.
+        address = subscriber.email if search.channel is Channel.EMAIL else subscriber.phone
+        if address is None:
+            return
+        subscriber_id = subscriber.subscriber_id
         current = self.searches.list_for(subscriber_id)
         if any(s.query == search.query and s.channel is search.channel for s in current):
             return

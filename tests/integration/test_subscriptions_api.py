@@ -505,3 +505,25 @@ def test_bad_links_get_a_page_not_a_500(stack: LocalStack) -> None:
             assert response["headers"]["Content-Type"].startswith("text/html")
     assert api("GET", "/nowhere")["statusCode"] == 404
     assert api("GET", "/api/nowhere")["statusCode"] == 404
+
+
+def test_subscribing_again_never_attaches_a_new_phone_to_an_existing_subscription(
+    stack: LocalStack,
+) -> None:
+    # Given a pending email subscriber
+    api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+
+    # When someone submits the same address with a phone number for text alerts
+    response = api(
+        "POST",
+        "/subscriptions",
+        {**EMAIL_SUBSCRIPTION, "phone": "+14155550199", "channel": "sms", "query": "golang"},
+    )
+
+    # Then the answer is the usual one, but no text goes to that number and no search is added
+    assert response["statusCode"] == 202
+    assert sent_sms() == []
+    assert SubscribersRepository().get(subscriber.subscriber_id).phone is None
+    assert len(SearchesRepository().list_for(subscriber.subscriber_id)) == 1
