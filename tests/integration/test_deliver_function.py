@@ -34,8 +34,10 @@ from tests.integration.test_digest_support import (
 from tests.support.events import load_event
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
-# Windows in the future: the deliver function judges quiet hours at max(now, window).
-DAY = datetime(2027, 6, 1, tzinfo=UTC)
+# Windows far in the future: the deliver function judges quiet hours and the SMS cap at
+# max(now, window), so the tests must not depend on when they run.
+FUTURE = 2099
+DAY = datetime(FUTURE, 6, 1, tzinfo=UTC)
 
 
 def pending(sid: str, channel: Channel = Channel.EMAIL) -> list[str]:
@@ -246,7 +248,7 @@ def test_sns_throttling_is_retried_without_sending_the_text_twice(stack: LocalSt
     sub = make_subscriber("sam", phone="+14155550142", email=None)
     search = make_search("sam", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
     seed(sub, search)
-    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)  # 12:00 in New York
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)  # 12:00 in New York
     window = queue_match(sub, search, make_post("1", "Night nurse wanted in Queens"), noon)
     sns = boto3.client("sns")
     injected = fail_calls(sns, "Publish", "Throttled", times=2)
@@ -330,7 +332,7 @@ def test_a_text_uses_the_fewest_segments_links_to_the_archived_digest_and_offers
     stack: LocalStack,
 ) -> None:
     sub, search = sms_setup()
-    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)
     queue_match(sub, search, make_post("1", "Night nurse wanted in Queens, apply"), noon)
     outbox = Outbox()
     run_digest(noon + timedelta(minutes=5))
@@ -351,7 +353,7 @@ def test_a_text_uses_the_fewest_segments_links_to_the_archived_digest_and_offers
 
 def test_texts_wait_for_the_end_of_quiet_hours_and_are_not_dropped(stack: LocalStack) -> None:
     sub, search = sms_setup()
-    late = datetime(2027, 6, 2, 2, 30, tzinfo=UTC)  # 22:30 in New York
+    late = datetime(FUTURE, 6, 2, 2, 30, tzinfo=UTC)  # 22:30 in New York
     queue_match(sub, search, make_post("1", "Night nurse wanted in Queens"), late)
     outbox = Outbox()
     run_digest(late + timedelta(minutes=5))
@@ -360,10 +362,10 @@ def test_texts_wait_for_the_end_of_quiet_hours_and_are_not_dropped(stack: LocalS
     assert outbox.texts == []
     assert pending("sam", Channel.SMS) == ["x#1"]
     # When the digest runs at 07:55 local, still quiet; at 08:00 local the text goes out
-    run_digest(datetime(2027, 6, 2, 11, 55, tzinfo=UTC))
+    run_digest(datetime(FUTURE, 6, 2, 11, 55, tzinfo=UTC))
     run_deliver(stack)
     assert outbox.texts == []
-    run_digest(datetime(2027, 6, 2, 12, 0, tzinfo=UTC))
+    run_digest(datetime(FUTURE, 6, 2, 12, 0, tzinfo=UTC))
     run_deliver(stack)
     assert len(outbox.texts) == 1
     assert pending("sam", Channel.SMS) == []
@@ -374,7 +376,7 @@ def test_texts_over_the_daily_cap_roll_into_the_email_digest(stack: LocalStack) 
     outbox = Outbox()
     # Given four instant texts across one daytime in New York (cap: three a day)
     for hour in range(4):
-        at = datetime(2027, 6, 1, 14 + hour, tzinfo=UTC)
+        at = datetime(FUTURE, 6, 1, 14 + hour, tzinfo=UTC)
         queue_match(sub, search, make_post(str(hour), f"Nurse job number {hour} in Queens"), at)
         run_digest(at + timedelta(minutes=5))
         run_deliver(stack)
@@ -382,7 +384,7 @@ def test_texts_over_the_daily_cap_roll_into_the_email_digest(stack: LocalStack) 
     assert len(outbox.texts) == 3
     assert pending("sam", Channel.SMS) == []
     assert pending("sam", Channel.EMAIL) == ["x#3"]
-    run_digest(datetime(2027, 6, 2, 12, 5, tzinfo=UTC))  # 08:05 in New York
+    run_digest(datetime(FUTURE, 6, 2, 12, 5, tzinfo=UTC))  # 08:05 in New York
     run_deliver(stack)
     [sent] = outbox.emails
     assert "Nurse job number 3" in sent.part("plain")
@@ -392,13 +394,13 @@ def test_without_email_texts_over_the_cap_wait_for_the_next_day(stack: LocalStac
     sub, search = sms_setup(sms_daily_cap=1)
     outbox = Outbox()
     for hour in range(2):
-        at = datetime(2027, 6, 1, 14 + hour, tzinfo=UTC)
+        at = datetime(FUTURE, 6, 1, 14 + hour, tzinfo=UTC)
         queue_match(sub, search, make_post(str(hour), f"Nurse job number {hour} in Queens"), at)
         run_digest(at + timedelta(minutes=5))
         run_deliver(stack)
     assert len(outbox.texts) == 1
     assert pending("sam", Channel.SMS) == ["x#1"]
-    run_digest(datetime(2027, 6, 2, 12, 0, tzinfo=UTC))
+    run_digest(datetime(FUTURE, 6, 2, 12, 0, tzinfo=UTC))
     run_deliver(stack)
     assert len(outbox.texts) == 2
 
@@ -407,7 +409,7 @@ def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: Loca
     sub = make_subscriber("olga", phone="+14155550199", email=None)  # moto: "...99" opted out
     search = make_search("olga", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
     seed(sub, search)
-    noon = datetime(2027, 6, 1, 16, tzinfo=UTC)
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)
     queue_match(sub, search, make_post("1", "Nurse wanted"), noon)
     outbox = Outbox()
     run_digest(noon + timedelta(minutes=5))
