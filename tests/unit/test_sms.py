@@ -82,3 +82,16 @@ def test_the_link_and_stop_line_are_always_there() -> None:
     text = compose_sms(1, ["python"], long_link)
     assert long_link in text
     assert text.endswith(STOP_LINE)
+
+
+@given(
+    count=st.integers(1, 500),
+    names=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=6),
+)
+def test_a_composed_text_always_has_the_link_and_stop_and_the_fewest_segments(
+    count: int, names: list[str]
+) -> None:
+    text = compose_sms(count, names, LINK)
+    assert f"\n{LINK}\n{STOP_LINE}" in text
+    bare = f"jobalerts: {count} new job{'s' if count != 1 else ''}\n{LINK}\n{STOP_LINE}"
+    assert measure(text).segments <= measure(bare).segments
