@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from jobalerts.local.replay import ReplayServer
@@ -36,6 +37,8 @@ def x_stack(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[LocalStack, ReplayServer]]:
     """Given the stack, the demo X recordings served locally, and the sources secret filled."""
+    # Credentials are cached for five minutes per worker; every test starts cold.
+    parameters.clear_caches()
     with ReplayServer(DEMO) as replay:
         monkeypatch.setenv("X_BASE_URL", replay.base_url)
         monkeypatch.setenv("ENABLED_SOURCES", "x")
