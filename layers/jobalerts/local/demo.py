@@ -17,6 +17,7 @@ from jobalerts.local.service import LocalService, local_service
 from jobalerts.local.template import REGION
 
 DEMO_BASE_URL = "http://127.0.0.1:8080"
+DEMO_SOURCES = "x,mastodon,bluesky"
 # Candidate homes for the SMS subscriber: the demo picks one where it is daytime right now, so
 # quiet hours (21:00-08:00 local) never hide the text message whenever the demo is run.
 SMS_TIMEZONES = ["America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Tokyo"]
@@ -141,7 +142,7 @@ def count_items(table: str, prefix: str | None = None) -> int:
 
 def run_demo(outbox: Path, base_url: str = DEMO_BASE_URL) -> DemoResult:
     now = datetime.now(UTC)
-    with local_service(base_url) as service:
+    with local_service(base_url, parameters={"EnabledSources": DEMO_SOURCES}) as service:
         rejected = json.loads(
             service.api(
                 "POST",
@@ -172,7 +173,7 @@ def run_demo(outbox: Path, base_url: str = DEMO_BASE_URL) -> DemoResult:
 
 
 def print_summary(result: DemoResult, outbox: Path) -> None:
-    print("jobalerts demo: the whole pipeline on moto, with recorded X posts")
+    print("jobalerts demo: the whole pipeline on moto, with recorded X, Mastodon and Bluesky posts")
     if result.rejected:
         column = result.rejected.get("column")
         print(
