@@ -36,3 +36,8 @@ class Links:
     def digest(self, subscriber_id: str, digest_id: str) -> str:
         token = self.signer.sign(tokens.DIGEST, f"{subscriber_id}|{digest_id}", DIGEST_TTL)
         return self._url(f"/digests/{digest_id}", token)
+
+    def short_digest(self, digest_id: str) -> str:
+        """The same page for a text message: `/d/<code>`, about 40 characters after the host."""
+        code = self.signer.sign_short(tokens.DIGEST, digest_id, DIGEST_TTL)
+        return f"{self.base_url.rstrip('/')}/d/{code}"

@@ -519,3 +519,11 @@ class SubscriptionService:
         if html is None:
             raise NotFound("digest")
         return html
+
+    def short_digest_html(self, code: str) -> str:
+        """The page behind a text message's `/d/<code>` link; same errors as `digest_html`."""
+        digest_id = self.signer.verify_short(code, tokens.DIGEST)
+        html = self.archive.get_by_id(digest_id)
+        if html is None:
+            raise NotFound("digest")
+        return html

@@ -339,14 +339,14 @@ def test_a_text_uses_the_fewest_segments_links_to_the_archived_digest_and_offers
     run_deliver(stack)
     [sms] = outbox.texts
     assert sms.text.endswith("Reply STOP to opt out")
-    [link] = [w for w in sms.text.split() if "/digests/" in w]
-    # The signed link alone is ~150 characters, so the text cannot be shorter than the bare
-    # minimum around it; the search name still fits in that many segments.
-    bare = f"jobalerts: 1 new job\n{link}\nReply STOP to opt out"
-    assert measure(sms.text).segments == measure(bare).segments
+    # Then it fits one GSM-7 segment, short link included
+    assert measure(sms.text).segments == 1
     assert "nurse" in sms.text
-    digest_id = link.split("/digests/")[1].split("?")[0]
-    page = DigestArchive().get("sam", digest_id)
+    [link] = [w for w in sms.text.split() if "/d/" in w]
+    assert link.startswith("http://jobalerts.test/d/")
+    # And the short link leads to the archived page
+    digest_id = link.split("/d/")[1].split(".")[0]
+    page = DigestArchive().get_by_id(digest_id)
     assert page is not None
     assert "Night <mark>nurse</mark> wanted in Queens" in page
 

@@ -439,6 +439,29 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
     assert api("GET", "/digests/d2", query={"t": other})["statusCode"] == 404
 
 
+def test_the_short_digest_link_of_a_text_message_shows_the_same_page(stack: LocalStack) -> None:
+    # Given an archived digest and the short link a text message carries
+    from datetime import UTC, datetime
+
+    subscriber_id, _ = subscribe_and_confirm()
+    DigestArchive().put(
+        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
+    )
+    path = "/d/" + Links(TEST_BASE_URL, signer()).short_digest("d1").split("/d/")[1]
+
+    # Then the link shows it
+    shown = api("GET", path)
+    assert shown["statusCode"] == 200
+    assert "3 new jobs" in shown["body"]
+    # And an expired, forged or unknown code is refused or not found
+    expired = signer().sign_short(tokens.DIGEST, "d1", 60, now=time.time() - 120)
+    forged = tokens.Signer(b"guess").sign_short(tokens.DIGEST, "d1", 600)
+    for code in [expired, forged, path[3:-1]]:
+        assert api("GET", f"/d/{code}")["statusCode"] == 403
+    missing = signer().sign_short(tokens.DIGEST, "d2", 600)
+    assert api("GET", f"/d/{missing}")["statusCode"] == 404
+
+
 # ---------------------------------------------------------------- pages: headers and escaping
 
 

@@ -65,3 +65,42 @@ def test_links_carry_tokens_for_their_own_purpose() -> None:
     digest = links.digest("sub-9", "d1")
     assert digest.startswith("https://alerts.example/digests/d1?t=")
     assert SIGNER.verify(digest.split("t=", 1)[1], tokens.DIGEST) == "sub-9|d1"
+
+
+def test_a_short_code_fits_a_text_message_and_verifies_for_its_purpose() -> None:
+    # Given a short code for a digest id, as texts carry it
+    code = SIGNER.sign_short(tokens.DIGEST, "huzgybqyujfpyckc", ttl_seconds=30 * 86_400, now=1000)
+
+    # Then it is short, and verifies to that digest id for that purpose only
+    assert len(code) <= 40
+    assert SIGNER.verify_short(code, tokens.DIGEST, now=2000) == "huzgybqyujfpyckc"
+    with pytest.raises(InvalidToken):
+        SIGNER.verify_short(code, tokens.UNSUBSCRIBE, now=2000)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda code: "otherdigestid123" + code[16:],
+        lambda code: code[:-1] + ("A" if code[-1] != "A" else "B"),
+        lambda code: code.replace(".", "", 1),
+        lambda code: "",
+    ],
+)
+def test_a_tampered_short_code_is_refused(tamper: object) -> None:
+    code = SIGNER.sign_short(tokens.DIGEST, "huzgybqyujfpyckc", ttl_seconds=60, now=1000)
+    assert callable(tamper)
+    with pytest.raises(InvalidToken, match="not valid"):
+        SIGNER.verify_short(tamper(code), tokens.DIGEST, now=1001)
+
+
+def test_an_expired_short_code_is_refused() -> None:
+    code = SIGNER.sign_short(tokens.DIGEST, "huzgybqyujfpyckc", ttl_seconds=60, now=1000)
+    with pytest.raises(InvalidToken, match="expired"):
+        SIGNER.verify_short(code, tokens.DIGEST, now=1061)
+
+
+def test_the_short_digest_link_is_a_path_under_the_public_base_url() -> None:
+    link = Links("https://jobalerts.example/", SIGNER).short_digest("huzgybqyujfpyckc")
+    assert link.startswith("https://jobalerts.example/d/huzgybqyujfpyckc.")
+    assert len(link) < 70

@@ -371,7 +371,8 @@ class DigestDelivery:
         time_left: Callable[[], float] | None,
     ) -> str:
         if request.channel is Channel.SMS:
-            text = render_sms(digest, view)
+            # A signed query string would double the text's segments; /d/<code> fits in one.
+            text = render_sms(digest, self.links.short_digest(digest.digest_id))
             phone = subscriber.phone or ""
             return self._with_backoff(lambda: self.sms.send(phone, text), time_left)
         unsubscribe = self.links.unsubscribe(subscriber.subscriber_id)

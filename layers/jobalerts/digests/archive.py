@@ -2,6 +2,8 @@
 
 Contract with the subscriptions function: `pk = "digest#<subscriber_id>"`, `sk = "<digest_id>"`,
 `html` = the complete, escaped page, `expiration` = epoch seconds (the table's TTL attribute).
+Beside it, `pk = "digest-link"`, `sk = "<digest_id>"` names the subscriber, so the short link
+a text message carries (`/d/<code>`, which signs only the digest id) finds the page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ def archive_key(subscriber_id: str, digest_id: str) -> dict[str, str]:
     return {"pk": f"digest#{subscriber_id}", "sk": digest_id}
 
 
+def pointer_key(digest_id: str) -> dict[str, str]:
+    return {"pk": "digest-link", "sk": digest_id}
+
+
 class DigestArchive:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or table_named(get_settings().state_table)
@@ -37,9 +43,24 @@ class DigestArchive:
                     "expiration": expiration,
                 }
             )
+            self.table.put_item(
+                Item={
+                    **pointer_key(digest_id),
+                    "subscriber_id": subscriber_id,
+                    "expiration": expiration,
+                }
+            )
 
     def get(self, subscriber_id: str, digest_id: str) -> str | None:
         with translated("digest archive"):
             page = self.table.get_item(Key=archive_key(subscriber_id, digest_id))
         item = page.get("Item")
         return str(item["html"]) if item else None
+
+    def get_by_id(self, digest_id: str) -> str | None:
+        """The page behind a short link, which knows the digest but not whose it is."""
+        with translated("digest archive"):
+            pointer = self.table.get_item(Key=pointer_key(digest_id)).get("Item")
+        if pointer is None:
+            return None
+        return self.get(str(pointer["subscriber_id"]), digest_id)

@@ -275,6 +275,12 @@ def digest_view(digest_id: str) -> Any:
     return pages.html_response(html)
 
 
+@app.get("/d/<code>")
+def short_digest_view(code: str) -> Any:
+    # The short link texts carry: the signed code is the whole path, no query string.
+    return pages.html_response(service().short_digest_html(code))
+
+
 # ---------------------------------------------------------------- JSON API (bearer manage token)
 
 
@@ -384,7 +390,7 @@ def unexpected(exc: Exception) -> Any:
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/"):
+    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/"):
         if path.startswith(prefix):
             return prefix + "*"
     return path
