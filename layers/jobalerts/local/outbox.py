@@ -76,5 +76,13 @@ def write_outbox(directory: Path, emails: list[SentEmail], texts: list[SentSms])
         stem = directory / f"{number:02d}-{slug}"
         stem.with_suffix(".eml").write_bytes(sent.raw)
         stem.with_suffix(".html").write_text(sent.part("html"))
-    lines = [f"to {sms.phone} ({len(sms.text)} chars):\n{sms.text}\n" for sms in texts]
+    lines = [f"to {sms.phone} ({_length(sms.text)}):\n{sms.text}\n" for sms in texts]
     (directory / "sms.txt").write_text("\n".join(lines))
+
+
+def _length(text: str) -> str:
+    from jobalerts.digests.sms import measure
+
+    size = measure(text)
+    plural = "s" if size.segments != 1 else ""
+    return f"{len(text)} chars, {size.segments} {size.encoding} segment{plural}"
