@@ -92,13 +92,18 @@ def no_alert(driver: Any) -> bool:
 
 def click_and_wait(driver: Any, by: str, value: str, within: Any = None) -> None:
     """Click something that loads a new page, and wait until the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old_page = driver.find_element(By.TAG_NAME, "html")
     (within or driver).find_element(by, value).click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old_page))
+    # While the page is swapped chromedriver can answer "node does not belong to the document"
+    # instead of "stale"; both mean the old page is going, so keep polling.
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        expected_conditions.staleness_of(old_page)
+    )
 
 
 def query_cells(driver: Any) -> list[str]:
