@@ -8,7 +8,9 @@ browser tests (in-process, so moto's in-process mock serves the handler's AWS ca
 from __future__ import annotations
 
 import base64
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -46,6 +48,7 @@ class _Bridge(BaseHTTPRequestHandler):
         try:
             response = self.server.handler(event)
         except Exception:  # a crashed function is a 502 from API Gateway, not a dead server
+            traceback.print_exc(file=sys.stderr)
             self._write(
                 502, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
             )
