@@ -34,7 +34,7 @@ from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.sms import OptedOut, SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import InvalidInput, InvalidToken, NotFound
-from jobalerts.links import Links
+from jobalerts.links import MANAGE_TTL, UNSUBSCRIBE_TTL, Links
 from jobalerts.matcher import shard_for
 from jobalerts.models import (
     Channel,
@@ -97,6 +97,7 @@ def valid_email(value: Any) -> str:
 
 
 def valid_phone(value: Any) -> str:
+    # Imported on first use: its metadata is heavy, and most requests carry no phone number.
     import phonenumbers
 
     if not isinstance(value, str) or not value.strip():
@@ -321,13 +322,9 @@ class SubscriptionService:
             raise InvalidToken("this link is not valid") from None
 
     def manage_token(self, subscriber_id: str) -> str:
-        from jobalerts.links import MANAGE_TTL
-
         return self.signer.sign(tokens.MANAGE, subscriber_id, MANAGE_TTL)
 
     def unsubscribe_token(self, subscriber_id: str) -> str:
-        from jobalerts.links import UNSUBSCRIBE_TTL
-
         return self.signer.sign(tokens.UNSUBSCRIBE, subscriber_id, UNSUBSCRIBE_TTL)
 
     # ------------------------------------------------------------ subscribe
