@@ -56,7 +56,7 @@ def backoff_delay(attempt: int, base: float, rng: random.Random | None = None) -
     return (rng or random).uniform(0, ceiling)
 
 
-def send(
+def fetch(
     client: httpx.Client,
     method: str,
     url: str,
@@ -67,12 +67,12 @@ def send(
     retries: int = 3,
     backoff: float = 0.5,
     sleep: Sleep = time.sleep,
-) -> tuple[dict[str, Any], httpx.Headers]:
-    """Send one request; returns the JSON object and the response headers.
+) -> httpx.Response:
+    """Send one request and return a 2xx response, whatever its body.
 
     5xx and timeouts are retried `retries` times, then Unavailable; a 429 is raised at once as
     RateLimited (the reset is minutes away, far longer than a run should wait); other 4xx are
-    HttpStatusError; a body that is not a JSON object is BadResponse.
+    HttpStatusError.
     """
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     last: str = ""
@@ -95,8 +95,35 @@ def send(
             continue
         if response.status_code >= 400:
             raise HttpStatusError(response.status_code, url)
-        return _json_object(response, url), response.headers
+        return response
     raise Unavailable(f"{url}: {last} after {retries + 1} attempts")
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    json_body: Any = None,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Sleep = time.sleep,
+) -> tuple[dict[str, Any], httpx.Headers]:
+    """`fetch`, then the body as a JSON object (BadResponse otherwise) and the headers."""
+    response = fetch(
+        client,
+        method,
+        url,
+        params,
+        headers,
+        json_body=json_body,
+        retries=retries,
+        backoff=backoff,
+        sleep=sleep,
+    )
+    return _json_object(response, url), response.headers
 
 
 def request_json(
@@ -140,12 +167,17 @@ def get_json(
     )
 
 
-def _json_object(response: httpx.Response, url: str) -> dict[str, Any]:
+def json_body(response: httpx.Response, url: str) -> Any:
+    """The parsed body, or BadResponse (logged) for truncated or garbage JSON."""
     try:
-        data = json.loads(response.content)
+        return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         logger.warning("source sent bad json", url=url, size=len(response.content))
         raise BadResponse(f"{url}: not JSON") from exc
+
+
+def _json_object(response: httpx.Response, url: str) -> dict[str, Any]:
+    data = json_body(response, url)
     if not isinstance(data, dict):
         logger.warning("source sent unexpected json", url=url, kind=type(data).__name__)
         raise BadResponse(f"{url}: expected a JSON object")

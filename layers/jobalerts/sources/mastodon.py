@@ -10,7 +10,6 @@ when a run stops early. A new stream starts at the newest page: there is no hist
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,10 +31,9 @@ from jobalerts.sources.base import (
     FetchResult,
     RateLimited,
     SourceError,
-    Unavailable,
 )
 from jobalerts.sources.html_text import html_to_text
-from jobalerts.sources.http import HttpStatusError, Sleep, backoff_delay, reset_at
+from jobalerts.sources.http import Sleep, fetch, json_body
 from jobalerts.sources.normalize import canonical_link, is_social
 
 NAME = "mastodon"
@@ -143,36 +141,15 @@ def get_page(
     backoff: float = 0.5,
     sleep: Sleep = time.sleep,
 ) -> Page:
-    """One timeline page. Same contract as http.request_json, but the body is a JSON array and
-    the `Link` header matters, which request_json does not return."""
-    last = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            sleep(backoff_delay(attempt - 1, backoff))
-        try:
-            response = client.get(url, params=dict(params), headers=dict(headers))
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            last = type(exc).__name__
-            logger.warning("source request failed", url=url, error=last, attempt=attempt)
-            continue
-        if response.status_code == 429:
-            raise RateLimited(reset_at(response.headers))
-        if response.status_code >= 500:
-            last = f"http {response.status_code}"
-            logger.warning("source server error", url=url, status=response.status_code)
-            continue
-        if response.status_code >= 400:
-            raise HttpStatusError(response.status_code, url)
-        try:
-            data = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            logger.warning("source sent bad json", url=url, size=len(response.content))
-            raise BadResponse(f"{url}: not JSON") from exc
-        if not isinstance(data, list):
-            raise BadResponse(f"{url}: expected a JSON array")
-        statuses = [s for s in data if isinstance(s, dict)]
-        return Page(statuses, link_params(response.headers.get("link")))
-    raise Unavailable(f"{url}: {last} after {retries + 1} attempts")
+    """One timeline page: the body is a JSON array and the `Link` header matters."""
+    response = fetch(
+        client, "GET", url, params, headers, retries=retries, backoff=backoff, sleep=sleep
+    )
+    data = json_body(response, url)
+    if not isinstance(data, list):
+        raise BadResponse(f"{url}: expected a JSON array")
+    statuses = [s for s in data if isinstance(s, dict)]
+    return Page(statuses, link_params(response.headers.get("link")))
 
 
 class MastodonSource:
