@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -13,6 +16,26 @@ MANAGE_TTL = 90 * DAY
 # RFC 8058 asks that one-click unsubscribe keeps working long after the mail was sent.
 UNSUBSCRIBE_TTL = 365 * DAY
 DIGEST_TTL = 30 * DAY
+
+_UUID_HEX = re.compile(r"[0-9a-f]{32}")
+_COMPACT = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def compact_id(subscriber_id: str) -> str:
+    """A uuid hex id in 22 base64url characters instead of 32: the confirm text fits one SMS."""
+    if not _UUID_HEX.fullmatch(subscriber_id):
+        return subscriber_id
+    return base64.urlsafe_b64encode(bytes.fromhex(subscriber_id)).rstrip(b"=").decode()
+
+
+def expand_id(subject: str) -> str:
+    """The inverse of `compact_id` (ids are uuid hex, so a 22-character subject is compact)."""
+    if not _COMPACT.fullmatch(subject):
+        return subject
+    try:
+        return base64.urlsafe_b64decode(subject + "==").hex()
+    except (binascii.Error, ValueError):
+        return subject
 
 
 @dataclass(frozen=True)
@@ -41,3 +64,8 @@ class Links:
         """The same page for a text message: `/d/<code>`, about 40 characters after the host."""
         code = self.signer.sign_short(tokens.DIGEST, digest_id, DIGEST_TTL)
         return f"{self.base_url.rstrip('/')}/d/{code}"
+
+    def short_confirm(self, subscriber_id: str) -> str:
+        """The confirm link for a text message: `/c/<code>`, one SMS segment with the message."""
+        code = self.signer.sign_short(tokens.CONFIRM, compact_id(subscriber_id), CONFIRM_TTL)
+        return f"{self.base_url.rstrip('/')}/c/{code}"

@@ -34,7 +34,7 @@ from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.sms import OptedOut, SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import InvalidInput, InvalidToken, NotFound
-from jobalerts.links import MANAGE_TTL, UNSUBSCRIBE_TTL, Links
+from jobalerts.links import MANAGE_TTL, UNSUBSCRIBE_TTL, Links, expand_id
 from jobalerts.matcher import shard_for
 from jobalerts.models import (
     Channel,
@@ -321,6 +321,14 @@ class SubscriptionService:
         except NotFound:
             raise InvalidToken("this link is not valid") from None
 
+    def subscriber_for_code(self, code: str) -> Subscriber:
+        """The subscriber behind a text message's short confirm code (`/c/<code>`)."""
+        subscriber_id = expand_id(self.signer.verify_short(code, tokens.CONFIRM))
+        try:
+            return self.subscribers.get(subscriber_id)
+        except NotFound:
+            raise InvalidToken("this link is not valid") from None
+
     def manage_token(self, subscriber_id: str) -> str:
         return self.signer.sign(tokens.MANAGE, subscriber_id, MANAGE_TTL)
 
@@ -412,7 +420,11 @@ class SubscriptionService:
             logger.info("confirmation not sent: allowance used", subscriber_id=sid)
             metrics.add_metric(name="ConfirmationsThrottled", unit="Count", value=1)
             return
-        link = self.links.manage(sid) if already_active else self.links.confirm(sid)
+        if already_active:
+            link = self.links.manage(sid)
+        else:
+            # A text message carries the short form, so the whole confirmation is one segment.
+            link = self.links.short_confirm(sid) if use_sms else self.links.confirm(sid)
         if use_sms:
             try:
                 self.sms.send(address, confirmation_sms(link, already_active=already_active))
@@ -428,7 +440,13 @@ class SubscriptionService:
 
     def confirm(self, token: str, now: datetime | None = None) -> Subscriber:
         """Pending becomes active; confirming twice is harmless. Returns the subscriber."""
-        subscriber = self.subscriber_for(token, tokens.CONFIRM)
+        return self._confirm(self.subscriber_for(token, tokens.CONFIRM), now)
+
+    def confirm_code(self, code: str, now: datetime | None = None) -> Subscriber:
+        """`confirm` for the short code of a text message."""
+        return self._confirm(self.subscriber_for_code(code), now)
+
+    def _confirm(self, subscriber: Subscriber, now: datetime | None) -> Subscriber:
         if subscriber.status is SubscriberStatus.PENDING:
             moment = now or datetime.now(UTC)
             self.subscribers.update(

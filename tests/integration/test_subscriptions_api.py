@@ -156,12 +156,13 @@ def test_sms_subscription_sends_the_confirm_link_by_text(stack: LocalStack) -> N
         },
     )
 
-    # Then one text with the confirm link went to the E.164 number
+    # Then one text with the short confirm link went to the E.164 number
     assert response["statusCode"] == 202
     [sms] = sent_sms()
     assert sms.phone == "+14155550123"
-    [link] = [word for word in sms.text.split() if "/confirm?" in word]
-    assert signer().verify(token_of(link), tokens.CONFIRM)
+    [link] = [word for word in sms.text.split() if "/c/" in word]
+    assert link.startswith(f"{TEST_BASE_URL}/c/")
+    assert signer().verify_short(link.rsplit("/", 1)[1], tokens.CONFIRM)
     assert sent_emails() == []
 
 

@@ -13,7 +13,7 @@ import contextlib
 import json
 import traceback
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
@@ -102,7 +102,7 @@ def _api_subscriber() -> Subscriber:
 
 
 def _same_origin() -> None:
-    """Browsers send Origin on cross-site POSTs; a foreign one never reaches a manage action."""
+    """Browsers send Origin on cross-site POSTs; a foreign one never reaches a form action."""
     origin = _header("origin")
     if origin is None or origin == "null":
         return
@@ -130,6 +130,45 @@ def _subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     return subscriber.model_dump(mode="json")
 
 
+# ---------------------------------------------------------------- landing page and sign-up form
+
+
+def _error_view(error: FieldError, form: dict[str, str], form_name: str) -> dict[str, Any]:
+    marked = None
+    if error.field == "query":
+        marked = pages.query_with_marker(form.get("query", ""), error.column)
+    return {
+        "form": form_name,
+        "field": error.field,
+        "message": error.message,
+        "column": error.column,
+        "marked": marked,
+    }
+
+
+@app.get("/")
+def landing_page() -> Any:
+    return pages.page("index.html", form={}, error=None)
+
+
+@app.post("/subscribe")
+def subscribe_form() -> Any:
+    _same_origin()
+    form = _form()
+    try:
+        service().subscribe(form)
+    except FieldError as exc:
+        error = _error_view(exc, form, "subscribe")
+        return pages.page("index.html", 400, form=form, error=error)
+    # The same page whether the address is new, pending or already subscribed.
+    return pages.notice(
+        200,
+        "Check your inbox or phone",
+        "We sent a confirmation link. Nothing is sent until you confirm it; "
+        "if nothing arrives within a few minutes, check the address and try again.",
+    )
+
+
 # ---------------------------------------------------------------- subscribe (JSON)
 
 
@@ -151,12 +190,26 @@ def confirm_page() -> Any:
     token = _query_token()
     # Only check the link here: mail scanners prefetch GETs, so confirming waits for the POST.
     service().subscriber_for(token, tokens.CONFIRM)
-    return pages.page("confirm.html", token=token)
+    return pages.page("confirm.html", action=f"/confirm?{urlencode({'t': token})}")
 
 
 @app.post("/confirm")
 def confirm() -> Any:
     subscriber = service().confirm(_query_token())
+    manage = service().manage_token(subscriber.subscriber_id)
+    return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
+
+
+@app.get("/c/<code>")
+def short_confirm_page(code: str) -> Any:
+    # The short link texts carry; like /confirm, a GET only shows the button.
+    service().subscriber_for_code(code)
+    return pages.page("confirm.html", action=f"/c/{quote(code, safe='')}")
+
+
+@app.post("/c/<code>")
+def short_confirm(code: str) -> Any:
+    subscriber = service().confirm_code(code)
     manage = service().manage_token(subscriber.subscriber_id)
     return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
 
@@ -176,17 +229,7 @@ def _manage_page(
 ) -> Any:
     svc = service()
     form = form or {}
-    error_view = None
-    if error is not None:
-        marked = None
-        if error.field == "query":
-            marked = pages.query_with_marker(form.get("query", ""), error.column)
-        error_view = {
-            "form": form_name,
-            "message": error.message,
-            "column": error.column,
-            "marked": marked,
-        }
+    error_view = _error_view(error, form, form_name) if error is not None else None
     return pages.page(
         "manage.html",
         status,
@@ -390,7 +433,7 @@ def unexpected(exc: Exception) -> Any:
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/"):
+    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/"):
         if path.startswith(prefix):
             return prefix + "*"
     return path
