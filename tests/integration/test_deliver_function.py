@@ -21,7 +21,7 @@ from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
-from tests.integration.test_digest_support import (
+from tests.support.digests import (
     Outbox,
     make_post,
     make_search,

@@ -20,7 +20,7 @@ from jobalerts.local.runtime import invoke
 from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, Frequency, Subscriber
 from jobalerts.store import MatchesRepository
-from tests.integration.test_digest_support import (
+from tests.support.digests import (
     Outbox,
     make_post,
     make_search,

@@ -13,7 +13,7 @@ from jobalerts.local.runtime import invoke, sns_event
 from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
 from jobalerts.store import SubscribersRepository
-from tests.integration.test_digest_support import (
+from tests.support.digests import (
     Outbox,
     make_post,
     make_search,
