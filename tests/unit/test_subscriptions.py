@@ -173,3 +173,49 @@ def test_pages_escape_what_they_are_given() -> None:
     assert "<b>hi</b>" not in html
     assert "<img onerror" not in html
     assert "&lt;img onerror=alert(1)&gt;" in html
+
+
+# A realistic custom domain with a stage path: 45 characters.
+REALISTIC_BASE_URL = "https://alerts.jobalerts-example.org/prod/api"
+
+
+def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
+    import uuid
+
+    from jobalerts.digests.sms import measure
+    from jobalerts.links import Links
+    from jobalerts.tokens import Signer
+
+    # Given a subscriber id as the service makes them and a real-world base URL
+    assert len(REALISTIC_BASE_URL) == 45
+    links = Links(REALISTIC_BASE_URL, Signer(b"k" * 32))
+    link = links.short_confirm(uuid.uuid4().hex)
+
+    # When the confirmation text is composed
+    text = confirmation_sms(link, already_active=False)
+
+    # Then the link is the short form, and the whole text is one GSM-7 segment
+    assert link.startswith(f"{REALISTIC_BASE_URL}/c/")
+    length = measure(text)
+    assert (length.encoding, length.segments) == ("GSM-7", 1), (length, text)
+
+
+@given(st.uuids())
+def test_short_confirm_codes_round_trip_every_subscriber_id(value: Any) -> None:
+    from jobalerts import tokens
+    from jobalerts.links import Links, compact_id, expand_id
+    from jobalerts.tokens import Signer
+
+    subscriber_id = value.hex
+    signer = Signer(b"k" * 32)
+    code = Links("https://x.test", signer).short_confirm(subscriber_id).rsplit("/", 1)[1]
+
+    assert "." not in compact_id(subscriber_id)
+    assert expand_id(signer.verify_short(code, tokens.CONFIRM)) == subscriber_id
+
+
+def test_ids_that_are_not_uuid_hex_are_kept_as_they_are() -> None:
+    from jobalerts.links import compact_id, expand_id
+
+    assert compact_id("sub-1") == "sub-1"
+    assert expand_id("sub-1") == "sub-1"

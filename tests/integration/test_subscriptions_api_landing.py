@@ -1,0 +1,282 @@
+"""The landing page and its sign-up form, and the short confirm links text messages carry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from jobalerts import tokens
+from jobalerts.digests.sms import measure
+from jobalerts.links import CONFIRM_TTL, compact_id
+from jobalerts.local.outbox import sent_emails, sent_sms
+from jobalerts.local.template import LocalStack
+from jobalerts.models import SubscriberStatus
+from jobalerts.store import SubscribersRepository
+from jobalerts.web.pages import CSP
+from tests.conftest import TEST_BASE_URL
+from tests.integration.test_subscriptions_api import api, signer, token_of
+
+FORM = {
+    "email": "Ana@Example.com",
+    "phone": "",
+    "timezone": "Europe/Berlin",
+    "query": "python remote -senior",
+    "channel": "email",
+    "frequency": "daily",
+    "digest_hour": "7",
+}
+SMS_FORM = {**FORM, "email": "", "phone": "+1 415 555 0123", "channel": "sms", "query": "#nursing"}
+FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def post_form(fields: dict[str, str], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return api("POST", "/subscribe", urlencode(fields), headers={**FORM_HEADERS, **(headers or {})})
+
+
+def short_code_texted() -> str:
+    [link] = [word for word in sent_sms()[-1].text.split() if "/c/" in word]
+    return link.rsplit("/", 1)[1]
+
+
+def assert_html_with_security_headers(response: dict[str, Any]) -> None:
+    headers = response["headers"]
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Content-Security-Policy"] == CSP
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+# ---------------------------------------------------------------- GET /
+
+
+def test_the_landing_page_explains_the_search_language_and_offers_a_sign_up_form(
+    stack: LocalStack,
+) -> None:
+    response = api("GET", "/")
+
+    assert response["statusCode"] == 200
+    assert_html_with_security_headers(response)
+    body = response["body"]
+    for example in [
+        "python remote -senior",
+        '"data engineer" (berlin OR remote)',
+        "#nursing from:mayoclinic",
+        "golang OR rust -crypto",
+    ]:
+        assert example in body
+    assert '<form method="post" action="/subscribe" id="subscribe">' in body
+    for name in ["email", "phone", "timezone", "query", "channel", "frequency", "digest_hour"]:
+        assert f'name="{name}"' in body
+    assert 'value="UTC"' in body  # the timezone defaults to UTC
+    assert "<script" not in body
+
+
+# ---------------------------------------------------------------- POST /subscribe
+
+
+def test_the_sign_up_form_subscribes_and_says_check_your_inbox(stack: LocalStack) -> None:
+    # When someone fills in the form with an email address
+    response = post_form(FORM)
+
+    # Then they are told to check their inbox, and the confirmation email went out
+    assert response["statusCode"] == 200
+    assert_html_with_security_headers(response)
+    assert "Check your inbox or phone" in response["body"]
+    [mail] = sent_emails()
+    assert mail.to == "ana@example.com"
+    [link] = [link for link in mail.links() if "/confirm?" in link]
+    # And the subscriber is pending with the form's settings
+    subscriber_id = signer().verify(token_of(link), tokens.CONFIRM)
+    subscriber = SubscribersRepository().get(subscriber_id)
+    assert subscriber.status is SubscriberStatus.PENDING
+    assert (subscriber.timezone, subscriber.digest_hour) == ("Europe/Berlin", 7)
+
+
+def test_the_form_answers_the_same_for_a_known_address(stack: LocalStack) -> None:
+    # Given an address that has subscribed already
+    first = post_form(FORM)
+
+    # When the form is sent again for it
+    second = post_form({**FORM, "query": "golang"})
+
+    # Then the page is the same, so the form does not reveal who is subscribed
+    assert second["statusCode"] == first["statusCode"] == 200
+    assert second["body"] == first["body"]
+
+
+def test_the_form_defaults_the_timezone_to_utc(stack: LocalStack) -> None:
+    fields = {key: value for key, value in FORM.items() if key != "timezone"}
+
+    assert post_form(fields)["statusCode"] == 200
+
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+    assert subscriber.timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "column"),
+    [
+        ({"query": "python (remote"}, "query", 8),
+        ({"query": "python OR"}, "query", 8),
+        ({"query": ""}, "query", None),
+        ({"email": "not-an-address"}, "email", None),
+        ({"email": ""}, "email", None),
+        ({"email": "", "phone": "12"}, "phone", None),
+        ({"phone": "+1 415 555 0123", "email": "", "channel": "email"}, "email", None),
+        ({"channel": "sms"}, "phone", None),
+        ({"channel": "pigeon"}, "channel", None),
+        ({"frequency": "yearly"}, "frequency", None),
+        ({"timezone": "Mars/Olympus"}, "timezone", None),
+        ({"timezone": ""}, "timezone", None),
+        ({"digest_hour": "24"}, "digest_hour", None),
+        ({"digest_hour": "seven"}, "digest_hour", None),
+    ],
+)
+def test_bad_input_re_renders_the_form_with_the_error_inline_and_the_input_kept(
+    stack: LocalStack, changes: dict[str, str], field: str, column: int | None
+) -> None:
+    fields = {**FORM, **changes}
+
+    response = post_form(fields)
+
+    # Then a 400 page: the form again, the error naming its field (and column), input kept
+    assert response["statusCode"] == 400
+    assert_html_with_security_headers(response)
+    body = response["body"]
+    assert f'data-field="{field}"' in body
+    assert '<form method="post" action="/subscribe" id="subscribe">' in body
+    if column is not None:
+        assert f"(column {column})" in body
+        assert '<pre id="query-marked">' in body
+    else:
+        assert "(column" not in body
+    assert f'value="{fields["query"]}"' in body
+    if fields["email"] and field != "email":
+        assert f'value="{fields["email"]}"' in body
+    # And nothing was stored or sent
+    assert sent_emails() == []
+    assert sent_sms() == []
+    assert SubscribersRepository().find_by_email("ana@example.com") is None
+
+
+def test_hostile_input_echoed_back_is_escaped(stack: LocalStack) -> None:
+    hostile_query = 'python "><img src=x onerror=alert(3)>'
+    hostile_email = '"><script>alert(1)</script>@example.com'
+
+    for fields in ({**FORM, "query": hostile_query}, {**FORM, "email": hostile_email}):
+        response = post_form(fields)
+
+        assert response["statusCode"] == 400
+        body = response["body"]
+        assert "<img" not in body
+        assert "<script" not in body
+        assert "onerror=alert(3)&gt;" in body or "&lt;script&gt;" in body
+
+
+def test_a_sign_up_posted_from_another_site_is_refused(stack: LocalStack) -> None:
+    response = post_form(FORM, headers={"origin": "https://evil.example"})
+
+    assert response["statusCode"] == 403
+    assert sent_emails() == []
+    # Our own origin is fine
+    assert post_form(FORM, headers={"origin": TEST_BASE_URL})["statusCode"] == 200
+
+
+# ---------------------------------------------------------------- /c/<code>
+
+
+def test_a_text_subscriber_confirms_with_the_short_link(stack: LocalStack) -> None:
+    # Given someone who signed up for text alerts
+    assert post_form(SMS_FORM)["statusCode"] == 200
+    [sms] = sent_sms()
+    assert sms.phone == "+14155550123"
+    assert measure(sms.text).segments == 1
+    code = short_code_texted()
+    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    assert subscriber is not None
+
+    # When they open the link: a page with a button, nothing confirmed yet
+    page = api("GET", f"/c/{code}")
+    assert page["statusCode"] == 200
+    assert_html_with_security_headers(page)
+    assert f'action="/c/{code}"' in page["body"]
+    assert SubscribersRepository().get(subscriber.subscriber_id).status is (
+        SubscriberStatus.PENDING
+    )
+
+    # When they press it (twice: a double tap is harmless)
+    for _ in range(2):
+        response = api("POST", f"/c/{code}", "")
+
+        # Then they are active and sent to their manage page
+        assert response["statusCode"] == 303
+        location = response["headers"]["Location"]
+        assert location.startswith("/manage?")
+        assert signer().verify(token_of(location), tokens.MANAGE) == subscriber.subscriber_id
+    confirmed = SubscribersRepository().get(subscriber.subscriber_id)
+    assert confirmed.status is SubscriberStatus.ACTIVE
+    assert confirmed.confirmed_at is not None
+
+
+def test_an_expired_short_link_does_not_confirm(stack: LocalStack) -> None:
+    post_form(SMS_FORM)
+    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    assert subscriber is not None
+    long_ago = time.time() - CONFIRM_TTL - 60
+    code = signer().sign_short(
+        tokens.CONFIRM, compact_id(subscriber.subscriber_id), CONFIRM_TTL, now=long_ago
+    )
+
+    for method in ("GET", "POST"):
+        response = api(method, f"/c/{code}", "" if method == "POST" else None)
+        assert response["statusCode"] == 403
+        assert "expired" in response["body"]
+    assert SubscribersRepository().get(subscriber.subscriber_id).status is (
+        SubscriberStatus.PENDING
+    )
+
+
+def test_forged_or_misused_short_links_do_not_confirm(stack: LocalStack) -> None:
+    post_form(SMS_FORM)
+    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    assert subscriber is not None
+    good = short_code_texted()
+    subject, expiry, mac = good.split(".")
+    flipped = ("A" if mac[0] != "A" else "B") + mac[1:]
+    forged = [
+        f"{subject}.{expiry}.{flipped}",  # a guessed MAC
+        f"{subject}.zzzzzzz.{mac}",  # a later expiry
+        signer().sign_short(tokens.DIGEST, compact_id(subscriber.subscriber_id), CONFIRM_TTL),
+        signer().sign_short(tokens.CONFIRM, compact_id("0" * 32), CONFIRM_TTL),  # no one
+        "garbage",
+        "a.b",
+    ]
+
+    for code in forged:
+        for method in ("GET", "POST"):
+            response = api(method, f"/c/{code}", "" if method == "POST" else None)
+            assert response["statusCode"] == 403, (code, method)
+    assert SubscribersRepository().get(subscriber.subscriber_id).status is (
+        SubscriberStatus.PENDING
+    )
+
+
+def test_a_refused_short_code_is_not_logged(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    post_form(SMS_FORM)
+    good = short_code_texted()
+    forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+
+    assert api("GET", f"/c/{forged}")["statusCode"] == 403
+
+    [refused] = [record for record in caplog.records if record.getMessage() == "refused token"]
+    assert refused.__dict__["path"] == "/c/*"
+    logged = " ".join(str(value) for record in caplog.records for value in vars(record).values())
+    assert forged not in logged
+    assert good.split(".")[0] not in logged
