@@ -230,3 +230,62 @@ def test_hostile_queries_are_shown_as_text_and_run_no_script(
     assert error.find_elements(By.TAG_NAME, "img") == []
     assert browser.find_element(By.ID, "query").get_attribute("value") == HOSTILE_BROKEN_QUERY
     assert no_alert(browser)
+
+
+def test_someone_signs_up_on_the_landing_page_and_confirms_from_their_inbox(
+    server: ApiServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # Given the landing page
+    browser.get(f"{server.base_url}/")
+    assert "golang OR rust -crypto" in browser.find_element(By.ID, "examples").text
+    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "UTC"
+
+    # When they fill in the form with a malformed search
+    browser.find_element(By.ID, "email").send_keys("bea@example.com")
+    zone = browser.find_element(By.ID, "timezone")
+    zone.clear()
+    zone.send_keys("Europe/Madrid")
+    browser.find_element(By.ID, "query").send_keys("python (remote")
+    Select(browser.find_element(By.ID, "frequency")).select_by_value("weekly")
+    Select(browser.find_element(By.ID, "digest_hour")).select_by_value("9")
+    click_and_wait(browser, By.ID, "subscribe-button")
+
+    # Then the form comes back with the error at its column, and everything they typed kept
+    error = browser.find_element(By.ID, "subscribe-error")
+    assert error.get_attribute("data-field") == "query"
+    assert "column 8" in error.text
+    assert browser.find_element(By.ID, "query").get_attribute("value") == "python (remote"
+    assert browser.find_element(By.ID, "email").get_attribute("value") == "bea@example.com"
+    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "Europe/Madrid"
+    assert Select(browser.find_element(By.ID, "frequency")).first_selected_option.text == "weekly"
+    assert sent_emails() == []
+
+    # When they fix the search and send the form again
+    field = browser.find_element(By.ID, "query")
+    field.clear()
+    field.send_keys("python (remote OR berlin)")
+    click_and_wait(browser, By.ID, "subscribe-button")
+
+    # Then they are told to check their inbox, where the confirmation email is
+    assert browser.find_element(By.ID, "title").text == "Check your inbox or phone"
+    [mail] = sent_emails()
+    assert mail.to == "bea@example.com"
+    link = next(link for link in mail.links() if "/confirm?" in link)
+
+    # When they follow its link (on this server) and press the button
+    parts = urlparse(link)
+    browser.get(f"{server.base_url}{parts.path}?{parts.query}")
+    click_and_wait(browser, By.ID, "confirm")
+
+    # Then they land on their manage page, confirmed, with the search and settings they chose
+    assert "/manage?" in browser.current_url
+    assert "confirmed" in browser.find_element(By.ID, "notice").text
+    assert query_cells(browser) == ["python (remote OR berlin)"]
+    assert "weekly" in browser.find_element(By.ID, "searches").text
+    subscriber = SubscribersRepository().find_by_email("bea@example.com")
+    assert subscriber is not None
+    assert subscriber.status is SubscriberStatus.ACTIVE
+    assert (subscriber.timezone, subscriber.digest_hour) == ("Europe/Madrid", 9)
