@@ -4,7 +4,9 @@ Each configured query is a stream with its own checkpoint `{"since", "cursor", "
 `since` is the newest sort time (min of indexedAt and createdAt) of the last finished pass; a
 pass reads `sort=latest` pages newest first with `cursor` until the API runs out of posts newer
 than `since`. A pass cut short (max pages, 429, error) keeps `since` and remembers the cursor of
-the first unread page, so the next run resumes there and no post is skipped.
+the first unread page, so the next run resumes there and no post is skipped. The cursor is an
+offset into a list that grows at the front, so a resumed pass rereads a few posts and cannot see
+the ones that arrived meanwhile: when it ends, the run starts a new pass from the new `since`.
 
 Sessions (createSession, 30 logins per 5 minutes per account) are cached in memory for warm
 invocations and in the State table for cold starts; an expired access token is refreshed with
@@ -405,9 +407,11 @@ class BlueskySource:
         since = state.get("since") or iso(self.clock() - INITIAL_LOOKBACK)
         cursor: str | None = state.get("cursor")
         newest = parse_time(state.get("newest"))
+        # A pass begun in an earlier run missed whatever arrived since: those posts sit in front
+        # of its offset cursor (newer than anything it reads), so once it ends a new pass starts.
+        resumed = cursor is not None
         read_any = False
         stop: _Stop | None = None
-        finished = False
         for _ in range(max_pages):
             if budget is not None and result.reads >= budget:
                 stop = _Stop(BUDGET)
@@ -443,12 +447,14 @@ class BlueskySource:
                     seen.add(post.id)
                     result.posts.append(post)
             next_cursor = page.get("cursor")
-            if not hits or not isinstance(next_cursor, str) or not next_cursor:
-                finished = True
+            if hits and isinstance(next_cursor, str) and next_cursor:
+                cursor = next_cursor
+                continue
+            # The pass is over: every post from `since` to `newest` has been read.
+            since, cursor, newest = (iso(newest) if newest else since), None, None
+            if not resumed:
                 break
-            cursor = next_cursor
-        if finished:
-            return {"since": iso(newest) if newest else since, "cursor": None, "newest": None}, None
+            resumed = False
         if read_any:
             state = {"since": since, "cursor": cursor, "newest": iso(newest) if newest else None}
         return state, stop
