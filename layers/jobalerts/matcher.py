@@ -41,6 +41,9 @@ _LANG_COST_FACTOR = 1000
 # A list of search ids costs a few bytes per id but is slow to merge into a result; past this
 # many ids a group becomes a set, which merges faster and takes ids out in constant time.
 _SET_THRESHOLD = 32
+# A big group is repacked (see _BigGroup.repack) once this share of its ids came after the last
+# repack: often enough to keep most ids side by side, rarely enough to cost O(1) per add.
+_REPACK_SHARE = 0.25
 
 Words: TypeAlias = tuple[str, ...]
 # (must, must_not, phrases, not_phrases): sorted tuples, so equal clauses compare and hash equal.
@@ -141,11 +144,29 @@ class _Group(list[str]):
 
 
 class _BigGroup(set[str]):
-    __slots__ = ("key",)
+    """A large group; `unpacked` counts ids added since its ids were last copied side by side."""
+
+    __slots__ = ("key", "unpacked")
 
     def __init__(self, group: _Group) -> None:
         super().__init__(group)
         self.key = group.key
+        self.unpacked = len(group)
+
+    def repack(self) -> None:
+        """Give the group its own copies of its ids, allocated one after another.
+
+        Matching a popular clause adds thousands of ids to the result, and each one added is a
+        reference count written in that string object: with ids scattered over a large heap,
+        every one is a cache and TLB miss. Copies allocated together, in the order the set
+        yields them, turn that into a mostly sequential sweep. Equal strings, so `match` still
+        returns the same ids; the copies cost one small string per member.
+        """
+        order = list(set(self))
+        copies = [_copy(search_id) for search_id in order]
+        self.clear()
+        self.update(copies)
+        self.unpacked = 0
 
 
 _Ids: TypeAlias = _Group | _BigGroup
@@ -192,6 +213,8 @@ class Matcher:
         self._fallbacks: dict[Query, list[_Filed]] = {}
         self._index: dict[str, list[Any]] = {}
         self._must_counts: dict[str, int] = {}
+        # Big groups to repack once the filing in progress is done, by key.
+        self._to_repack: dict[_Key, _BigGroup] = {}
 
     def __len__(self) -> int:
         return len(self._searches) + len(self._pending)
@@ -265,6 +288,10 @@ class Matcher:
                 self._searches[search_id] = groups[0] if len(groups) == 1 else groups
             else:
                 self._searches[search_id] = self._join(compiled, search_id)
+        to_repack, self._to_repack = self._to_repack, {}
+        for key, group in to_repack.items():
+            if self._groups.get(key) is group:
+                group.repack()
 
     def _join(self, key: _Key, search_id: str) -> _Ids:
         group = self._groups.get(key)
@@ -276,6 +303,9 @@ class Matcher:
                 self._file_fallback(key, group)
         elif isinstance(group, _BigGroup):
             group.add(search_id)
+            group.unpacked += 1
+            if group.unpacked > len(group) * _REPACK_SHARE:
+                self._to_repack[key] = group
         else:
             group.append(search_id)
             if len(group) == _SET_THRESHOLD:
@@ -284,6 +314,7 @@ class Matcher:
                 # Earlier members still hold the list; they only use it for its key from now on.
                 group.clear()
                 group = self._groups[key] = big
+                self._to_repack[key] = big
         return group
 
     def _leave(self, member_of: _Ids, search_id: str) -> None:
@@ -462,6 +493,11 @@ def _verify(checks: list[_Check], doc: Document, found: set[str]) -> None:
         if query is not None and not evaluate(query, doc):
             continue
         found.update(ids)
+
+
+def _copy(text: str) -> str:
+    """An equal string in a new object (slicing or str() would hand back the same one)."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
 def _with_ids(check: _Check, ids: _Ids) -> _Check:

@@ -44,6 +44,30 @@ def test_many_searches_with_the_same_query_share_one_clause_and_leave_one_by_one
     assert not matcher._index
 
 
+def test_a_big_group_growing_over_many_batches_keeps_its_ids_through_each_repack() -> None:
+    # Given big groups (a shared clause, a shared check and a shared query too large for DNF)
+    # that grow a few searches at a time, a match between batches, so each is repacked often
+    huge = " ".join(f"(a{n} OR b{n} OR c{n})" for n in range(4))
+    shapes = ["python remote", "python remote -junior", huge]
+    matcher = Matcher()
+    searches: dict[str, str] = {}
+    posts = ["remote python role", "junior python remote", "a0 b1 c2 a3", "python in berlin"]
+    for batch in range(20):
+        for n in range(batch * 15, batch * 15 + 15):
+            sid = f"search-{n}"
+            searches[sid] = shapes[n % 3]
+            matcher.add(sid, searches[sid])
+        # When some leave and come back between batches
+        for n in range(0, batch * 15, 7):
+            matcher.remove(f"search-{n}")
+            searches.pop(f"search-{n}", None)
+        # Then every match returns exactly the ids the reference evaluator finds
+        assert_agrees(matcher, searches, posts)
+    for sid in list(searches):
+        matcher.remove(sid)
+    assert not matcher._index
+
+
 def test_many_checks_under_the_same_two_keys_are_fanned_out_by_a_third() -> None:
     # Given searches sharing their two rarest terms, each with a third, commoner term or an
     # exclusion (so more than a handful of checks sit under one pair of keys)
