@@ -127,12 +127,12 @@ def valid_timezone(value: Any) -> str:
 def valid_query(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FieldError("enter a search", "query")
-    text = value.strip()
     try:
-        query_language.parse(text)
+        # Parse what was typed, spaces included, so the column points into the user's input.
+        query_language.parse(value)
     except query_language.QuerySyntaxError as exc:
         raise FieldError(exc.message, "query", exc.column) from None
-    return text
+    return value.strip()
 
 
 def valid_choice(value: Any, kind: type[Channel] | type[Frequency], field: str) -> Any:

@@ -68,6 +68,12 @@ def test_unknown_timezones_are_refused(value: Any) -> None:
     assert caught.value.field == "timezone"
 
 
+def test_the_column_counts_the_spaces_the_person_typed_before_the_query() -> None:
+    with pytest.raises(FieldError) as caught:
+        valid_query("   python (remote")
+    assert caught.value.column == 11
+
+
 def test_a_query_error_carries_its_column() -> None:
     with pytest.raises(FieldError) as caught:
         valid_query("python (remote")
