@@ -55,6 +55,8 @@ def test_there_is_a_sample_for_every_kind_of_request() -> None:
         "add-search",
         "delete-search",
         "digest-view",
+        "landing-page",
+        "subscribe-form",
     } <= set(SAMPLES)
     for name in SAMPLES:
         event = load_event(f"http/{name}.json")
@@ -84,6 +86,11 @@ def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
     # Given the subscribe sample, as API Gateway delivers it
     assert call(load_event("http/subscribe.json"))["statusCode"] == 202
     assert call(load_event("http/subscribe-sms.json"))["statusCode"] == 202
+    landing = call(load_event("http/landing-page.json"))
+    assert (landing["statusCode"], "<form" in landing["body"]) == (200, True)
+    signed_up = call(load_event("http/subscribe-form.json"))
+    assert signed_up["statusCode"] == 200
+    assert SubscribersRepository().find_by_email("chloe@example.com") is not None
     bad = call(load_event("http/subscribe-bad-query.json"))
     assert bad["statusCode"] == 400
     assert json_body(bad)["column"] == 8
