@@ -69,3 +69,8 @@ class Links:
         """The confirm link for a text message: `/c/<code>`, one SMS segment with the message."""
         code = self.signer.sign_short(tokens.CONFIRM, compact_id(subscriber_id), CONFIRM_TTL)
         return f"{self.base_url.rstrip('/')}/c/{code}"
+
+    def short_manage(self, subscriber_id: str) -> str:
+        """The manage link for a text message: `/m/<code>` redirects to `/manage?t=...`."""
+        code = self.signer.sign_short(tokens.MANAGE, compact_id(subscriber_id), MANAGE_TTL)
+        return f"{self.base_url.rstrip('/')}/m/{code}"

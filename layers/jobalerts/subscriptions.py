@@ -321,9 +321,9 @@ class SubscriptionService:
         except NotFound:
             raise InvalidToken("this link is not valid") from None
 
-    def subscriber_for_code(self, code: str) -> Subscriber:
-        """The subscriber behind a text message's short confirm code (`/c/<code>`)."""
-        subscriber_id = expand_id(self.signer.verify_short(code, tokens.CONFIRM))
+    def subscriber_for_code(self, code: str, purpose: str = tokens.CONFIRM) -> Subscriber:
+        """The subscriber behind a text message's short code (`/c/<code>`, `/m/<code>`)."""
+        subscriber_id = expand_id(self.signer.verify_short(code, purpose))
         try:
             return self.subscribers.get(subscriber_id)
         except NotFound:
@@ -421,7 +421,7 @@ class SubscriptionService:
             metrics.add_metric(name="ConfirmationsThrottled", unit="Count", value=1)
             return
         if already_active:
-            link = self.links.manage(sid)
+            link = self.links.short_manage(sid) if use_sms else self.links.manage(sid)
         else:
             # A text message carries the short form, so the whole confirmation is one segment.
             link = self.links.short_confirm(sid) if use_sms else self.links.confirm(sid)

@@ -280,3 +280,36 @@ def test_a_refused_short_code_is_not_logged(
     logged = " ".join(str(value) for record in caplog.records for value in vars(record).values())
     assert forged not in logged
     assert good.split(".")[0] not in logged
+
+
+# ---------------------------------------------------------------- /m/<code>
+
+
+def test_signing_up_again_by_text_sends_a_short_manage_link_that_opens_the_manage_page(
+    stack: LocalStack,
+) -> None:
+    # Given an active text subscriber
+    post_form(SMS_FORM)
+    api("POST", f"/c/{short_code_texted()}", "")
+    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    assert subscriber is not None
+
+    # When they sign up again with the same number
+    assert post_form(SMS_FORM)["statusCode"] == 200
+
+    # Then the text carries a short manage link and fits one segment
+    text = sent_sms()[-1].text
+    assert measure(text).segments == 1
+    [link] = [word for word in text.split() if "/m/" in word]
+    code = link.rsplit("/", 1)[1]
+
+    # And the link leads to their manage page
+    response = api("GET", f"/m/{code}")
+    assert response["statusCode"] == 303
+    location = response["headers"]["Location"]
+    assert signer().verify(token_of(location), tokens.MANAGE) == subscriber.subscriber_id
+
+    # And a forged or confirm-purpose code does not
+    confirm_code = signer().sign_short(tokens.CONFIRM, compact_id(subscriber.subscriber_id), 600)
+    for bad in (code[:-1] + ("A" if code[-1] != "A" else "B"), confirm_code):
+        assert api("GET", f"/m/{bad}")["statusCode"] == 403

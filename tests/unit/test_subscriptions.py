@@ -206,6 +206,20 @@ def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
     assert (length.encoding, length.segments) == ("GSM-7", 1), (length, text)
 
 
+def test_the_already_subscribed_text_with_its_short_manage_link_is_one_sms_segment() -> None:
+    import uuid
+
+    from jobalerts.digests.sms import measure
+    from jobalerts.links import Links
+    from jobalerts.tokens import Signer
+
+    link = Links(REALISTIC_BASE_URL, Signer(b"k" * 32)).short_manage(uuid.uuid4().hex)
+    text = confirmation_sms(link, already_active=True)
+
+    assert link.startswith(f"{REALISTIC_BASE_URL}/m/")
+    assert measure(text).segments == 1, text
+
+
 @given(st.uuids())
 def test_short_confirm_codes_round_trip_every_subscriber_id(value: Any) -> None:
     from jobalerts import tokens

@@ -214,6 +214,14 @@ def short_confirm(code: str) -> Any:
     return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
 
 
+@app.get("/m/<code>")
+def short_manage(code: str) -> Any:
+    # Texts carry this short form of the manage link; the page itself lives at /manage?t=.
+    subscriber = service().subscriber_for_code(code, tokens.MANAGE)
+    manage = service().manage_token(subscriber.subscriber_id)
+    return pages.redirect(f"/manage?{urlencode({'t': manage})}")
+
+
 # ---------------------------------------------------------------- manage (pages)
 
 
@@ -433,7 +441,7 @@ def unexpected(exc: Exception) -> Any:
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/"):
+    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/", "/m/"):
         if path.startswith(prefix):
             return prefix + "*"
     return path
