@@ -46,7 +46,8 @@ def server(stack: LocalStack) -> Iterator[ApiServer]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("chromium and chromedriver are missing: run `make browser`")
+        # A browser test that quietly skips proves nothing: fail and say how to get one.
+        pytest.fail("chromium and chromedriver are missing: run `make browser`")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
