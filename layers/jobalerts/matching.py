@@ -74,7 +74,8 @@ class LiveIndex:
         return changes
 
     def _apply(self, search: SavedSearch) -> None:
-        if search.status is SearchStatus.DELETED:
+        # A search whose subscriber has not confirmed (or has left) has nobody to send to.
+        if search.status is SearchStatus.DELETED or not search.live:
             self.matcher.remove(search.search_id)
             self.routes.pop(search.search_id, None)
             return

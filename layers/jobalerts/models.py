@@ -83,6 +83,11 @@ class SavedSearch(BaseModel):
     channel: Channel = Channel.EMAIL
     frequency: Frequency = Frequency.DAILY
     status: SearchStatus = SearchStatus.ACTIVE
+    live: bool = Field(
+        default=True,
+        description="its subscriber has confirmed and not left: only live searches are planned "
+        "into X queries (billed per read) and held in the match index",
+    )
     shard: str = "0"
     updated_at: str = Field(
         description="ISO-8601 UTC with microseconds; orders changes for the index"

@@ -357,7 +357,7 @@ class SubscriptionService:
                 created_at=now,
             )
             self.subscribers.create(subscriber)
-            self._add(subscriber.subscriber_id, request.search, now)
+            self._add(subscriber.subscriber_id, request.search, now, live=False)
             logger.info("subscriber created", subscriber_id=subscriber.subscriber_id)
             metrics.add_metric(name="SubscribersCreated", unit="Count", value=1)
             self._send_confirmation(subscriber, request.search.channel, already_active=False)
@@ -397,7 +397,7 @@ class SubscriptionService:
             return
         if len(current) >= MAX_SEARCHES:
             return
-        self._add(subscriber_id, search, now)
+        self._add(subscriber_id, search, now, live=subscriber.status is SubscriberStatus.ACTIVE)
 
     def _send_confirmation(
         self, subscriber: Subscriber, channel: Channel, *, already_active: bool
@@ -452,6 +452,7 @@ class SubscriptionService:
             self.subscribers.update(
                 subscriber.subscriber_id, status=SubscriberStatus.ACTIVE, confirmed_at=moment
             )
+            self.searches.set_live(subscriber.subscriber_id, True)
             logger.info("subscriber confirmed", subscriber_id=subscriber.subscriber_id)
             metrics.add_metric(name="SubscribersConfirmed", unit="Count", value=1)
             subscriber = subscriber.model_copy(
@@ -478,9 +479,12 @@ class SubscriptionService:
                 f"you have {MAX_SEARCHES} saved searches, the most allowed; delete one first",
                 "query",
             )
-        return self._add(subscriber_id, search, now or datetime.now(UTC))
+        live = subscriber.status is SubscriberStatus.ACTIVE
+        return self._add(subscriber_id, search, now or datetime.now(UTC), live=live)
 
-    def _add(self, subscriber_id: str, search: SearchInput, now: datetime) -> SavedSearch:
+    def _add(
+        self, subscriber_id: str, search: SearchInput, now: datetime, *, live: bool
+    ) -> SavedSearch:
         search_id = uuid.uuid4().hex
         saved = SavedSearch(
             subscriber_id=subscriber_id,
@@ -488,6 +492,7 @@ class SubscriptionService:
             query=search.query,
             channel=search.channel,
             frequency=search.frequency,
+            live=live,
             shard=shard_for(search_id, self.settings.search_shards),
             updated_at=now_iso(),
             created_at=now,
@@ -517,6 +522,7 @@ class SubscriptionService:
         subscriber = self.subscriber_for(token, tokens.UNSUBSCRIBE)
         if subscriber.status in {SubscriberStatus.PENDING, SubscriberStatus.ACTIVE}:
             self.subscribers.set_status(subscriber.subscriber_id, SubscriberStatus.UNSUBSCRIBED)
+            self.searches.set_live(subscriber.subscriber_id, False)
             logger.info("subscriber unsubscribed", subscriber_id=subscriber.subscriber_id)
             metrics.add_metric(name="Unsubscribes", unit="Count", value=1)
             subscriber = subscriber.model_copy(update={"status": SubscriberStatus.UNSUBSCRIBED})

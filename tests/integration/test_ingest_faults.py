@@ -161,6 +161,32 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
     assert ["#nursing"] in plan["value"]["clauses"]
 
 
+def test_searches_of_unconfirmed_subscribers_cost_no_reads(
+    searches: LocalStack, client: httpx.Client
+) -> None:
+    # Given a sign-up nobody confirmed, whose search is not live
+    SearchesRepository().put(
+        SavedSearch(
+            subscriber_id="stranger",
+            search_id="s9",
+            query="#cryptojobs",
+            live=False,
+            updated_at=now_iso(),
+            created_at=NOW,
+        )
+    )
+
+    # When ingest plans its X queries
+    run("x-empty", client)
+
+    # Then only the live search is read for
+    plan = StateRepository().get("plan", "x")
+    assert plan is not None
+    clauses = json.dumps(plan["value"]["clauses"])
+    assert "python" in clauses
+    assert "cryptojobs" not in clauses
+
+
 def test_nothing_is_stored_twice_across_runs(searches: LocalStack, client: httpx.Client) -> None:
     run("x-pagination", client)
     # The same pages again (a checkpoint lost, a retried invocation)

@@ -125,6 +125,22 @@ def test_the_due_time_follows_the_frequency_in_the_subscribers_timezone(pipeline
     assert timedelta(0) < match.due_at - datetime.now(UTC) <= timedelta(days=1)
 
 
+def test_a_search_that_stops_being_live_leaves_the_warm_index(pipeline: Pipeline) -> None:
+    # Given a search matched once by a warm worker
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python"))
+    pipeline.publish(post("1", "python job"))
+    assert pending_post_ids("ana") == ["x#1"]
+
+    # When it stops being live (its subscriber left) and a new post arrives
+    gone = search("ana", "s1", "python").model_copy(update={"live": False})
+    SearchesRepository().put(gone)
+    pipeline.publish(post("2", "another python job"))
+
+    # Then the worker no longer matches it
+    assert pending_post_ids("ana") == ["x#1"]
+
+
 def test_pending_and_unsubscribed_people_get_nothing(pipeline: Pipeline) -> None:
     SubscribersRepository().create(subscriber("pending", SubscriberStatus.PENDING))
     SubscribersRepository().create(subscriber("gone", SubscriberStatus.UNSUBSCRIBED))

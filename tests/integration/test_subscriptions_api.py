@@ -396,6 +396,30 @@ def test_one_click_unsubscribe_works_without_login_and_twice(stack: LocalStack) 
     assert form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})["statusCode"] == 200
 
 
+def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalStack) -> None:
+    # Given a sign-up that is not confirmed yet: its search costs no reads and matches nothing
+    assert api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)["statusCode"] == 202
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+    sid = subscriber.subscriber_id
+    assert [s.live for s in SearchesRepository().list_for(sid)] == [False]
+
+    # When it is confirmed, its searches go live, and later ones are live from the start
+    subscribe_and_confirm()
+    _, manage = sid, Links(TEST_BASE_URL, signer()).manage(sid)
+    added = api("POST", "/api/searches", {"query": "golang"}, headers=bearer(token_of(manage)))
+    assert added["statusCode"] == 201
+    assert [s.live for s in SearchesRepository().list_for(sid)] == [True, True]
+
+    # When they unsubscribe, every search stops
+    unsubscribe = token_of(Links(TEST_BASE_URL, signer()).unsubscribe(sid))
+    assert (
+        form_post("/unsubscribe", unsubscribe, {"List-Unsubscribe": "One-Click"})["statusCode"]
+        == 200
+    )
+    assert [s.live for s in SearchesRepository().list_for(sid)] == [False, False]
+
+
 def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -> None:
     subscriber_id, manage = subscribe_and_confirm()
     forged = tokens.Signer(b"not the key").sign(tokens.UNSUBSCRIBE, subscriber_id, 600)

@@ -341,7 +341,8 @@ class QueryPlanner:
         for shard in range(self.shards):
             for search in self.searches.changes_since(str(shard), None):
                 newest = max(newest or "", search.updated_at)
-                if search.status is SearchStatus.ACTIVE:
+                # Unconfirmed sign-ups cost nothing: only live searches are read for.
+                if search.status is SearchStatus.ACTIVE and search.live:
                     texts.append(search.query)
         plan = plan_queries(texts, max_updated_at=newest)
         value = plan.to_json()

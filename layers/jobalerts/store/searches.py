@@ -79,10 +79,12 @@ class SearchesRepository:
         except Conflict as exc:
             raise NotFound(f"saved search {search_id}") from exc
 
-    def touch_all_for(self, subscriber_id: str) -> None:
-        """Bump updated_at so match workers re-read these searches (after a status change)."""
+    def set_live(self, subscriber_id: str, live: bool) -> None:
+        """Follow the subscriber's status; the new updated_at makes match workers and the X
+        planner re-read these searches."""
         for search in self.list_for(subscriber_id):
-            self.put(search.model_copy(update={"updated_at": now_iso()}))
+            if search.live is not live:
+                self.put(search.model_copy(update={"live": live, "updated_at": now_iso()}))
 
     def changes_since(self, shard: str, since: str | None) -> Iterator[SavedSearch]:
         """Searches of one shard changed after `since` (all of them when since is None), oldest first."""
