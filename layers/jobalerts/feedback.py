@@ -26,6 +26,7 @@ from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.errors import InvalidInput
 from jobalerts.models import Channel, SubscriberStatus
 from jobalerts.observability import logger, metrics
+from jobalerts.store.searches import SearchesRepository
 from jobalerts.store.subscribers import SubscribersRepository
 
 
@@ -77,8 +78,10 @@ class FeedbackService:
         subscribers: SubscribersRepository | None = None,
         suppression: SuppressionList | None = None,
         log: DeliveryLog | None = None,
+        searches: SearchesRepository | None = None,
     ) -> None:
         self.subscribers = subscribers or SubscribersRepository()
+        self.searches = searches or SearchesRepository()
         self.suppression = suppression or SuppressionList()
         self.log = log or DeliveryLog()
 
@@ -109,6 +112,9 @@ class FeedbackService:
             if not sms_works:
                 changes["status"] = SubscriberStatus.SUPPRESSED
             self.subscribers.update(subscriber.subscriber_id, **changes)
+            if not sms_works:
+                # Nobody left to send to: stop paying X reads for their searches.
+                self.searches.set_live(subscriber.subscriber_id, False)
             outcome.subscribers.append(subscriber.subscriber_id)
             logger.info(
                 "address suppressed", subscriber_id=subscriber.subscriber_id, reason=severity

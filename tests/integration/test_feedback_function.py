@@ -12,7 +12,7 @@ from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.local.runtime import invoke, sns_event
 from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
-from jobalerts.store import SubscribersRepository
+from jobalerts.store import SearchesRepository, SubscribersRepository
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -82,6 +82,8 @@ def test_a_permanent_bounce_or_complaint_suppresses_and_nothing_more_is_sent(
     assert ana.email_enabled is False
     assert SuppressionList().contains("ANA@example.com ")
     assert deliver_one_digest(stack, "ana", "2", now.replace(day=2)) == 0
+    # And her searches stop costing X reads
+    assert [search.live for search in SearchesRepository().list_for("ana")] == [False]
 
 
 def test_a_transient_bounce_keeps_the_address_and_the_next_digest_goes_out(
