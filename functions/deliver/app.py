@@ -17,6 +17,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jobalerts.delivery.deliver import DigestDelivery
 from jobalerts.models import DeliveryRequest
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import get_settings
+
+# Validated at cold start: a misconfigured function fails on its first event, not midway.
+SETTINGS = get_settings()
 
 # A batch where every item failed is reported item by item too: Lambda retries them all alike,
 # and the response stays one shape.

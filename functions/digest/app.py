@@ -11,7 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobalerts.digests.enqueue import DeliveryQueue, default_queue, run
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import get_settings
 from jobalerts.store.matches import MatchesRepository
+
+# Validated at cold start: a misconfigured function fails on its first event, not midway.
+SETTINGS = get_settings()
 
 
 @cache

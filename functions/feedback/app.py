@@ -10,6 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobalerts.feedback import handle_notification
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import get_settings
+
+# Validated at cold start: a misconfigured function fails on its first event, not midway.
+SETTINGS = get_settings()
 
 
 @logger.inject_lambda_context

@@ -8,7 +8,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import get_settings
 from jobalerts.web.app import app
+
+# Validated at cold start: a misconfigured function fails on its first event, not midway.
+SETTINGS = get_settings()
 
 
 # Events carry emails, phone numbers and tokens: never log_event=True here.
