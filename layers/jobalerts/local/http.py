@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jobalerts.local.runtime import http_event
+from jobalerts.local.serving import BackgroundServer
 
 HttpHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -101,40 +100,14 @@ class _Server(ThreadingHTTPServer):
         self.host_header = f"{address[0]}:{self.server_address[1]}"
 
 
-class ApiServer:
+class ApiServer(BackgroundServer):
     """`with ApiServer(handler=service.handle_http, port=0) as server: server.base_url`."""
 
     def __init__(self, handler: HttpHandler, host: str = "127.0.0.1", port: int = 0) -> None:
         self.handler = handler
         self.host = host
         self.port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> ApiServer:
-        self._server = _Server((self.host, self.port), self.handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="jobalerts-api", daemon=True
-        )
-        self._thread.start()
+        self._start(_Server((self.host, self.port), self.handler), name="jobalerts-api")
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None

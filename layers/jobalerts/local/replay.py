@@ -39,9 +39,10 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from jobalerts.local.serving import BackgroundServer
 
 ANY = "*"
 _EPOCH = re.compile(r"\{epoch([+-]\d+)?\}")
@@ -127,7 +128,7 @@ class Served:
     query: dict[str, str]
 
 
-class ReplayServer:
+class ReplayServer(BackgroundServer):
     """Context manager; see the module docstring for the recording format."""
 
     def __init__(self, directory: Path, routes: list[Route] | None = None) -> None:
@@ -136,15 +137,6 @@ class ReplayServer:
         self.requests: list[Served] = []
         self.unmatched: list[Served] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the replay server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def answer(self, method: str, path: str, query: dict[str, str]) -> Recorded:
         with self._lock:
@@ -165,25 +157,8 @@ class ReplayServer:
         server.daemon_threads = True
         # A request scripted to hang must not hold up shutdown once the client gave up.
         server.block_on_close = False
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="replay", daemon=True
-        )
-        self._thread.start()
+        self._start(server, name="replay", poll_interval=0.05)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
 
 
 def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
