@@ -1,5 +1,7 @@
 # Every target bootstraps .venv on first use, so a fresh clone needs only `make test` / `make demo`.
-PYTHON ?= python3
+# The Lambda runtime is Python 3.12: the local venv uses the same version.
+PY312 := $(shell pyenv prefix 3.12.1 2>/dev/null || echo /root/.pyenv/versions/3.12.1)/bin/python3.12
+PYTHON ?= $(shell test -x $(PY312) && echo $(PY312) || command -v python3.12 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
