@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser venv test lint typecheck cfn unit integration e2e demo serve bench build deploy clean
+.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,30 @@ browser:
 
 test: lint typecheck cfn browser
 	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP) browser
+	$(BIN)/python -m pytest tests/e2e
+
+# The suite on a moved clock: a month's last minutes, the EU spring and the US autumn DST change.
+# Every clock moves with it (libfaketime 0.9.10 breaks time.sleep when monotonic is left real).
+FAKE_DATES := @2027-01-31 23:57:00|@2027-03-28 00:57:00|@2027-11-07 05:45:00
+faketime:
+	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+
+test-dates: $(STAMP) faketime
+	@IFS='|'; failed=; for when in $(FAKE_DATES); do \
+	  echo "== clock at $$when UTC"; \
+	  TZ=UTC faketime -f "$$when" \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
+	    || failed="$$failed $$when"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed at:$$failed"; exit 1; fi
 
 demo: $(STAMP)
 	$(BIN)/jobalerts demo --outbox out/demo

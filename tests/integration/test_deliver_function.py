@@ -122,7 +122,9 @@ def test_the_same_sqs_message_delivered_twice_sends_one_digest(stack: LocalStack
     assert pending("ana") == []
 
 
-def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: LocalStack) -> None:
+def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(
+    clock: datetime, stack: LocalStack
+) -> None:
     _, _, request = email_setup()
     run_digest(DAY + timedelta(minutes=5))
     DeliveryLog().claim(
@@ -131,8 +133,9 @@ def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: Loc
         attempt_id="other",
         post_ids=("x#1",),
         fingerprints=(),
-        now=datetime.now(UTC),
+        now=clock,
     )
+    # When the deliver function (reading the clock itself) gets the window within the lease
     event = receive_all(stack)
     outbox = Outbox()
     response = invoke("deliver", event)
@@ -463,7 +466,7 @@ def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
     # Given a text whose "sent" mark went through but whose response was lost
     request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=DAY)
     log = DeliveryLog()
-    now = datetime.now(UTC)
+    now = DAY - timedelta(minutes=1)
     log.claim(request, digest_id="d", attempt_id="a1", post_ids=("x#1",), fingerprints=(), now=now)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
     # When the same attempt marks it again (a retry after a timeout)
