@@ -17,12 +17,12 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from jobalerts.errors import ConfigurationError, JobAlertsError
+from jobalerts.identity import fingerprint
 from jobalerts.models import Post
 from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
-from jobalerts.sources.normalize import fingerprint
 from jobalerts.store._dynamo import epoch_after
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository

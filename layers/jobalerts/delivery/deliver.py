@@ -44,9 +44,10 @@ from jobalerts.delivery.records import DeliveryLog, DeliveryRecord
 from jobalerts.delivery.sms import OptedOut, SmsSender
 from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.digests.archive import DigestArchive
-from jobalerts.digests.compose import Digest, compose, fingerprints
+from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, render_email, render_sms, render_web
 from jobalerts.errors import Conflict, InvalidInput, JobAlertsError, NotFound, Throttled
+from jobalerts.identity import fingerprints
 from jobalerts.models import (
     Channel,
     DeliveryRequest,
