@@ -15,7 +15,7 @@ from jobalerts.delivery.records import LEASE, DeliveryLog
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
-from jobalerts.errors import InvalidInput, Throttled
+from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.local.runtime import invoke, sqs_event
 from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
@@ -470,3 +470,23 @@ def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
     # Then the day's counter still says one
     assert log.sms_sent_on("sam", DAY.date()) == 1
+
+
+# ---------------------------------------------------------------- infrastructure errors
+
+
+def test_a_missing_subscribers_table_is_an_outage_and_keeps_the_pending_posts(
+    stack: LocalStack,
+) -> None:
+    # Given a due email digest, and a subscribers table DynamoDB says does not exist
+    _, _, request = email_setup()
+    subscribers = SubscribersRepository()
+    fail_calls(subscribers.table.meta.client, "GetItem", "ResourceNotFoundException", 10)
+    outbox = Outbox()
+    delivery = DigestDelivery(subscribers=subscribers, clock=Clock(DAY))
+    # When the digest is delivered
+    with pytest.raises(Unavailable):
+        delivery.deliver(request)
+    # Then the function fails (so SQS retries), nothing is sent and nothing is discarded
+    assert outbox.emails == []
+    assert pending("ana") == ["x#1"]

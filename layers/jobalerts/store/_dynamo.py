@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from jobalerts.errors import AlreadyExists, Conflict, JobAlertsError, NotFound, Throttled
+from jobalerts.errors import (
+    AlreadyExists,
+    Conflict,
+    JobAlertsError,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -64,7 +71,8 @@ def translated(what: str) -> Iterator[None]:
         if code == "ConditionalCheckFailedException":
             raise Conflict(what) from exc
         if code == "ResourceNotFoundException":
-            raise NotFound(what) from exc
+            # The table (or index) is missing: an outage, never "this item does not exist".
+            raise Unavailable(what) from exc
         if code in _THROTTLING:
             raise Throttled(what) from exc
         if code == "TransactionCanceledException":
@@ -81,6 +89,7 @@ __all__ = [
     "JobAlertsError",
     "NotFound",
     "Throttled",
+    "Unavailable",
     "epoch_after",
     "from_item",
     "now_iso",
