@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jobalerts import aws
 from jobalerts.errors import (
     AlreadyExists,
     Conflict,
@@ -32,7 +33,34 @@ _THROTTLING = {
 
 
 def table_named(name: str) -> Table:
-    return boto3.resource("dynamodb").Table(name)
+    return aws.table(name)
+
+
+# UnprocessedKeys come back when a partition is throttled: re-request them after a pause that
+# doubles each round, and give up (Throttled: the caller's retry takes over) after this many.
+BATCH_GET_ROUNDS = 8
+BATCH_GET_BASE_SECONDS = 0.05
+BATCH_GET_CAP_SECONDS = 1.0
+
+
+def batch_get(
+    client: Any,
+    request: dict[str, Any],
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Any]]:
+    """Every item of a BatchGetItem request, re-requesting unprocessed keys with backoff."""
+    for round_ in range(BATCH_GET_ROUNDS):
+        if round_:
+            sleep(min(BATCH_GET_CAP_SECONDS, BATCH_GET_BASE_SECONDS * 2 ** (round_ - 1)))
+        with translated(what):
+            page = client.batch_get_item(RequestItems=request)
+        for items in page.get("Responses", {}).values():
+            yield from items
+        request = page.get("UnprocessedKeys") or {}
+        if not request:
+            return
+    raise Throttled(what)
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,6 +118,7 @@ __all__ = [
     "NotFound",
     "Throttled",
     "Unavailable",
+    "batch_get",
     "epoch_after",
     "from_item",
     "now_iso",
