@@ -517,7 +517,7 @@ def test_a_read_timeout_after_sending_is_one_attempt_an_ambiguous_send_and_keeps
     # the claim stays for the evidence or the lease, and the posts stay pending
     assert sends == [1]
     assert "AmbiguousSend" in metrics.metric_set
-    record = DeliveryLog().get(request)
+    record = DeliveryLog().get(request, DAY)
     assert record is not None
     assert record.status == "sending"
     assert pending("ana") == ["x#1"]
@@ -536,5 +536,5 @@ def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> No
     delivery.email.client.meta.events.register("before-send.sesv2.SendEmail", refuse)
     with pytest.raises(EndpointConnectionError):
         delivery.deliver(request)
-    assert DeliveryLog().get(request) is None
+    assert DeliveryLog().get(request, DAY) is None
     assert pending("ana") == ["x#1"]

@@ -181,7 +181,7 @@ class DigestDelivery:
     ) -> Outcome:
         now = self.clock()
         sub_id, channel, window = request.subscriber_id, request.channel, request.due_at
-        record = self.log.get(request)
+        record = self.log.get(request, now)
         if record is not None and record.status == "sent":
             self._finish(request, record.post_ids, record.fingerprints, now)
             metrics.add_metric(name="DuplicateDeliveriesSkipped", unit=MetricUnit.Count, value=1)

@@ -85,6 +85,17 @@ def epoch_after(days: float, now: datetime | None = None) -> int:
     return int(((now or datetime.now(UTC)) + timedelta(days=days)).timestamp())
 
 
+def epoch(now: datetime | None = None) -> int:
+    return int((now or datetime.now(UTC)).timestamp())
+
+
+def is_expired(item: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Past its TTL attribute `expiration`; an item without one never expires. DynamoDB deletes
+    expired items only lazily (within a day or two), so reads must check for themselves."""
+    expiration = item.get("expiration")
+    return expiration is not None and int(expiration) < epoch(now)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -119,8 +130,10 @@ __all__ = [
     "Throttled",
     "Unavailable",
     "batch_get",
+    "epoch",
     "epoch_after",
     "from_item",
+    "is_expired",
     "now_iso",
     "table_named",
     "to_item",
