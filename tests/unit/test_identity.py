@@ -53,6 +53,7 @@ def post(text: str, links: list[str] | None = None, author: str = "acme", n: int
         ("HTTPS://Jobs.Example/A/B/", "https://jobs.example/A/B"),
         ("  https://jobs.example/a  ", "https://jobs.example/a"),
         ("not a url", "not a url"),
+        ("mailto:jobs@acme.example", "mailto:jobs@acme.example"),
         ("/relative/path", "/relative/path"),
     ],
 )
