@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench build deploy clean
+.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench mutate build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Mutation testing of the modules the exactly-once promise rests on; slow, so never in `make test`.
+# MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
 
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template-file template.yaml
