@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser venv test lint typecheck cfn unit integration e2e demo serve bench build deploy clean
+.PHONY: browser venv test lint typecheck cfn unit integration e2e demo serve bench chaos build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
+chaos: $(STAMP)
+	$(BIN)/python -m jobalerts.local.chaos --out out/chaos
 
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template-file template.yaml

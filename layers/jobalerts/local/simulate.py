@@ -61,7 +61,7 @@ STREAM_RETRIES = 5
 SQS_BATCH = 10
 FEEDBACK_RETRIES = 2
 SWEEP_AFTER_LAST_POST = timedelta(days=8)
-EXTRA_DAYS = 7
+EXTRA_DAYS = 2
 QUIET_STEP = timedelta(hours=1)
 SUPPORTED_SOURCES = ("x",)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
