@@ -183,7 +183,7 @@ def local_service(
                 "BLUESKY_BASE_URL": replay.base_url,
             },
         )
-        boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        boto3.Session(region_name=REGION).client("secretsmanager").put_secret_value(
             SecretId=created.refs["SourceCredentialsSecret"],
             SecretString=json.dumps(
                 {
