@@ -196,7 +196,7 @@ def installed(injector: Callable[..., Any]) -> Iterator[None]:
 
     entry = ("before-send", injector)
     BUILTIN_HANDLERS.insert(0, entry)
-    # Sessions made earlier were built without the hook; the next boto3.client() builds anew.
+    # Sessions made earlier were built without the hook; the next client is built anew.
     boto3.DEFAULT_SESSION = None
     try:
         yield

@@ -50,6 +50,7 @@ from pydantic import ValidationError
 
 from jobalerts.local.faults import Accepted, FaultInjector, SimulatedCrash, installed
 from jobalerts.local.replay import Recorded, ReplayServer
+from jobalerts.local.template import REGION
 from jobalerts.models import Post
 
 SIM_BASE_URL = "http://jobalerts.simulate"
@@ -406,7 +407,9 @@ class _Harness:
         if name not in self.clients:
             import boto3
 
-            self.clients[name] = boto3.client(name)  # type: ignore[call-overload]
+            # Not jobalerts.aws: these play AWS's own pollers, not the service's calls.
+            session = boto3.Session(region_name=REGION)
+            self.clients[name] = session.client(name)  # type: ignore[call-overload]
         return self.clients[name]
 
     @property
@@ -823,7 +826,7 @@ def _collect(
 def _count_posts(table: str) -> int:
     import boto3
 
-    client = boto3.client("dynamodb")
+    client = boto3.Session(region_name=REGION).client("dynamodb")
     total = 0
     for page in client.get_paginator("scan").paginate(
         TableName=table, ProjectionExpression="post_id, kind"
