@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench mutate build deploy clean
+.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench chaos mutate build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
+chaos: $(STAMP)
+	$(BIN)/python -m jobalerts.local.chaos --out out/chaos
 
 # Mutation testing of the modules the exactly-once promise rests on; slow, so never in `make test`.
 # MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.
