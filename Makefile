@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench chaos mutate build deploy clean
+.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench chaos mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,13 @@ chaos: $(STAMP)
 # MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.
 mutate: $(STAMP)
 	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
+
+# The layer installs exactly these pins (arm64, Python 3.12), so two builds of one commit ship the
+# same bytes. Run after changing `dependencies` in pyproject.toml; a test checks they agree.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.12 \
+	  --python-platform aarch64-manylinux2014 --generate-hashes --no-header \
+	  --output-file layers/requirements.txt
 
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template-file template.yaml
