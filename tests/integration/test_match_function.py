@@ -35,6 +35,8 @@ def subscriber(sid: str, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> 
         phone="+14155550100",
         timezone="Europe/Berlin",
         status=status,
+        email_confirmed=True,
+        phone_confirmed=True,
         created_at=datetime.now(UTC),
     )
 
