@@ -120,7 +120,8 @@ def test_confirming_creates_an_active_subscriber_with_that_channel_and_its_searc
     subscriber = SubscribersRepository().get(subscriber_id)
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert subscriber.email == "ana@example.com"
-    assert subscriber.email_confirmed and not subscriber.phone_confirmed
+    assert subscriber.email_confirmed
+    assert not subscriber.phone_confirmed
     assert subscriber.timezone == "Europe/Berlin"
     [search] = SearchesRepository().list_for(subscriber_id)
     assert search.query == "python remote -senior"
