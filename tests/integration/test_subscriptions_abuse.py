@@ -276,3 +276,33 @@ def test_two_confirmations_for_one_address_make_one_subscriber(stack: LocalStack
     assert subscriber is not None
     queries = sorted(s.query for s in SearchesRepository().list_for(subscriber.subscriber_id))
     assert queries == ["golang", "python remote -senior"]
+
+
+def test_a_known_and_an_unknown_address_take_the_same_path(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.client import BaseClient
+
+    # Given one address that is subscribed and one that is not
+    subscribe_and_confirm()
+    calls: list[str] = []
+    make_api_call = BaseClient._make_api_call
+
+    def record(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        # Every AWS call still goes to moto; this only notes which one it was.
+        calls.append(operation)
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+
+    # When each signs up
+    known = from_ip("10.9.0.1", EMAIL_SUBSCRIPTION)
+    known_calls, calls[:] = list(calls), []
+    unknown = from_ip("10.9.0.2", {**EMAIL_SUBSCRIPTION, "email": "zoe@example.com"})
+    unknown_calls = list(calls)
+
+    # Then the answers and the AWS calls behind them are the same, and none looks them up
+    assert known["body"] == unknown["body"]
+    assert known_calls == unknown_calls
+    assert "SendEmail" in known_calls
+    assert "Query" not in known_calls
