@@ -104,3 +104,14 @@ def test_the_short_digest_link_is_a_path_under_the_public_base_url() -> None:
     link = Links("https://jobalerts.example/", SIGNER).short_digest("huzgybqyujfpyckc")
     assert link.startswith("https://jobalerts.example/d/huzgybqyujfpyckc.")
     assert len(link) < 70
+
+
+@pytest.mark.parametrize(
+    "token", ["abc.\u00e9", "\u00e9.abc", "abc.\ud800", "a" * 10 + ".\u00e9" * 50]
+)
+def test_tokens_that_are_not_ascii_are_invalid_not_a_crash(token: str) -> None:
+    signer = Signer(b"k")
+    with pytest.raises(InvalidToken):
+        signer.verify(token, tokens.MANAGE)
+    with pytest.raises(InvalidToken):
+        signer.verify_short(token.replace(".", ".x.", 1), tokens.CONFIRM)
