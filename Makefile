@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve bench chaos mutate lock build deploy clean
+.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/jobalerts serve
+
+# The attacks of issue 10 over real HTTP against the served API; exit 1 if any got through.
+abuse: $(STAMP)
+	$(BIN)/jobalerts abuse
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -137,7 +137,7 @@ class MatchService:
 
 
 def _reachable(subscriber: Subscriber, channel: Channel) -> bool:
-    if subscriber.status is not Status.ACTIVE:
+    if subscriber.status is not Status.ACTIVE or not subscriber.confirmed(channel):
         return False
     if channel is Channel.EMAIL:
         return bool(subscriber.email) and subscriber.email_enabled

@@ -408,6 +408,21 @@ def test_without_email_texts_over_the_cap_wait_for_the_next_day(stack: LocalStac
     assert len(outbox.texts) == 2
 
 
+def test_nothing_is_sent_on_a_channel_that_was_never_confirmed(stack: LocalStack) -> None:
+    # Given an active subscriber whose phone never confirmed (a legacy record, or a race)
+    sub, search = sms_setup(phone_confirmed=False)
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)
+    queue_match(sub, search, make_post("1", "Nurse wanted"), noon)
+    outbox = Outbox()
+
+    # When the digest is due and delivered
+    run_digest(noon + timedelta(minutes=5))
+    run_deliver(stack)
+
+    # Then no text went out
+    assert outbox.texts == []
+
+
 def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: LocalStack) -> None:
     sub = make_subscriber("olga", phone="+14155550199", email=None)  # moto: "...99" opted out
     search = make_search("olga", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)

@@ -37,6 +37,8 @@ def subscriber(sid: str, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> 
         phone="+14155550100",
         timezone="Europe/Berlin",
         status=status,
+        email_confirmed=True,
+        phone_confirmed=True,
         created_at=FIXED_NOW,
     )
 

@@ -40,7 +40,7 @@ def make_subscriber(
         status=SubscriberStatus.ACTIVE,
         created_at=CREATED,
         confirmed_at=CREATED,
-        **fields,
+        **{"email_confirmed": True, "phone_confirmed": True, **fields},
     )
 
 

@@ -15,6 +15,7 @@ from jobalerts.subscriptions import (
     SubscribeInput,
     confirmation_email,
     confirmation_sms,
+    destination_key,
     valid_email,
     valid_phone,
     valid_query,
@@ -239,3 +240,49 @@ def test_ids_that_are_not_uuid_hex_are_kept_as_they_are() -> None:
 
     assert compact_id("sub-1") == "sub-1"
     assert expand_id("sub-1") == "sub-1"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("victim+1@example.com", "email|victim@example.com"),
+        ("Vic.Tim+jobs@GoogleMail.com", "email|victim@gmail.com"),
+        ("v.i.c.t.i.m@gmail.com", "email|victim@gmail.com"),
+        ("first.last@example.com", "email|first.last@example.com"),
+    ],
+)
+def test_rate_limits_count_one_mailbox_however_it_is_spelled(address: str, key: str) -> None:
+    assert destination_key(Channel.EMAIL, address) == key
+
+
+ALLOWED = frozenset({"US", "GB"})
+
+
+@pytest.mark.parametrize("number", ["+14155550123", "+12125551234", "+447400123456"])
+def test_mobiles_and_us_numbers_in_allowed_countries_can_be_texted(number: str) -> None:
+    assert valid_phone(number, ALLOWED) == number
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+19005550123",
+        "+18005550123",
+        "+448712345678",
+        "+442079460000",
+        "+80012345678",
+        "+881612345678",
+        "+33612345678",
+    ],
+)
+def test_other_numbers_are_refused_for_texts_naming_the_phone(number: str) -> None:
+    error = refusal(lambda value: valid_phone(value, ALLOWED), number)
+    assert error is not None
+    assert error.field == "phone"
+
+
+@pytest.mark.parametrize("name", ["Europe", "America/", "Europe/" + "x" * 300, "UTC\x00", ""])
+def test_timezones_must_name_a_zone(name: str) -> None:
+    error = refusal(valid_timezone, name)
+    assert error is not None
+    assert error.field == "timezone"

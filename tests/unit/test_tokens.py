@@ -172,3 +172,14 @@ def test_a_day_is_86400_seconds() -> None:
 def test_a_short_codes_subject_cannot_contain_the_separator() -> None:
     with pytest.raises(ValueError, match="cannot contain"):
         SIGNER.sign_short(tokens.DIGEST, "a.b", 60, now=1000)
+
+
+@pytest.mark.parametrize(
+    "token", ["abc.\u00e9", "\u00e9.abc", "abc.\ud800", "a" * 10 + ".\u00e9" * 50]
+)
+def test_tokens_that_are_not_ascii_are_invalid_not_a_crash(token: str) -> None:
+    signer = Signer(b"k")
+    with pytest.raises(InvalidToken):
+        signer.verify(token, tokens.MANAGE)
+    with pytest.raises(InvalidToken):
+        signer.verify_short(token.replace(".", ".x.", 1), tokens.CONFIRM)

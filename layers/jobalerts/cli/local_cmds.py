@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     workload.add_argument("--seed", type=int, default=7)
     workload.set_defaults(run=run_simulate_workload)
 
+    abuse = subparsers.add_parser(
+        "abuse", help="replay the sign-up attacks against the served API and print what got through"
+    )
+    abuse.add_argument("--quick", action="store_true", help="fewer requests per attack")
+    abuse.set_defaults(run=run_abuse)
+
 
 def _quiet_console() -> None:
     # Metrics are disabled locally; Powertools still warns on every invocation that it has none.
@@ -124,3 +130,16 @@ def run_simulate_workload(args: argparse.Namespace) -> int:
     searches = sum(len(p["searches"]) for p in people)
     print(f"{len(people)} subscribers, {searches} searches, {len(posts)} posts")
     return 0
+
+
+def run_abuse(args: argparse.Namespace) -> int:
+    _quiet_console()
+    from jobalerts.local.abuse import run_abuse as abuse
+    from jobalerts.local.abuse import table
+
+    report = abuse(quick=args.quick)
+    print(table(report.tallies))
+    print(f"\ndigests and texts the pipeline then sent to confirmed addresses: {report.digests}")
+    tallies = report.tallies
+    harmful = sum(t.server_errors + t.unconfirmed_sends + t.stored_by_rejected for t in tallies)
+    return 0 if harmful == 0 else 1

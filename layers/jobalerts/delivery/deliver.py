@@ -311,6 +311,9 @@ class DigestDelivery:
             return "unknown subscriber"
         if subscriber.status is not SubscriberStatus.ACTIVE:
             return f"subscriber {subscriber.status.value}"
+        if not subscriber.confirmed(channel):
+            # A channel counts only once a link sent to that very address was used.
+            return f"{channel.value} not confirmed"
         if channel is Channel.EMAIL:
             if not subscriber.email_enabled or not subscriber.email:
                 return "email off"

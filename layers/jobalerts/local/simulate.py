@@ -723,7 +723,7 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
     Returns the subscribers as the service took them (only the searches it accepted) and how
     many searches it refused.
     """
-    from jobalerts.local.demo import _confirm_links, _manage_token, token_of
+    from jobalerts.local.demo import confirm_from_outbox
 
     taken: list[SubscriberSpec] = []
     refused = 0
@@ -738,14 +738,16 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
         }
         body.update({k: v for k, v in (("email", person.email), ("phone", person.phone)) if v})
         response = service.api("POST", "/subscriptions", body=body)
-        links = _confirm_links(emails_before, texts_before) if response["statusCode"] < 400 else []
-        if not links:
+        token = None
+        if response["statusCode"] < 400:
+            token = confirm_from_outbox(service, emails_before, texts_before)
+        if token is None:
             refused += len(person.searches)
             continue
-        token = token_of(links[0])
-        service.api("POST", "/confirm", query={"t": token}, body="", headers={})
         kept = [first]
-        manage = {"authorization": f"Bearer {_manage_token(service, token)}"}
+        manage = {"authorization": f"Bearer {token}"}
+        # A search on a channel not yet confirmed sends that channel its own confirmation.
+        emails_before, texts_before = _sent_counts()
         for search in others:
             added = service.api(
                 "POST",
@@ -761,6 +763,7 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
                 refused += 1
             else:
                 kept.append(search)
+        confirm_from_outbox(service, emails_before, texts_before)
         taken.append(
             SubscriberSpec(person.line, person.email, person.phone, person.timezone, tuple(kept))
         )
