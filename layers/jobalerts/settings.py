@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     search_shards: int = Field(default=1, ge=1)
     match_shard: str = "0"
     max_posts_per_search: int = Field(default=5, ge=1)
+    max_posts_per_author: int = Field(
+        default=3, ge=1, description="posts of one account per search in one digest"
+    )
 
     @property
     def source_list(self) -> list[str]:

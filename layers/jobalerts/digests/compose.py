@@ -21,11 +21,15 @@ from jobalerts.query import fold
 from jobalerts.schedule import window_key
 
 SUBJECT_LIMIT = 78
+# Posts of one account per search in one digest; the rest become "+N more from @acme".
+MAX_PER_AUTHOR = 3
 NAME_LIMIT = 60
 
 _TRACKING_PARAMS = {"fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref", "ref_src", "trk", "src"}
 # Links to the microblogs themselves (and their shorteners) say nothing about which job it is.
 _SOCIAL_HOSTS = {"x.com", "twitter.com", "t.co", "bsky.app", "bsky.social", "mobile.twitter.com"}
+# Hosts of the microblogs themselves: a link there is another post, not the job.
+_SHORT = {"go.bsky.app", "mastodon.social"}
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@[\w.\-@]+")
 _WORD = re.compile(r"\w+")
@@ -64,6 +68,17 @@ def canonical_link(url: str) -> str | None:
     return f"{host}{path}" + (f"?{urlencode(sorted(query))}" if query else "")
 
 
+def job_url(post: Post) -> str | None:
+    """The first http(s) link of a post that leaves X, Bluesky and the post's own instance."""
+    own = (urlsplit(post.url).hostname or "").lower().removeprefix("www.")
+    for link in post.links:
+        url = safe_url(link)
+        host = (urlsplit(url).hostname or "").lower().removeprefix("www.") if url else ""
+        if url and host and host not in _SOCIAL_HOSTS and host != own and host not in _SHORT:
+            return url
+    return None
+
+
 def fingerprints(post: Post) -> tuple[str, ...]:
     """Keys under which two posts count as the same job: its job link, and its normalized text."""
     found: list[str] = []
@@ -93,8 +108,19 @@ class DigestItem:
     post: Post
     terms: Terms
     url: str | None
+    """The post on its microblog."""
     also_matches: tuple[str, ...] = ()
     also_posted_by: tuple[str, ...] = ()
+    job_url: str | None = None
+    """The job ad itself (the first link that leaves the microblogs), when the post has one."""
+
+
+@dataclass(frozen=True)
+class AuthorOverflow:
+    """Posts of one account beyond its share of a section: "+N more from @acme"."""
+
+    author: str
+    items: tuple[DigestItem, ...]
 
 
 @dataclass(frozen=True)
@@ -102,15 +128,50 @@ class DigestSection:
     search_id: str
     name: str
     items: tuple[DigestItem, ...]
+    """Every post of the section, newest first."""
     limit: int
+    per_author: int = MAX_PER_AUTHOR
+
+    @property
+    def fair(self) -> tuple[DigestItem, ...]:
+        """The newest `per_author` posts of each account, in the section's order: one employer
+        posting twenty times does not push everyone else out of the digest."""
+        seen: dict[str, int] = {}
+        kept: list[DigestItem] = []
+        for item in self.items:
+            author = _author_key(item.post.author_handle)
+            seen[author] = seen.get(author, 0) + 1
+            if seen[author] <= self.per_author:
+                kept.append(item)
+        return tuple(kept)
+
+    @property
+    def overflow(self) -> tuple[AuthorOverflow, ...]:
+        """What `fair` left out, per account, in the order the accounts first appear."""
+        groups: dict[str, list[DigestItem]] = {}
+        handles: dict[str, str] = {}
+        for item in self.items:
+            author = _author_key(item.post.author_handle)
+            handles.setdefault(author, item.post.author_handle)
+            groups.setdefault(author, []).append(item)
+        return tuple(
+            AuthorOverflow(handles[a], tuple(items[self.per_author :]))
+            for a, items in groups.items()
+            if len(items) > self.per_author
+        )
 
     @property
     def shown(self) -> tuple[DigestItem, ...]:
-        return self.items[: self.limit]
+        return self.fair[: self.limit]
 
     @property
     def more(self) -> int:
-        return max(0, len(self.items) - self.limit)
+        """Fairly kept posts beyond the section's limit (the per-account overflow is apart)."""
+        return max(0, len(self.fair) - self.limit)
+
+
+def _author_key(handle: str) -> str:
+    return handle.strip().lstrip("@").casefold()
 
 
 @dataclass(frozen=True)
@@ -178,6 +239,7 @@ def compose(
     searches: list[SavedSearch],
     *,
     max_per_search: int,
+    max_per_author: int = MAX_PER_AUTHOR,
     sent_fingerprints: set[str] | frozenset[str] = frozenset(),
 ) -> Composition:
     order = {s.search_id: i for i, s in enumerate(sorted(searches, key=_search_order))}
@@ -229,6 +291,7 @@ def compose(
                 post=draft.post,
                 terms=item_terms,
                 url=safe_url(draft.post.url),
+                job_url=job_url(draft.post),
                 also_matches=tuple(names[i] for i in others),
                 also_posted_by=tuple(one_line(h, 60) for h in draft.also_posted_by),
             )
@@ -239,6 +302,7 @@ def compose(
             name=names[search_id],
             items=tuple(sorted(items, key=lambda i: (i.post.created_at, i.post.id), reverse=True)),
             limit=max_per_search,
+            per_author=max_per_author,
         )
         for search_id, items in sorted(grouped.items(), key=lambda p: order[p[0]])
     )
@@ -259,6 +323,7 @@ def _search_order(search: SavedSearch) -> tuple[datetime, str]:
 
 
 __all__ = [
+    "AuthorOverflow",
     "Composition",
     "Digest",
     "DigestItem",
@@ -267,5 +332,6 @@ __all__ = [
     "compose",
     "digest_id_for",
     "fingerprints",
+    "job_url",
     "subject_line",
 ]
