@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     sender_email: str = "alerts@jobalerts.example"
     unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"
     ses_configuration_set: str = ""
+    support_contact: str = Field(
+        default="support@jobalerts.example",
+        description="how a person reaches a human: the HELP reply to a text names it",
+    )
 
     x_base_url: str = "https://api.x.com"
     mastodon_instances: str = "mastodon.social"
