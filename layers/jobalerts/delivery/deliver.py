@@ -385,6 +385,10 @@ class DigestDelivery:
                 view=view,
                 manage=self.links.manage(subscriber.subscriber_id),
                 unsubscribe=unsubscribe,
+                feeds={
+                    s.search_id: self.links.feed(subscriber.subscriber_id, s.search_id)
+                    for s in digest.sections
+                },
             ),
             self.env,
         )

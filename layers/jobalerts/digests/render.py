@@ -8,7 +8,8 @@ already cleaned and whose post HTML is built by `highlight`, which escapes befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -34,6 +35,8 @@ class DigestLinks:
     view: str
     manage: str | None = None
     unsubscribe: str | None = None
+    feeds: Mapping[str, str] = field(default_factory=dict)
+    """search id -> its Atom feed (read-only, but it follows the search: email only)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def _section(
     items = fair if limit is None else fair[:limit]
     return {
         "name": section.name,
+        "search_id": section.search_id,
         "count": len(section.items),
         "items": [_item(i, zone) for i in items],
         "more": len(fair) - len(items),

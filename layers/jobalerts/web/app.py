@@ -23,9 +23,10 @@ from jobalerts.models import SavedSearch, Subscriber
 from jobalerts.observability import logger
 from jobalerts.settings import get_settings
 from jobalerts.subscriptions import FieldError, SubscriptionService
-from jobalerts.web import pages
+from jobalerts.web import feeds, pages
 
 app = APIGatewayHttpResolver()
+app.include_router(feeds.router)
 
 
 _built: list[SubscriptionService] = []
@@ -441,7 +442,15 @@ def unexpected(exc: Exception) -> Any:
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/", "/m/"):
+    for prefix in (
+        "/manage/searches/",
+        "/api/searches/",
+        "/digests/",
+        "/d/",
+        "/c/",
+        "/m/",
+        "/feeds/",
+    ):
         if path.startswith(prefix):
             return prefix + "*"
     return path
