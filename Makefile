@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
+.PHONY: browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: lint typecheck cfn browser
+# The mail tests score every email with Debian's SpamAssassin (local rules, no network).
+tools: browser
+	@command -v spamassassin >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; }
+
+test: lint typecheck cfn tools
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)

@@ -23,6 +23,7 @@ from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
 from jobalerts.settings import Settings, get_settings
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
 from jobalerts.store.searches import TOMBSTONE_DAYS
 
@@ -104,6 +105,7 @@ class MatchService:
     subscribers: SubscribersRepository
     matches: MatchesRepository
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    feeds: FeedRepository | None = None
 
     def refresh(self) -> int:
         return self.index.refresh()
@@ -120,7 +122,12 @@ class MatchService:
         queued = 0
         for post, search_id, route in hits:
             subscriber = people.get(route.subscriber_id)
-            if subscriber is None or not _reachable(subscriber, route.channel):
+            if subscriber is None:
+                continue
+            # A search's feed fills whatever its channel's schedule or state.
+            if self.feeds is not None and subscriber.status is Status.ACTIVE:
+                self.feeds.add(subscriber.subscriber_id, search_id, post, now)
+            if not _reachable(subscriber, route.channel):
                 continue
             self.matches.add(
                 subscriber_id=subscriber.subscriber_id,
@@ -157,4 +164,5 @@ def default_service(settings: Settings | None = None) -> MatchService:
         index=LiveIndex(SearchesRepository(), shard=settings.match_shard),
         subscribers=SubscribersRepository(),
         matches=MatchesRepository(),
+        feeds=FeedRepository(),
     )

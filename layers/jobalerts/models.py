@@ -57,6 +57,14 @@ class Post(BaseModel):
     links: list[str] = Field(default_factory=list)
     hashtags: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
+    mention_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="mentioned handle -> its profile, where the source says (Bluesky facets "
+        "name the account's DID, Mastodon gives the profile URL)",
+    )
+    content_warning: str = Field(
+        default="", description="Mastodon's spoiler_text: shown as a label before the text"
+    )
     lang: str | None = None
     created_at: datetime
     also_posted_by: list[str] = Field(default_factory=list)

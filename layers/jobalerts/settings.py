@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     sender_email: str = "alerts@jobalerts.example"
     unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"
     ses_configuration_set: str = ""
+    support_contact: str = Field(
+        default="support@jobalerts.example",
+        description="how a person reaches a human: the HELP reply to a text names it",
+    )
 
     x_base_url: str = "https://api.x.com"
     mastodon_instances: str = "mastodon.social"
@@ -49,6 +53,9 @@ class Settings(BaseSettings):
     search_shards: int = Field(default=1, ge=1)
     match_shard: str = "0"
     max_posts_per_search: int = Field(default=5, ge=1)
+    max_posts_per_author: int = Field(
+        default=3, ge=1, description="posts of one account per search in one digest"
+    )
 
     # Sign-up abuse limits (template.yaml parameters). Each is "at most N per sliding window".
     signup_window_seconds: int = Field(default=3600, ge=60)

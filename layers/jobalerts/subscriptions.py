@@ -30,6 +30,7 @@ from zoneinfo import available_timezones
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from jobalerts import inbound_sms as sms_rules
 from jobalerts import query as query_language
 from jobalerts import tokens
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
@@ -354,7 +355,8 @@ def confirmation_email(to: str, link: str, *, already_active: bool) -> OutgoingE
 def confirmation_sms(link: str, *, already_active: bool) -> str:
     if already_active:
         return f"jobalerts: you are already subscribed. Manage your alerts: {link}"
-    return f"jobalerts: confirm your job alerts: {link} Reply STOP to opt out"
+    # The first text repeats the program's terms, as carriers require: two segments, by rule.
+    return f"{sms_rules.PROGRAM}: confirm your job alerts: {link}\n{sms_rules.CONSENT}"
 
 
 class RateLimited(JobAlertsError):

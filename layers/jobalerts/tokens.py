@@ -20,6 +20,7 @@ CONFIRM: Final = "confirm"
 MANAGE: Final = "manage"
 UNSUBSCRIBE: Final = "unsubscribe"
 DIGEST: Final = "digest"
+FEED: Final = "feed"
 
 DAY = 86_400
 

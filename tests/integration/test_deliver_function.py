@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
@@ -178,6 +179,11 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     assert use_case(clock).deliver(request) is Outcome.SENT
     # Then the digest is sent again (the documented at-least-once choice), then never more
     assert len(outbox.emails) == 2
+    # And the repeat is the same message to mail clients (same Message-ID), dated when it went
+    first, again = (sent.message for sent in outbox.emails)
+    assert first["Message-ID"] == again["Message-ID"]
+    assert parsedate_to_datetime(str(first["Date"])) == DAY + timedelta(minutes=5)
+    assert parsedate_to_datetime(str(again["Date"])) == clock.now
     assert use_case(clock).deliver(request) is Outcome.ALREADY_SENT
     assert len(outbox.emails) == 2
     assert pending("ana") == []

@@ -186,7 +186,7 @@ def test_pages_escape_what_they_are_given() -> None:
 REALISTIC_BASE_URL = "https://alerts.jobalerts-example.org/prod/api"
 
 
-def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
+def test_the_text_confirmation_carries_the_programs_terms_in_two_gsm_segments() -> None:
     import uuid
 
     from jobalerts.digests.sms import measure
@@ -201,10 +201,13 @@ def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
     # When the confirmation text is composed
     text = confirmation_sms(link, already_active=False)
 
-    # Then the link is the short form, and the whole text is one GSM-7 segment
+    # Then the link is the short form, the carriers' terms follow it, and the whole text fits
+    # two GSM-7 segments (the terms alone take 83 characters)
     assert link.startswith(f"{REALISTIC_BASE_URL}/c/")
+    assert text.startswith("jobalerts job alerts: confirm")
+    assert text.endswith("Msg & data rates may apply. Reply STOP to cancel, HELP for help.")
     length = measure(text)
-    assert (length.encoding, length.segments) == ("GSM-7", 1), (length, text)
+    assert (length.encoding, length.segments) == ("GSM-7", 2), (length, text)
 
 
 def test_the_already_subscribed_text_with_its_short_manage_link_is_one_sms_segment() -> None:

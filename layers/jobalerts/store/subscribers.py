@@ -68,6 +68,21 @@ class SubscribersRepository:
     def find_by_phone(self, phone: str) -> Subscriber | None:
         return self._find("phone-index", "phone", phone)
 
+    def ids_by_phone(self, phone: str) -> list[str]:
+        """Every subscriber with this number (a person may have signed up more than once)."""
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "phone-index",
+            "KeyConditionExpression": Key("phone").eq(phone),
+        }
+        while True:
+            with translated("phone-index"):
+                page = self.table.query(**kwargs)
+            ids += [str(item["subscriber_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _find(self, index: str, attribute: str, value: str) -> Subscriber | None:
         with translated(index):
             page = self.table.query(

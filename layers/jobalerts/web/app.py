@@ -29,9 +29,10 @@ from jobalerts.observability import logger
 from jobalerts.settings import get_settings
 from jobalerts.store.signups import Signup
 from jobalerts.subscriptions import FieldError, RateLimited, SubscriptionService, is_encodable
-from jobalerts.web import pages
+from jobalerts.web import feeds, pages
 
 app = APIGatewayHttpResolver()
+app.include_router(feeds.router)
 
 # Nobody sends a sign-up or a search in more than this; anything bigger is refused unread.
 MAX_BODY_BYTES = 16_384
@@ -611,7 +612,15 @@ def _methods_for(path: str) -> list[str]:
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/", "/m/"):
+    for prefix in (
+        "/manage/searches/",
+        "/api/searches/",
+        "/digests/",
+        "/d/",
+        "/c/",
+        "/m/",
+        "/feeds/",
+    ):
         if path.startswith(prefix):
             return prefix + "*"
     return path
