@@ -46,23 +46,24 @@ GOAL_SECONDS = {100_000: 5.0, 1_000_000: 30.0}
 FUNCTION_MEMORY_MB = 512
 
 CHILD = """
-import json, pickle, sys, time
-started = time.perf_counter()
+import json, sys, time
+clock = time.process_time  # CPU seconds: the machine is shared, wall time is not ours alone
+started = clock()
 from jobalerts import snapshot
 from jobalerts.matching import SearchRoute
 from jobalerts.models import Channel, Frequency
-imported = time.perf_counter()
+imported = clock()
 path, key, changes_path = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
 data = open(path, "rb").read()
-read = time.perf_counter()
+read = clock()
 loaded = snapshot.load(data, key, "0")
-restored = time.perf_counter()
+restored = clock()
 route = SearchRoute("changed", Channel.EMAIL, Frequency.DAILY)
 for search_id, query in json.load(open(changes_path)):
     loaded.matcher.add(search_id, query)
     loaded.routes[search_id] = route
 found = loaded.matcher.match("Senior Python engineer, remote, Berlin #hiring")
-ready = time.perf_counter()
+ready = clock()
 print(json.dumps({"import": imported - started, "read": read - imported,
     "load": restored - read, "catch_up": ready - restored, "matches": len(found)}))
 """
@@ -121,7 +122,7 @@ def run_size(count: int, vocab: Vocabulary, rng: random.Random) -> list[str]:
         + ", ".join(
             f"{name} {seconds:.2f}s" for name, seconds in steps.items() if name != "matches"
         )
-        + f" (wall; catch-up applies {len(changed):,} changed searches)",
+        + f" (CPU; catch-up adds {len(changed):,} changed searches and matches a post)",
         flush=True,
     )
     print(f"  rebuild / snapshot                 {rebuild / cpu:8.1f}x", flush=True)
@@ -142,7 +143,7 @@ def run_size(count: int, vocab: Vocabulary, rng: random.Random) -> list[str]:
 
 
 def _cold_start(path: Path, changes: Path) -> tuple[float, float, float, dict[str, float]]:
-    """(CPU seconds, wall seconds, peak resident MB, wall seconds per step) of a cold worker."""
+    """(CPU seconds, wall seconds, peak resident MB, CPU seconds per step) of a cold worker."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 - our own interpreter and script
