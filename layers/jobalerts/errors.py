@@ -11,6 +11,11 @@ class NotFound(JobAlertsError):
     pass
 
 
+class Unavailable(JobAlertsError):
+    """Infrastructure we depend on is missing or failing (a table that does not exist yet, an
+    outage). Never "not found": the caller raises, so Lambda retries and nothing is discarded."""
+
+
 class AlreadyExists(JobAlertsError):
     pass
 

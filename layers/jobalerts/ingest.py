@@ -17,12 +17,12 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from jobalerts.errors import ConfigurationError, JobAlertsError
+from jobalerts.identity import fingerprint
 from jobalerts.models import Post
 from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
-from jobalerts.sources.normalize import fingerprint
 from jobalerts.store._dynamo import epoch_after
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
@@ -101,7 +101,7 @@ class Ingest:
             self.state.get_checkpoint(name), max_pages=self.settings.x_max_pages, budget=budget
         )
         self.account(name, now, result, summary)
-        self.store(result, summary)
+        self.store(result, summary, now)
         if result.checkpoint is not None:
             self.state.put_checkpoint(name, result.checkpoint)
             summary.checkpoint_saved = True
@@ -141,13 +141,14 @@ class Ingest:
             self.state.add(BUDGET_PK, f"x#{now:%Y-%m}", "reads", result.reads)
             metrics.add_metric(name="XReads", unit=MetricUnit.Count, value=result.reads)
 
-    def store_post(self, post: Post) -> str:
+    def store_post(self, post: Post, now: datetime | None = None) -> str:
         """ "stored", "duplicate" (this very post, re-read) or "near_duplicate".
 
         A near-duplicate (same canonical job link or same long text, see `fingerprint`) adds
         its author to the first post's also_posted_by instead of being stored. The first
         post's id is remembered under `dup/<fingerprint>` in the State table for as long as
         posts live; a marker naming this very post is a retry after a crash between writes.
+        A marker past its expiration counts as absent: DynamoDB deletes it only lazily.
         """
         key = fingerprint(post)
         if key is not None:
@@ -158,6 +159,7 @@ class Ingest:
                     "original": post.id,
                     "expiration": epoch_after(self.posts.ttl_days, post.created_at),
                 },
+                now,
             )
             original = str((first or {}).get("original", ""))
             if original and original != post.id:
@@ -165,10 +167,12 @@ class Ingest:
                 return "near_duplicate"
         return "stored" if self.posts.put_new(post) else "duplicate"
 
-    def store(self, result: FetchResult, summary: SourceSummary) -> None:
+    def store(
+        self, result: FetchResult, summary: SourceSummary, now: datetime | None = None
+    ) -> None:
         """Store every post; any failure propagates so the checkpoint is not saved."""
         for post in result.posts:
-            outcome = self.store_post(post)
+            outcome = self.store_post(post, now)
             if outcome == "stored":
                 summary.stored += 1
             elif outcome == "duplicate":

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.e2e
+
 
 def test_the_demo_prints_its_summary_and_leaves_mail_and_texts_in_the_outbox(
     tmp_path: Path,

@@ -15,7 +15,7 @@ from jobalerts.delivery.records import LEASE, DeliveryLog
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
-from jobalerts.errors import InvalidInput, Throttled
+from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.local.runtime import invoke, sqs_event
 from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
@@ -122,7 +122,9 @@ def test_the_same_sqs_message_delivered_twice_sends_one_digest(stack: LocalStack
     assert pending("ana") == []
 
 
-def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: LocalStack) -> None:
+def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(
+    clock: datetime, stack: LocalStack
+) -> None:
     _, _, request = email_setup()
     run_digest(DAY + timedelta(minutes=5))
     DeliveryLog().claim(
@@ -131,8 +133,9 @@ def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: Loc
         attempt_id="other",
         post_ids=("x#1",),
         fingerprints=(),
-        now=datetime.now(UTC),
+        now=clock,
     )
+    # When the deliver function (reading the clock itself) gets the window within the lease
     event = receive_all(stack)
     outbox = Outbox()
     response = invoke("deliver", event)
@@ -463,10 +466,78 @@ def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
     # Given a text whose "sent" mark went through but whose response was lost
     request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=DAY)
     log = DeliveryLog()
-    now = datetime.now(UTC)
+    now = DAY - timedelta(minutes=1)
     log.claim(request, digest_id="d", attempt_id="a1", post_ids=("x#1",), fingerprints=(), now=now)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
     # When the same attempt marks it again (a retry after a timeout)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
     # Then the day's counter still says one
     assert log.sms_sent_on("sam", DAY.date()) == 1
+
+
+# ---------------------------------------------------------------- infrastructure errors
+
+
+def test_a_missing_subscribers_table_is_an_outage_and_keeps_the_pending_posts(
+    stack: LocalStack,
+) -> None:
+    # Given a due email digest, and a subscribers table DynamoDB says does not exist
+    _, _, request = email_setup()
+    subscribers = SubscribersRepository()
+    fail_calls(subscribers.table.meta.client, "GetItem", "ResourceNotFoundException", 10)
+    outbox = Outbox()
+    delivery = DigestDelivery(subscribers=subscribers, clock=Clock(DAY))
+    # When the digest is delivered
+    with pytest.raises(Unavailable):
+        delivery.deliver(request)
+    # Then the function fails (so SQS retries), nothing is sent and nothing is discarded
+    assert outbox.emails == []
+    assert pending("ana") == ["x#1"]
+
+
+def test_a_read_timeout_after_sending_is_one_attempt_an_ambiguous_send_and_keeps_the_claim(
+    stack: LocalStack,
+) -> None:
+    # Given a due email digest, and an SES connection that times out after the request went out
+    from botocore.exceptions import ReadTimeoutError
+
+    from jobalerts.observability import metrics
+
+    _, _, request = email_setup()
+    delivery = DigestDelivery(clock=Clock(DAY))
+    sends: list[int] = []
+
+    def time_out(**_: Any) -> None:
+        sends.append(1)
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    delivery.email.client.meta.events.register("before-send.sesv2.SendEmail", time_out)
+    metrics.clear_metrics()
+    # When the digest is delivered
+    with pytest.raises(ReadTimeoutError):
+        delivery.deliver(request)
+    # Then SES was asked once (no hidden SDK retries), the send is counted as ambiguous,
+    # the claim stays for the evidence or the lease, and the posts stay pending
+    assert sends == [1]
+    assert "AmbiguousSend" in metrics.metric_set
+    record = DeliveryLog().get(request, DAY)
+    assert record is not None
+    assert record.status == "sending"
+    assert pending("ana") == ["x#1"]
+    metrics.clear_metrics()
+
+
+def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    _, _, request = email_setup()
+    delivery = DigestDelivery(clock=Clock(DAY))
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    delivery.email.client.meta.events.register("before-send.sesv2.SendEmail", refuse)
+    with pytest.raises(EndpointConnectionError):
+        delivery.deliver(request)
+    assert DeliveryLog().get(request, DAY) is None
+    assert pending("ana") == ["x#1"]

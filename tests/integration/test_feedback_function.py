@@ -146,7 +146,7 @@ def test_a_send_event_marks_the_digest_window_as_accepted(stack: LocalStack) -> 
         attempt_id="a1",
         post_ids=("x#1",),
         fingerprints=(),
-        now=datetime.now(UTC),
+        now=window,
     )
     # When SES's Send event for that message arrives
     invoke("feedback", load_event("feedback-send-event.json"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -327,13 +327,13 @@ def test_saved_searches_are_capped_per_subscriber(stack: LocalStack) -> None:
     ],
 )
 def test_the_api_answers_401_to_a_missing_wrong_or_expired_token(
-    stack: LocalStack, authorization: str | None
+    clock: datetime, stack: LocalStack, authorization: str | None
 ) -> None:
     # Given a subscriber, and tokens that must not open the API
     subscriber_id, _ = subscribe_and_confirm()
     confirm = signer().sign(tokens.CONFIRM, subscriber_id, 600)
     expired = signer().sign(
-        tokens.MANAGE, subscriber_id, MANAGE_TTL, now=time.time() - MANAGE_TTL - 1
+        tokens.MANAGE, subscriber_id, MANAGE_TTL, now=clock.timestamp() - MANAGE_TTL - 1
     )
     headers = {}
     if authorization is not None:
@@ -435,18 +435,14 @@ def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -
 
 
 def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
-    stack: LocalStack,
+    clock: datetime, stack: LocalStack
 ) -> None:
     # Given an archived digest
-    from datetime import UTC, datetime
-
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(
-        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
-    )
+    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     links = Links(TEST_BASE_URL, signer())
     good = token_of(links.digest(subscriber_id, "d1"))
-    expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=time.time() - 120)
+    expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=clock.timestamp() - 61)
     forged = tokens.Signer(b"guess").sign(tokens.DIGEST, f"{subscriber_id}|d1", 600)
     other = token_of(links.digest(subscriber_id, "d2"))
 
@@ -464,14 +460,12 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
     assert api("GET", "/digests/d2", query={"t": other})["statusCode"] == 404
 
 
-def test_the_short_digest_link_of_a_text_message_shows_the_same_page(stack: LocalStack) -> None:
+def test_the_short_digest_link_of_a_text_message_shows_the_same_page(
+    clock: datetime, stack: LocalStack
+) -> None:
     # Given an archived digest and the short link a text message carries
-    from datetime import UTC, datetime
-
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(
-        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
-    )
+    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     path = "/d/" + Links(TEST_BASE_URL, signer()).short_digest("d1").split("/d/")[1]
 
     # Then the link shows it
@@ -479,7 +473,7 @@ def test_the_short_digest_link_of_a_text_message_shows_the_same_page(stack: Loca
     assert shown["statusCode"] == 200
     assert "3 new jobs" in shown["body"]
     # And an expired, forged or unknown code is refused or not found
-    expired = signer().sign_short(tokens.DIGEST, "d1", 60, now=time.time() - 120)
+    expired = signer().sign_short(tokens.DIGEST, "d1", 60, now=clock.timestamp() - 61)
     forged = tokens.Signer(b"guess").sign_short(tokens.DIGEST, "d1", 600)
     for code in [expired, forged, path[3:-1]]:
         assert api("GET", f"/d/{code}")["statusCode"] == 403

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -82,7 +82,7 @@ def test_samples_with_the_token_they_were_recorded_with_are_refused_cleanly(
         assert response["statusCode"] == 403
 
 
-def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
+def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalStack) -> None:
     # Given the subscribe sample, as API Gateway delivers it
     assert call(load_event("http/subscribe.json"))["statusCode"] == 202
     assert call(load_event("http/subscribe-sms.json"))["statusCode"] == 202
@@ -124,7 +124,7 @@ def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
     patched = call(with_token(load_event("http/update-subscriber.json"), manage))
     assert (patched["statusCode"], json_body(patched)["timezone"]) == (200, "Asia/Tokyo")
 
-    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", datetime.now(UTC))
+    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", clock)
     view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
     shown = call(with_token(load_event("http/digest-view.json"), view))
     assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")

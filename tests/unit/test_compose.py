@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobalerts.digests.compose import canonical_link, compose, fingerprints, subject_line
+from jobalerts.digests.compose import compose, fingerprints, subject_line
+from jobalerts.identity import job_identity
 from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
 
 T0 = datetime(2027, 6, 1, 9, tzinfo=UTC)
@@ -88,10 +89,10 @@ def test_retweets_with_the_same_words_collapse() -> None:
 
 
 def test_careers_pages_and_social_links_do_not_identify_a_job() -> None:
-    assert canonical_link("https://acme.example/careers") is None
-    assert canonical_link("https://t.co/abc") is None
+    assert job_identity("https://acme.example/careers") is None
+    assert job_identity("https://t.co/abc") is None
     assert (
-        canonical_link("https://www.acme.example/jobs/42?utm_medium=x&id=7#apply")
+        job_identity("https://www.acme.example/jobs/42?utm_medium=x&id=7#apply")
         == "acme.example/jobs/42?id=7"
     )
 

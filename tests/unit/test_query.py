@@ -125,6 +125,14 @@ def test_a_bare_word_also_matches_the_same_hashtag() -> None:
     assert matches('"senior python"', "senior #python role")
 
 
+def test_bare_words_match_posts_that_only_have_their_hashtags() -> None:
+    assert matches("remote python", "#remote #python")
+    assert matches("remote python", "#Python role, #Remote")
+    assert matches('"remote python"', "#remote #python")
+    assert not matches("remote python", "#remote #java")
+    assert not matches("#remote python", "remote python")
+
+
 def test_a_mention_matches_the_mentioned_handle() -> None:
     assert matches("@acme_jobs", "cc @Acme_Jobs please share")
     assert not matches("@acme_jobs", "acme_jobs is hiring")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,98 @@ def test_windows_are_spelled_in_utc_whole_seconds() -> None:
 def test_an_unknown_timezone_falls_back_to_utc() -> None:
     due = next_due(Frequency.DAILY, who("Mars/Olympus"), utc(2027, 1, 5, 1))
     assert due == utc(2027, 1, 5, 8)
+
+
+@pytest.mark.parametrize(
+    ("minute", "due"),
+    [
+        (0, utc(2027, 1, 5, 11)),
+        (7, utc(2027, 1, 5, 11)),
+        (14, utc(2027, 1, 5, 11)),
+        (15, utc(2027, 1, 5, 11)),
+        (20, utc(2027, 1, 5, 11)),
+        (30, utc(2027, 1, 5, 11)),
+        (45, utc(2027, 1, 5, 11)),
+        (59, utc(2027, 1, 5, 11)),
+    ],
+)
+def test_hourly_at_every_quarter_and_in_between(minute: int, due: datetime) -> None:
+    after = utc(2027, 1, 5, 10, minute, 59, 999_999)
+    assert next_due(Frequency.HOURLY, who(), after) == due
+    assert next_due(Frequency.HOURLY, who("UTC"), after) == due
+
+
+@pytest.mark.parametrize(
+    ("after", "due"),
+    [
+        # Nepal is UTC+05:45: local tops of the hour fall at :15 UTC
+        (utc(2027, 1, 5, 10, 0), utc(2027, 1, 5, 10, 15)),
+        (utc(2027, 1, 5, 10, 15), utc(2027, 1, 5, 11, 15)),
+        (utc(2027, 1, 5, 10, 20), utc(2027, 1, 5, 11, 15)),
+        (utc(2027, 1, 5, 10, 30), utc(2027, 1, 5, 11, 15)),
+        (utc(2027, 1, 5, 10, 45), utc(2027, 1, 5, 11, 15)),
+        (utc(2027, 1, 5, 10, 59), utc(2027, 1, 5, 11, 15)),
+    ],
+)
+def test_hourly_in_a_quarter_hour_zone(after: datetime, due: datetime) -> None:
+    assert next_due(Frequency.HOURLY, who("Asia/Kathmandu"), after) == due
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(
+        [
+            "UTC",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "Pacific/Chatham",
+            "Europe/Berlin",
+        ]
+    ),
+    after=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    ),
+)
+def test_hourly_is_the_first_local_top_of_the_hour_strictly_after(
+    zone: str, after: datetime
+) -> None:
+    due = next_due(Frequency.HOURLY, who(zone), after)
+    assert after < due <= after + timedelta(hours=1)
+    assert due.astimezone(ZoneInfo(zone)).minute == 0
+    assert (due.second, due.microsecond) == (0, 0)
+    # and no local top of the hour lies between `after` and `due`
+    step = due - timedelta(minutes=15)
+    while step > after:
+        assert step.astimezone(ZoneInfo(zone)).minute != 0
+        step -= timedelta(minutes=15)
+
+
+def test_quiet_hours_within_one_day() -> None:
+    # Quiet 13:00-15:00 New York (EDT, UTC-4): not across midnight
+    sub = who(sms_quiet_start=13, sms_quiet_end=15)
+    assert quiet_until(sub, utc(2027, 6, 1, 16, 59)) is None  # 12:59
+    assert quiet_until(sub, utc(2027, 6, 1, 17)) == utc(2027, 6, 1, 19)  # 13:00 -> 15:00
+    assert quiet_until(sub, utc(2027, 6, 1, 18, 59)) == utc(2027, 6, 1, 19)  # 14:59
+    assert quiet_until(sub, utc(2027, 6, 1, 19)) is None  # 15:00
+    assert quiet_until(sub, utc(2027, 6, 2, 3)) is None  # 23:00
+    assert quiet_until(sub, utc(2027, 6, 2, 5)) is None  # 01:00
+
+
+def test_quiet_hours_across_midnight_at_both_ends() -> None:
+    sub = who(sms_quiet_start=21, sms_quiet_end=8)
+    assert quiet_until(sub, utc(2027, 6, 2, 0, 59)) is None  # 20:59
+    assert quiet_until(sub, utc(2027, 6, 2, 1)) == utc(2027, 6, 2, 12)  # 21:00 -> 08:00
+    assert quiet_until(sub, utc(2027, 6, 2, 4)) == utc(2027, 6, 2, 12)  # 00:00 -> 08:00
+    assert quiet_until(sub, utc(2027, 6, 2, 12)) is None  # 08:00
+
+
+def test_daily_just_after_the_slot_is_the_next_day() -> None:
+    slot_today = utc(2027, 1, 5, 13)  # 08:00 EST
+    assert next_due(Frequency.DAILY, who(), slot_today) == slot_today
+    after = slot_today + timedelta(seconds=1)
+    assert next_due(Frequency.DAILY, who(), after) == utc(2027, 1, 6, 13)
+    assert (
+        next_due(Frequency.DAILY, who(), utc(2027, 1, 5, 4)) == slot_today
+    )  # 23:00 the day before

@@ -104,3 +104,71 @@ def test_the_short_digest_link_is_a_path_under_the_public_base_url() -> None:
     link = Links("https://jobalerts.example/", SIGNER).short_digest("huzgybqyujfpyckc")
     assert link.startswith("https://jobalerts.example/d/huzgybqyujfpyckc.")
     assert len(link) < 70
+
+
+# Known answers: every link already sent carries these; a change of key/message order, MAC
+# length or encoding breaks them all.
+MANAGE_BYTES = (
+    "eyJwIjoibWFuYWdlIiwicyI6InN1Yi0xIiwiZSI6MTA2MH0.yF9_MuQZ1tV4Rtg6JAUHj3tkeU-YAqCK0LagAxsIDvc"
+)
+MANAGE_STR = (
+    "eyJwIjoibWFuYWdlIiwicyI6InN1Yi0xIiwiZSI6MTA2MH0.TQ4cKdRluZWiD1MjfVsl4MPVbz6LyZjD1qe_VZwEljU"
+)
+SHORT_BYTES = "dg1.trq3k0.Qqj2XExZ83fvGRoR"
+SHORT_STR = "dg1.trq3k0.CxEcV-QvGW3y-eXQ"
+
+
+def test_known_answer_vectors() -> None:
+    assert SIGNER.sign(tokens.MANAGE, "sub-1", ttl_seconds=60, now=1000) == MANAGE_BYTES
+    assert SIGNER.sign_short(tokens.DIGEST, "dg1", 86_400, now=1_800_000_000) == SHORT_BYTES
+    assert SIGNER.verify(MANAGE_BYTES, tokens.MANAGE, now=1060) == "sub-1"
+    assert SIGNER.verify_short(SHORT_BYTES, tokens.DIGEST, now=1_800_086_400) == "dg1"
+    # 96 bits of MAC: 16 base64url characters
+    assert len(SHORT_BYTES.rsplit(".", 1)[1]) == 16
+
+
+def test_a_token_is_valid_through_its_last_second() -> None:
+    with pytest.raises(InvalidToken, match="expired"):
+        SIGNER.verify(MANAGE_BYTES, tokens.MANAGE, now=1061)
+    with pytest.raises(InvalidToken, match="expired"):
+        SIGNER.verify_short(SHORT_BYTES, tokens.DIGEST, now=1_800_086_401)
+
+
+def test_base36_expiry_of_a_short_code() -> None:
+    assert tokens._base36(0) == "0"
+    assert tokens._base36(35) == "z"
+    assert tokens._base36(36) == "10"
+    assert int(SHORT_BYTES.split(".")[1], 36) == 1_800_086_400
+
+
+@pytest.mark.parametrize(
+    ("secret", "manage", "short"),
+    [
+        ({"SecretString": "secret-str"}, MANAGE_STR, SHORT_STR),
+        ({"SecretBinary": b"k" * 32}, MANAGE_BYTES, SHORT_BYTES),
+    ],
+)
+def test_the_signing_key_from_secrets_manager_as_text_or_bytes(
+    secret: dict[str, object], manage: str, short: str
+) -> None:
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    with mock_aws():
+        parameters.clear_caches()
+        boto3.client("secretsmanager").create_secret(Name="signing", **secret)  # type: ignore[arg-type]
+        signer = tokens.load_signer("signing")
+        parameters.clear_caches()
+    assert signer.sign(tokens.MANAGE, "sub-1", ttl_seconds=60, now=1000) == manage
+    assert signer.sign_short(tokens.DIGEST, "dg1", 86_400, now=1_800_000_000) == short
+
+
+def test_a_day_is_86400_seconds() -> None:
+    # Every link's lifetime is counted in these (links.CONFIRM_TTL = 7 * DAY, ...)
+    assert tokens.DAY == 24 * 60 * 60
+
+
+def test_a_short_codes_subject_cannot_contain_the_separator() -> None:
+    with pytest.raises(ValueError, match="cannot contain"):
+        SIGNER.sign_short(tokens.DIGEST, "a.b", 60, now=1000)

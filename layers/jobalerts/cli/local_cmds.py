@@ -20,6 +20,26 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--outbox", type=Path, default=Path("out/serve"))
     serve.set_defaults(run=run_serve)
 
+    sim = subparsers.add_parser(
+        "simulate", help="the whole pipeline on a workload, with faults; what was lost or repeated"
+    )
+    sim.add_argument("--subscribers", type=Path, required=True, help="S.jsonl")
+    sim.add_argument("--posts", type=Path, required=True, help="P.jsonl (`jobalerts fetch` lines)")
+    sim.add_argument("--outbox", type=Path, required=True)
+    sim.add_argument("--faults", type=float, default=0.0, help="fault rate per AWS call (0-1)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(run=run_simulate)
+
+    workload = subparsers.add_parser(
+        "simulate-workload", help="write a seeded workload for `jobalerts simulate`"
+    )
+    workload.add_argument("--subscribers", type=Path, required=True)
+    workload.add_argument("--posts", type=Path, required=True)
+    workload.add_argument("--people", type=int, default=200)
+    workload.add_argument("--count", type=int, default=2000, help="posts")
+    workload.add_argument("--seed", type=int, default=7)
+    workload.set_defaults(run=run_simulate_workload)
+
 
 def _quiet_console() -> None:
     # Metrics are disabled locally; Powertools still warns on every invocation that it has none.
@@ -62,4 +82,45 @@ def run_serve(args: argparse.Namespace) -> int:
         finally:
             stop.set()
             worker.join(timeout=10)
+    return 0
+
+
+EXIT_BAD_INPUT = 2
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    import sys
+
+    from jobalerts.local.simulate import WorkloadError, load_posts, load_subscribers, simulate
+
+    _quiet_console()
+    if not 0.0 <= args.faults <= 1.0:
+        print("jobalerts simulate: --faults is a rate between 0 and 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        subscribers = load_subscribers(args.subscribers)
+        posts = load_posts(args.posts)
+    except WorkloadError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = simulate(subscribers, posts, args.outbox, faults=args.faults, seed=args.seed)
+    for sample in report.lost_samples:
+        print(f"lost: subscriber on {sample}", file=sys.stderr)
+    print(f"jobalerts simulate: fault rate {args.faults}, seed {args.seed}")
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def run_simulate_workload(args: argparse.Namespace) -> int:
+    import json
+
+    from jobalerts.local.workload import generate
+
+    people, posts = generate(args.seed, args.people, args.count)
+    for path, rows in ((args.subscribers, people), (args.posts, posts)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    searches = sum(len(p["searches"]) for p in people)
+    print(f"{len(people)} subscribers, {searches} searches, {len(posts)} posts")
     return 0

@@ -37,16 +37,24 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
+from jobalerts import aws
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.records import DeliveryLog, DeliveryRecord
 from jobalerts.delivery.sms import OptedOut, SmsSender
 from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.digests.archive import DigestArchive
-from jobalerts.digests.compose import Digest, compose, fingerprints
+from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, render_email, render_sms, render_web
 from jobalerts.errors import Conflict, InvalidInput, JobAlertsError, NotFound, Throttled
+from jobalerts.identity import fingerprints
 from jobalerts.models import (
     Channel,
     DeliveryRequest,
@@ -145,9 +153,11 @@ class DigestDelivery:
         self.archive = archive or DigestArchive()
         self.suppression = suppression or SuppressionList()
         self.email = email or EmailSender(
-            self.settings.sender_email, self.settings.ses_configuration_set
+            self.settings.sender_email,
+            self.settings.ses_configuration_set,
+            client=aws.sesv2(aws.DIGEST_SEND),
         )
-        self.sms = sms or SmsSender()
+        self.sms = sms or SmsSender(aws.sns(aws.DIGEST_SEND), lookup=aws.sns(aws.LOOKUP))
         self._links = links
         self.clock = clock
         self.sleep = sleep
@@ -171,7 +181,7 @@ class DigestDelivery:
     ) -> Outcome:
         now = self.clock()
         sub_id, channel, window = request.subscriber_id, request.channel, request.due_at
-        record = self.log.get(request)
+        record = self.log.get(request, now)
         if record is not None and record.status == "sent":
             self._finish(request, record.post_ids, record.fingerprints, now)
             metrics.add_metric(name="DuplicateDeliveriesSkipped", unit=MetricUnit.Count, value=1)
@@ -245,9 +255,22 @@ class DigestDelivery:
             logger.info("number opted out; sms switched off", subscriber_id=sub_id)
             metrics.add_metric(name="SmsOptedOut", unit=MetricUnit.Count, value=1)
             return Outcome.SKIPPED
-        except (Throttled, InvalidInput, ClientError):
-            # The provider answered no: nothing went out, the window is free again.
+        except (Throttled, InvalidInput, ClientError, ConnectTimeoutError, EndpointConnectionError):
+            # The provider answered no, or was never reached: nothing went out, the window is
+            # free again.
             self.log.release(request, attempt_id)
+            raise
+        except (ReadTimeoutError, ConnectionClosedError):
+            # The request went out and no answer came back: SES or SNS may have accepted it.
+            # The claim stays; its lease runs out and, without SES's "Send" evidence, the next
+            # attempt sends again. See "The ambiguous send" in docs/digests.md.
+            logger.warning(
+                "ambiguous send: no answer after the request went out",
+                subscriber_id=sub_id,
+                channel=channel.value,
+                window=window_key(window),
+            )
+            metrics.add_metric(name="AmbiguousSend", unit=MetricUnit.Count, value=1)
             raise
 
         sms_day = local_date(subscriber, max(now, window)) if channel is Channel.SMS else None

@@ -8,9 +8,9 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jobalerts import aws
 from jobalerts.errors import InvalidInput, Throttled
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ class EmailSender:
     ) -> None:
         self.sender = sender
         self.configuration_set = configuration_set
-        self.client = client or boto3.client("sesv2")
+        # Confirmations by default; the digest send passes a client without SDK retries.
+        self.client = client or aws.sesv2(aws.NOTIFY)
 
     def send(self, message: OutgoingEmail) -> str:
         """Hand the message to SES; returns SES's message id."""

@@ -8,7 +8,10 @@ Items, all under `pk = "delivery#<subscriber_id>"`:
 - `<channel>#lock`: held for the length of one attempt, so two windows of the same subscriber
   and channel (a late retry next to a fresh delivery) never send the same post at once.
 - `sms#count#<local date>`: texts sent that day, for the daily cap.
-The table's TTL attribute `expiration` cleans all of them up.
+The table's TTL attribute `expiration` cleans all of them up. DynamoDB deletes lazily, so a
+window record past its expiration reads as absent and can be claimed again; the lock and the
+SMS counter need no such check (the lock's lease ends long before it expires; a counter's key
+names its day, which is over before it expires).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.observability import logger
 from jobalerts.schedule import window_key
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import from_item, table_named, translated
+from jobalerts.store._dynamo import from_item, is_expired, table_named, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -80,11 +83,11 @@ class DeliveryLog:
             "sk": window_sk(request.channel, request.due_at),
         }
 
-    def get(self, request: DeliveryRequest) -> DeliveryRecord | None:
+    def get(self, request: DeliveryRequest, now: datetime | None = None) -> DeliveryRecord | None:
         with translated("delivery record"):
             page = self.table.get_item(Key=self._window_key(request), ConsistentRead=True)
         item = page.get("Item")
-        if item is None:
+        if item is None or is_expired(item, now):
             return None
         data = from_item(item)
         return DeliveryRecord(
@@ -123,7 +126,7 @@ class DeliveryLog:
                 "claimed_at = :now, expiration = :exp"
             ),
             "ConditionExpression": (
-                "attribute_not_exists(pk) OR "
+                "attribute_not_exists(pk) OR expiration < :now_epoch OR "
                 "(#s = :sending AND lease_until < :now_epoch AND attribute_not_exists(accepted))"
             ),
             "ExpressionAttributeNames": {"#s": "status"},
@@ -207,7 +210,7 @@ class DeliveryLog:
             with translated("delivery record"):
                 self.table.meta.client.transact_write_items(TransactItems=items)
         except Conflict:
-            record = self.get(request)
+            record = self.get(request, now)
             if record is None or record.status != SENT or record.attempt_id != attempt_id:
                 raise
         self.unlock(request, attempt_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jobalerts import aws
 from jobalerts.errors import Throttled
 
 if TYPE_CHECKING:
@@ -21,12 +21,15 @@ class OptedOut(Exception):
 
 
 class SmsSender:
-    def __init__(self, client: SNSClient | None = None) -> None:
-        self.client = client or boto3.client("sns")
+    def __init__(self, client: SNSClient | None = None, lookup: SNSClient | None = None) -> None:
+        # Confirmations by default; the digest send passes a client without SDK retries.
+        self.client = client or aws.sns(aws.NOTIFY)
+        # The opt-out check is a read: it may retry whatever `client` does.
+        self.lookup = lookup or (aws.sns(aws.LOOKUP) if client is None else client)
 
     def send(self, phone: str, text: str) -> str:
         try:
-            if self.client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]:
+            if self.lookup.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]:
                 raise OptedOut
             response = self.client.publish(
                 PhoneNumber=phone,

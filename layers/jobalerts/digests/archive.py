@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from jobalerts.links import DIGEST_TTL
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import table_named, translated
+from jobalerts.store._dynamo import is_expired, table_named, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -51,16 +51,19 @@ class DigestArchive:
                 }
             )
 
-    def get(self, subscriber_id: str, digest_id: str) -> str | None:
+    def get(self, subscriber_id: str, digest_id: str, now: datetime | None = None) -> str | None:
+        """The page, or None when it is gone or past its expiration (TTL deletes lazily)."""
         with translated("digest archive"):
             page = self.table.get_item(Key=archive_key(subscriber_id, digest_id))
         item = page.get("Item")
-        return str(item["html"]) if item else None
+        if item is None or is_expired(item, now):
+            return None
+        return str(item["html"])
 
-    def get_by_id(self, digest_id: str) -> str | None:
+    def get_by_id(self, digest_id: str, now: datetime | None = None) -> str | None:
         """The page behind a short link, which knows the digest but not whose it is."""
         with translated("digest archive"):
             pointer = self.table.get_item(Key=pointer_key(digest_id)).get("Item")
-        if pointer is None:
+        if pointer is None or is_expired(pointer, now):
             return None
-        return self.get(str(pointer["subscriber_id"]), digest_id)
+        return self.get(str(pointer["subscriber_id"]), digest_id, now)

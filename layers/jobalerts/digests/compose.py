@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jobalerts.digests.text import Terms, one_line, safe_url, terms_of
+from jobalerts.identity import fingerprints
 from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
-from jobalerts.query import fold
 from jobalerts.schedule import window_key
 
 SUBJECT_LIMIT = 78
 NAME_LIMIT = 60
-
-_TRACKING_PARAMS = {"fbclid", "gclid", "mc_cid", "mc_eid", "igshid", "ref", "ref_src", "trk", "src"}
-# Links to the microblogs themselves (and their shorteners) say nothing about which job it is.
-_SOCIAL_HOSTS = {"x.com", "twitter.com", "t.co", "bsky.app", "bsky.social", "mobile.twitter.com"}
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\w)@[\w.\-@]+")
-_WORD = re.compile(r"\w+")
-_MIN_TEXT_WORDS = 5
-_MIN_TEXT_CHARS = 24
 
 
 def digest_id_for(subscriber_id: str, channel: Channel, window: datetime) -> str:
@@ -38,51 +27,6 @@ def digest_id_for(subscriber_id: str, channel: Channel, window: datetime) -> str
     key = f"{subscriber_id}#{channel.value}#{window_key(window)}".encode()
     digest = hashlib.blake2b(key, digest_size=10, person=b"jobalerts-dgst").digest()
     return base64.b32encode(digest).decode().lower().rstrip("=")
-
-
-# ---------------------------------------------------------------- near-duplicates
-
-
-def canonical_link(url: str) -> str | None:
-    """host/path?query without scheme, www, fragment, trailing slash or tracking parameters."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if not host or host in _SOCIAL_HOSTS:
-        return None
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    ]
-    path = parts.path.rstrip("/")
-    # "acme.com/careers" is every job at Acme; only a deeper path or a query names one job.
-    if len([s for s in path.split("/") if s]) < 2 and not query:
-        return None
-    return f"{host}{path}" + (f"?{urlencode(sorted(query))}" if query else "")
-
-
-def fingerprints(post: Post) -> tuple[str, ...]:
-    """Keys under which two posts count as the same job: its job link, and its normalized text."""
-    found: list[str] = []
-    for link in post.links:
-        canonical = canonical_link(link)
-        if canonical:
-            found.append("l" + _hash(canonical))
-            break
-    text = _MENTION.sub(" ", _URL.sub(" ", fold(post.text)))
-    words = _WORD.findall(text)
-    if words[:1] == ["rt"]:
-        words = words[1:]
-    if len(words) >= _MIN_TEXT_WORDS and sum(map(len, words)) >= _MIN_TEXT_CHARS:
-        found.append("t" + _hash(" ".join(words)))
-    return tuple(found)
-
-
-def _hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 # ---------------------------------------------------------------- the digest
@@ -263,7 +207,6 @@ __all__ = [
     "Digest",
     "DigestItem",
     "DigestSection",
-    "canonical_link",
     "compose",
     "digest_id_for",
     "fingerprints",

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from jobalerts import aws
 from jobalerts.errors import ConfigurationError, Throttled
 from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.observability import logger, metrics
@@ -38,7 +38,7 @@ class DeliveryQueue:
 
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
-        self.client = client or boto3.client("sqs")
+        self.client = client or aws.sqs()
 
     def send_batch(self, requests: list[DeliveryRequest]) -> list[int]:
         entries: list[Any] = [

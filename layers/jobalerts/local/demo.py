@@ -141,7 +141,7 @@ def _manage_token(service: LocalService, confirm_token: str) -> str:
 
 def count_items(table: str, prefix: str | None = None) -> int:
     """A demo-only scan, to report what the pipeline wrote."""
-    client = boto3.client("dynamodb", region_name=REGION)
+    client = boto3.Session(region_name=REGION).client("dynamodb")
     total = 0
     for page in client.get_paginator("scan").paginate(TableName=table):
         for item in page["Items"]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from jobalerts.local.replay import ReplayServer
 from jobalerts.local.runtime import (
     StreamPump,
     apply_environment,
@@ -153,16 +154,18 @@ def local_service(
     recordings: Path = DEMO_RECORDINGS,
     parameters: dict[str, str] | None = None,
     log_level: str = "WARNING",
+    replay: ReplayServer | None = None,
 ) -> Iterator[LocalService]:
-    """moto, the replay server for the sources, and every resource of template.yaml."""
-    from moto import mock_aws
+    """moto, the replay server for the sources, and every resource of template.yaml.
 
-    from jobalerts.local.replay import ReplayServer
+    `replay` serves the sources instead of the recordings (`jobalerts simulate` answers from a
+    workload)."""
+    from moto import mock_aws
 
     with ExitStack() as stack:
         stack.callback(_restore_environment, dict(os.environ))
         stack.enter_context(mock_aws())
-        replay = stack.enter_context(ReplayServer(recordings))
+        replay = stack.enter_context(replay or ReplayServer(recordings))
         created = provision(
             parameters={
                 "PublicBaseUrl": public_base_url,
@@ -180,7 +183,7 @@ def local_service(
                 "BLUESKY_BASE_URL": replay.base_url,
             },
         )
-        boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        boto3.Session(region_name=REGION).client("secretsmanager").put_secret_value(
             SecretId=created.refs["SourceCredentialsSecret"],
             SecretString=json.dumps(
                 {

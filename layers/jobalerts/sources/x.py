@@ -238,13 +238,14 @@ class XSource:
             return None
         raw_entities = tweet.get("entities")
         entities: dict[str, Any] = raw_entities if isinstance(raw_entities, dict) else {}
-        text, links = _expand_links(text, entities.get("urls") or [], tweet_id)
+        # Unescape first: an expanded link's "&region=" must not be read as the entity "&reg".
+        text, links = _expand_links(unescape(text), entities.get("urls") or [], tweet_id)
         return Post(
             id=f"x#{tweet_id}",
             source="x",
             author_handle=handle,
             author_name=str(user.get("name") or ""),
-            text=unescape(text),
+            text=text,
             url=f"https://x.com/{handle}/status/{tweet_id}",
             links=links,
             hashtags=_values(entities.get("hashtags"), "tag"),

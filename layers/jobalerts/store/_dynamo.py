@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from jobalerts.errors import AlreadyExists, Conflict, JobAlertsError, NotFound, Throttled
+from jobalerts import aws
+from jobalerts.errors import (
+    AlreadyExists,
+    Conflict,
+    JobAlertsError,
+    NotFound,
+    Throttled,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -25,7 +33,34 @@ _THROTTLING = {
 
 
 def table_named(name: str) -> Table:
-    return boto3.resource("dynamodb").Table(name)
+    return aws.table(name)
+
+
+# UnprocessedKeys come back when a partition is throttled: re-request them after a pause that
+# doubles each round, and give up (Throttled: the caller's retry takes over) after this many.
+BATCH_GET_ROUNDS = 8
+BATCH_GET_BASE_SECONDS = 0.05
+BATCH_GET_CAP_SECONDS = 1.0
+
+
+def batch_get(
+    client: Any,
+    request: dict[str, Any],
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Any]]:
+    """Every item of a BatchGetItem request, re-requesting unprocessed keys with backoff."""
+    for round_ in range(BATCH_GET_ROUNDS):
+        if round_:
+            sleep(min(BATCH_GET_CAP_SECONDS, BATCH_GET_BASE_SECONDS * 2 ** (round_ - 1)))
+        with translated(what):
+            page = client.batch_get_item(RequestItems=request)
+        for items in page.get("Responses", {}).values():
+            yield from items
+        request = page.get("UnprocessedKeys") or {}
+        if not request:
+            return
+    raise Throttled(what)
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,6 +85,17 @@ def epoch_after(days: float, now: datetime | None = None) -> int:
     return int(((now or datetime.now(UTC)) + timedelta(days=days)).timestamp())
 
 
+def epoch(now: datetime | None = None) -> int:
+    return int((now or datetime.now(UTC)).timestamp())
+
+
+def is_expired(item: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Past its TTL attribute `expiration`; an item without one never expires. DynamoDB deletes
+    expired items only lazily (within a day or two), so reads must check for themselves."""
+    expiration = item.get("expiration")
+    return expiration is not None and int(expiration) < epoch(now)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -64,7 +110,8 @@ def translated(what: str) -> Iterator[None]:
         if code == "ConditionalCheckFailedException":
             raise Conflict(what) from exc
         if code == "ResourceNotFoundException":
-            raise NotFound(what) from exc
+            # The table (or index) is missing: an outage, never "this item does not exist".
+            raise Unavailable(what) from exc
         if code in _THROTTLING:
             raise Throttled(what) from exc
         if code == "TransactionCanceledException":
@@ -81,8 +128,12 @@ __all__ = [
     "JobAlertsError",
     "NotFound",
     "Throttled",
+    "Unavailable",
+    "batch_get",
+    "epoch",
     "epoch_after",
     "from_item",
+    "is_expired",
     "now_iso",
     "table_named",
     "to_item",

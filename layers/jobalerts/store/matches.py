@@ -15,7 +15,8 @@ Four kinds of item share a subscriber's partition:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,14 @@ from jobalerts.errors import Conflict
 from jobalerts.models import Channel, PendingMatch, Post
 from jobalerts.schedule import window_key
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import epoch_after, from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import (
+    batch_get,
+    epoch_after,
+    from_item,
+    table_named,
+    to_item,
+    translated,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -52,10 +60,16 @@ def _marker(channel: Channel, due_at: datetime) -> str:
 
 
 class MatchesRepository:
-    def __init__(self, table: Table | None = None, ttl_days: int | None = None) -> None:
+    def __init__(
+        self,
+        table: Table | None = None,
+        ttl_days: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         settings = get_settings()
         self.table = table or table_named(settings.matches_table)
         self.ttl_days = ttl_days or settings.match_ttl_days
+        self.sleep = sleep
 
     # ------------------------------------------------------------ written by the match function
 
@@ -219,11 +233,10 @@ class MatchesRepository:
                     "ProjectionExpression": "sk",
                 }
             }
-            while request:
-                with translated("sent log"):
-                    page = self.table.meta.client.batch_get_item(RequestItems=request)
-                found.update(str(i["sk"]) for i in page["Responses"].get(self.table.name, []))
-                request = page.get("UnprocessedKeys") or {}
+            found.update(
+                str(i["sk"])
+                for i in batch_get(self.table.meta.client, request, "sent log", self.sleep)
+            )
         prefix_len = len(channel.value) + 3
         posts = {sk[prefix_len:] for sk in found if sk.startswith("s#")}
         prints = {sk[prefix_len:] for sk in found if sk.startswith("f#")}

@@ -83,8 +83,24 @@ class SearchesRepository:
         """Follow the subscriber's status; the new updated_at makes match workers and the X
         planner re-read these searches."""
         for search in self.list_for(subscriber_id):
-            if search.live is not live:
-                self.put(search.model_copy(update={"live": live, "updated_at": now_iso()}))
+            if search.live is live:
+                continue
+            try:
+                with translated("saved search"):
+                    # Conditional: a search deleted since the list was read stays deleted.
+                    self.table.update_item(
+                        Key={"subscriber_id": subscriber_id, "search_id": search.search_id},
+                        UpdateExpression="SET live = :live, updated_at = :now",
+                        ConditionExpression="attribute_exists(search_id) AND #s <> :deleted",
+                        ExpressionAttributeNames={"#s": "status"},
+                        ExpressionAttributeValues={
+                            ":live": live,
+                            ":now": now_iso(),
+                            ":deleted": SearchStatus.DELETED.value,
+                        },
+                    )
+            except Conflict:
+                continue
 
     def changes_since(self, shard: str, since: str | None) -> Iterator[SavedSearch]:
         """Searches of one shard changed after `since` (all of them when since is None), oldest first."""

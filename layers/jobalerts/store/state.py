@@ -1,11 +1,25 @@
-"""State table: key (`pk`, `sk`). Source checkpoints, idempotency records, delivery records."""
+"""State table: key (`pk`, `sk`). Source checkpoints, idempotency records, delivery records.
+
+The table's TTL attribute is `expiration` (epoch seconds). DynamoDB deletes expired items
+lazily, a day or two later, and until then they are read like any other: every read and
+condition here treats an item whose `expiration` has passed as absent.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import from_item, now_iso, table_named, to_item, translated
+from jobalerts.store._dynamo import (
+    epoch,
+    from_item,
+    is_expired,
+    now_iso,
+    table_named,
+    to_item,
+    translated,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -35,11 +49,14 @@ class StateRepository:
                 )
             )
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def get(self, pk: str, sk: str, now: datetime | None = None) -> dict[str, Any] | None:
+        """The record, or None when there is none or it has expired (TTL deletes lazily)."""
         with translated("state"):
             page = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True)
         item = page.get("Item")
-        return from_item(item) if item else None
+        if not item or is_expired(item, now):
+            return None
+        return from_item(item)
 
     def take(self, pk: str, sk: str, limit: int, expiration: int) -> bool:
         """Count one use of a fixed-window allowance; False once `limit` uses were taken."""
@@ -74,16 +91,20 @@ class StateRepository:
             )
         return int(result.get("Attributes", {}).get(attribute, 0))  # type: ignore[arg-type]
 
-    def put_if_absent(self, pk: str, sk: str, data: dict[str, Any]) -> dict[str, Any] | None:
-        """Write a record unless one exists; returns the existing record, or None if written."""
+    def put_if_absent(
+        self, pk: str, sk: str, data: dict[str, Any], now: datetime | None = None
+    ) -> dict[str, Any] | None:
+        """Write a record unless a live one exists (an expired one is replaced); returns the
+        existing record, or None if written."""
         from jobalerts.errors import Conflict
 
         try:
             with translated("state"):
                 self.table.put_item(
                     Item=to_item({**data, "pk": pk, "sk": sk}),
-                    ConditionExpression="attribute_not_exists(pk)",
+                    ConditionExpression="attribute_not_exists(pk) OR expiration < :now",
+                    ExpressionAttributeValues={":now": epoch(now)},
                 )
         except Conflict:
-            return self.get(pk, sk) or {}
+            return self.get(pk, sk, now) or {}
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -9,15 +11,18 @@ from boto3.dynamodb.conditions import Key
 from jobalerts.errors import AlreadyExists, Conflict, NotFound
 from jobalerts.models import Subscriber, SubscriberStatus
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import batch_get, from_item, table_named, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
 class SubscribersRepository:
-    def __init__(self, table: Table | None = None) -> None:
+    def __init__(
+        self, table: Table | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.table = table or table_named(get_settings().subscribers_table)
+        self.sleep = sleep
 
     def create(self, subscriber: Subscriber) -> None:
         try:
@@ -43,14 +48,10 @@ class SubscribersRepository:
         for start in range(0, len(ids), 100):
             keys: list[dict[str, Any]] = [{"subscriber_id": i} for i in ids[start : start + 100]]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
-            while request:
-                with translated("subscribers"):
-                    # The resource's client speaks plain Python values, like the table does.
-                    page = self.table.meta.client.batch_get_item(RequestItems=request)
-                for raw in page["Responses"].get(self.table.name, []):
-                    sub = Subscriber.model_validate(from_item(raw))
-                    found[sub.subscriber_id] = sub
-                request = page.get("UnprocessedKeys") or {}
+            # The resource's client speaks plain Python values, like the table does.
+            for raw in batch_get(self.table.meta.client, request, "subscribers", self.sleep):
+                sub = Subscriber.model_validate(from_item(raw))
+                found[sub.subscriber_id] = sub
         return found
 
     def find_by_email(self, email: str) -> Subscriber | None:

@@ -1,0 +1,78 @@
+"""Every boto3 client and resource the service uses is built here, with an explicit Config.
+
+botocore's defaults (legacy retry mode, 60 s read timeout, retries of read timeouts) would sit
+below our own retries and below the delivery claim, with sleeps that ignore how much of the
+invocation is left. So each call site says what it can afford:
+
+| call site | connect / read timeout | retries (total attempts) | why |
+| --- | --- | --- | --- |
+| `DATA`: DynamoDB | 2 s / 5 s | standard, 4 | reads and conditional writes: a retry after a write that went through fails its condition, which the callers read as "already done" |
+| `QUEUE`: SQS send | 2 s / 5 s | standard, 3 | a duplicated delivery request is harmless: the delivery claim settles it |
+| `DIGEST_SEND`: SES SendEmail, SNS Publish of a digest | 2 s / 10 s | 1 | nothing resends below the claim; `DigestDelivery` retries throttling itself, within the invocation's time, and counts a timeout after sending as an ambiguous send (docs/digests.md) |
+| `NOTIFY`: SES/SNS for confirmations | 2 s / 10 s | standard, 3 | a second confirmation is harmless |
+| `LOOKUP`: SNS opt-out check | 2 s / 5 s | standard, 3 | a read |
+
+A unit test fails when `boto3.client(` or `boto3.resource(` appears anywhere else in layers/.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+
+def _config(connect: float, read: float, attempts: int) -> Config:
+    return Config(
+        connect_timeout=connect,
+        read_timeout=read,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+
+
+DATA = _config(2, 5, 4)
+QUEUE = _config(2, 5, 3)
+DIGEST_SEND = _config(2, 10, 1)
+NOTIFY = _config(2, 10, 3)
+LOOKUP = _config(2, 5, 3)
+
+
+def dynamodb() -> DynamoDBServiceResource:
+    return boto3.resource("dynamodb", config=DATA)
+
+
+def table(name: str) -> Table:
+    return dynamodb().Table(name)
+
+
+def sesv2(config: Config) -> SESV2Client:
+    return boto3.client("sesv2", config=config)
+
+
+def sns(config: Config) -> SNSClient:
+    return boto3.client("sns", config=config)
+
+
+def sqs(config: Config = QUEUE) -> SQSClient:
+    return boto3.client("sqs", config=config)
+
+
+__all__ = [
+    "DATA",
+    "DIGEST_SEND",
+    "LOOKUP",
+    "NOTIFY",
+    "QUEUE",
+    "dynamodb",
+    "sesv2",
+    "sns",
+    "sqs",
+    "table",
+]

@@ -1,0 +1,205 @@
+"""Faults at the HTTP layer of every AWS call, the way production meets them.
+
+The hook is a botocore `before-send` handler, which runs once per attempt inside botocore's
+retry loop: whatever retries a client is configured with run against these faults exactly as
+they would against AWS. It is put first in `botocore.handlers.BUILTIN_HANDLERS`, ahead of moto's
+own `before-send` stubber, so every session and client created afterwards carries it.
+
+Kinds (one is drawn per faulted attempt):
+- `throttling`, `http_500`, `http_503`: an error response; the request never reached AWS.
+- `connection_reset`: the connection drops before the request is sent.
+- `read_timeout`: the request reaches moto and takes effect, then the client times out waiting
+  for the answer. The caller cannot tell whether it worked: the ambiguous case. When the call
+  was SES SendEmail or SNS Publish, the message went out (`ambiguous_send`).
+- `crash`: the function dies here, between its previous write and this one (Lambda's timeout,
+  an out-of-memory kill). Raised as a BaseException so no `except Exception` swallows it.
+
+Step-boundary faults (a stream batch failing half-way, a duplicated SQS message) are the
+pumps' business: see `jobalerts.local.simulate`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+HTTP_KINDS = ("throttling", "http_500", "http_503", "connection_reset", "read_timeout", "crash")
+SEND_OPERATIONS = {("sesv2", "SendEmail"), ("sns", "Publish")}
+# Error codes botocore's retry modes (legacy and standard) both treat as throttling.
+_THROTTLE_CODE = {
+    "dynamodb": "ThrottlingException",
+    "sesv2": "TooManyRequestsException",
+    "sns": "Throttling",
+}
+
+
+class SimulatedCrash(BaseException):
+    """The function instance died mid-invocation."""
+
+
+@dataclass
+class Accepted:
+    """A send that reached moto: which operation, the request body, whether it was ambiguous."""
+
+    operation: str
+    body: bytes
+    ambiguous: bool
+    message: str = ""
+    """moto's id of the email or text it produced, to tell which sent message it was."""
+
+
+@dataclass
+class FaultInjector:
+    rate: float
+    rng: random.Random
+    kinds: tuple[str, ...] = HTTP_KINDS
+    counts: Counter[str] = field(default_factory=Counter)
+    accepted: list[Accepted] = field(default_factory=list)
+    """Every SES/SNS send that took effect, in order (the harness reads tags from them)."""
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def active(self) -> bool:
+        return bool(getattr(self._local, "active", False))
+
+    @contextmanager
+    def enabled(self) -> Iterator[None]:
+        """Faults only while a function runs: the harness's own calls play AWS's pollers."""
+        previous = self.active
+        self._local.active = True
+        try:
+            yield
+        finally:
+            self._local.active = previous
+
+    def draw(self) -> bool:
+        return self.rate > 0 and self.rng.random() < self.rate
+
+    def __call__(self, request: Any, event_name: str, **_: Any) -> Any:
+        service, operation = _service_and_operation(event_name)
+        is_send = (service, operation) in SEND_OPERATIONS
+        if not self.active or not self.draw():
+            if is_send:
+                response = _moto(request, event_name)
+                if response is not None and response.status_code < 300:
+                    self.accepted.append(
+                        Accepted(operation, _body(request), False, _last_message(operation))
+                    )
+                return response
+            return None
+        kind = self.rng.choice(self.kinds)
+        self.counts[kind] += 1
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+        if kind == "crash":
+            raise SimulatedCrash(event_name)
+        if kind == "connection_reset":
+            raise ConnectionClosedError(endpoint_url=request.url)
+        if kind == "read_timeout":
+            response = _moto(request, event_name)
+            if is_send and response is not None and response.status_code < 300:
+                self.counts["ambiguous_send"] += 1
+                self.accepted.append(
+                    Accepted(operation, _body(request), True, _last_message(operation))
+                )
+            raise ReadTimeoutError(endpoint_url=request.url)
+        status, code = {
+            "throttling": (429 if service == "sesv2" else 400, _THROTTLE_CODE.get(service)),
+            "http_500": (500, "InternalFailure"),
+            "http_503": (503, "ServiceUnavailable"),
+        }[kind]
+        return _error_response(request, service, status, code or "ThrottlingException")
+
+
+def _service_and_operation(event_name: str) -> tuple[str, str]:
+    parts = event_name.split(".")
+    return (parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "")
+
+
+def _body(request: Any) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes):
+        return body
+    return bytes(body.read()) if hasattr(body, "read") else b""
+
+
+def _last_message(operation: str) -> str:
+    from jobalerts.local.template import ACCOUNT_ID, REGION
+
+    if operation == "SendEmail":
+        from moto.ses.models import ses_backends
+
+        sent = ses_backends[ACCOUNT_ID][REGION].sent_messages
+        return str(sent[-1].id) if sent else ""
+    from moto.sns.models import sns_backends
+
+    texts = sns_backends[ACCOUNT_ID][REGION].sms_messages
+    return str(next(reversed(texts))) if texts else ""
+
+
+def _moto(request: Any, event_name: str) -> Any:
+    """Let moto answer now, so the request takes effect before we decide what the client sees."""
+    from moto.core.models import botocore_stubber
+
+    return botocore_stubber(event_name=event_name, request=request)
+
+
+def _error_response(request: Any, service: str, status: int, code: str) -> Any:
+    """An error in the request's own protocol, so botocore parses and classifies it as AWS's."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    headers = {"x-amzn-RequestId": "simulated", "x-amzn-ErrorType": code}
+    if request.headers.get("X-Amz-Target") or service == "sesv2":
+        body = json.dumps({"__type": code, "message": "simulated fault"}).encode()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+    elif _body(request).startswith(b"Action="):
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{code}</Code><Message>simulated fault</Message></Error>"
+            "<RequestId>simulated</RequestId></ErrorResponse>"
+        ).encode()
+        headers["Content-Type"] = "text/xml"
+    else:
+        body = json.dumps({"message": "simulated fault"}).encode()
+        headers["Content-Type"] = "application/json"
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = value
+    return AWSResponse(request.url, status, http_headers, _Raw(body))
+
+
+class _Raw:
+    """What AWSResponse reads a body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+@contextmanager
+def installed(injector: Callable[..., Any]) -> Iterator[None]:
+    """Put the hook in front of moto's for every session created from now on."""
+    import boto3
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    entry = ("before-send", injector)
+    BUILTIN_HANDLERS.insert(0, entry)
+    # Sessions made earlier were built without the hook; the next client is built anew.
+    boto3.DEFAULT_SESSION = None
+    try:
+        yield
+    finally:
+        BUILTIN_HANDLERS.remove(entry)
+        boto3.DEFAULT_SESSION = None

@@ -1,0 +1,230 @@
+"""DeliveryLog against every state a window can be in: the conditions behind exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import boto3
+import pytest
+
+from jobalerts.delivery.records import (
+    COUNTER_DAYS,
+    LEASE,
+    RECORD_DAYS,
+    DeliveryLog,
+    counter_sk,
+    lock_sk,
+    record_pk,
+    window_sk,
+)
+from jobalerts.errors import Conflict
+from jobalerts.local.template import LocalStack, load_template
+from jobalerts.models import Channel, DeliveryRequest
+from jobalerts.settings import get_settings
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+WINDOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+REQUEST = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=WINDOW)
+OTHER_WINDOW = DeliveryRequest(
+    subscriber_id="ana", channel=Channel.EMAIL, due_at=WINDOW + timedelta(hours=1)
+)
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def claim(
+    log: DeliveryLog, attempt: str, now: datetime, request: DeliveryRequest = REQUEST
+) -> None:
+    log.claim(
+        request,
+        digest_id="dg",
+        attempt_id=attempt,
+        post_ids=("x#1", "x#2"),
+        fingerprints=("t1",),
+        now=now,
+    )
+
+
+def item(sk: str) -> dict[str, object] | None:
+    table = boto3.resource("dynamodb").Table(get_settings().state_table)
+    found = table.get_item(Key={"pk": record_pk("ana"), "sk": sk}).get("Item")
+    return dict(found) if found else None
+
+
+@pytest.fixture
+def log(stack: LocalStack) -> DeliveryLog:
+    return DeliveryLog()
+
+
+# ---------------------------------------------------------------- claim
+
+
+def test_a_claim_on_a_free_window_writes_the_window_and_the_lock_with_exact_times(
+    log: DeliveryLog,
+) -> None:
+    claim(log, "a1", T0)
+    window = item(window_sk(Channel.EMAIL, WINDOW))
+    lock = item(lock_sk(Channel.EMAIL))
+    assert window is not None
+    assert lock is not None
+    assert window["status"] == "sending"
+    assert window["attempt_id"] == "a1"
+    assert window["digest_id"] == "dg"
+    assert window["post_ids"] == ["x#1", "x#2"]
+    assert window["fingerprints"] == ["t1"]
+    assert window["lease_until"] == epoch(T0) + 120
+    assert window["expiration"] == epoch(T0) + 30 * 86_400
+    assert window["claimed_at"] == "2026-11-23T10:00:00+00:00"
+    assert lock["attempt_id"] == "a1"
+    assert lock["window"] == "2026-11-23T09:00:00+00:00"
+    assert lock["lease_until"] == epoch(T0) + 120
+    assert lock["expiration"] == epoch(T0) + 30 * 86_400
+    record = log.get(REQUEST, T0)
+    assert record is not None
+    assert record.lease_until == T0 + timedelta(seconds=120)
+    assert record.live(T0)
+    assert record.live(T0 + timedelta(seconds=119))
+    assert not record.live(T0 + timedelta(seconds=120))
+    assert record.post_ids == ("x#1", "x#2")
+    assert record.accepted is False
+
+
+def test_lease_and_record_lifetimes() -> None:
+    assert timedelta(seconds=120) == LEASE
+    assert RECORD_DAYS == 30
+    assert COUNTER_DAYS == 3
+
+
+def test_the_lease_outlives_the_deliver_function_and_ends_before_sqs_redelivers() -> None:
+    # A lease shorter than the function timeout lets a second attempt send while the first is
+    # still alive; longer than the visibility timeout, the retry finds it still held.
+    resources = load_template()["Resources"]
+    timeout = resources["DeliverFunction"]["Properties"].get(
+        "Timeout", load_template()["Globals"]["Function"]["Timeout"]
+    )
+    visibility = resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"]
+    assert timeout < LEASE.total_seconds() < visibility
+
+
+def test_a_live_claim_cannot_be_taken(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    with pytest.raises(Conflict):
+        claim(log, "a2", T0 + LEASE)  # the lease ends after its last second
+    assert (log.get(REQUEST, T0) or pytest.fail("no record")).attempt_id == "a1"
+
+
+def test_a_stale_claim_is_taken_over(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    later = T0 + LEASE + timedelta(seconds=1)
+    claim(log, "a2", later)
+    record = log.get(REQUEST, later)
+    assert record is not None
+    assert (record.status, record.attempt_id) == ("sending", "a2")
+    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"
+
+
+def test_a_stale_claim_that_ses_reported_as_accepted_is_not_taken(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    assert log.record_accepted("ana", Channel.EMAIL, WINDOW)
+    with pytest.raises(Conflict):
+        claim(log, "a2", T0 + LEASE + timedelta(seconds=1))
+    record = log.get(REQUEST, T0)
+    assert record is not None
+    assert record.accepted
+
+
+def test_a_sent_window_is_never_claimed_again_even_long_after_its_lease(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m1", now=T0)
+    for later in (T0 + timedelta(seconds=1), T0 + LEASE * 10):
+        with pytest.raises(Conflict):
+            claim(log, "a2", later)
+    assert (log.get(REQUEST, T0) or pytest.fail("no record")).status == "sent"
+
+
+def test_a_live_channel_lock_blocks_another_window(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    with pytest.raises(Conflict):
+        claim(log, "b1", T0 + timedelta(seconds=5), OTHER_WINDOW)
+    assert log.get(OTHER_WINDOW, T0) is None
+    # Once the lock's lease ran out, the other window can go
+    claim(log, "b1", T0 + LEASE + timedelta(seconds=1), OTHER_WINDOW)
+
+
+def test_a_released_lock_frees_the_channel_for_another_window(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    log.mark_sent(REQUEST, attempt_id="a1", provider_message_id=None, now=T0)
+    assert item(lock_sk(Channel.EMAIL)) is None
+    claim(log, "b1", T0 + timedelta(seconds=1), OTHER_WINDOW)
+
+
+def test_record_accepted_needs_an_attempt(log: DeliveryLog) -> None:
+    assert log.record_accepted("ana", Channel.EMAIL, WINDOW) is False
+    assert item(window_sk(Channel.EMAIL, WINDOW)) is None
+
+
+# ---------------------------------------------------------------- release
+
+
+def test_release_gives_back_the_window_and_the_lock(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    log.release(REQUEST, "a1")
+    assert item(window_sk(Channel.EMAIL, WINDOW)) is None
+    assert item(lock_sk(Channel.EMAIL)) is None
+    claim(log, "a2", T0 + timedelta(seconds=1))
+
+
+def test_a_stale_attempt_cannot_release_a_newer_attempts_claim(log: DeliveryLog) -> None:
+    # Given attempt a1 lost its lease and a2 claimed the window
+    claim(log, "a1", T0)
+    later = T0 + LEASE + timedelta(seconds=1)
+    claim(log, "a2", later)
+    # When a1 (still running somewhere) releases
+    log.release(REQUEST, "a1")
+    # Then a2's claim and lock are untouched
+    record = log.get(REQUEST, later)
+    assert record is not None
+    assert (record.status, record.attempt_id) == ("sending", "a2")
+    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"
+
+
+def test_release_never_deletes_a_sent_window(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m1", now=T0)
+    log.release(REQUEST, "a1")
+    record = log.get(REQUEST, T0)
+    assert record is not None
+    assert record.status == "sent"
+
+
+# ---------------------------------------------------------------- mark_sent
+
+
+def test_mark_sent_counts_a_text_once_even_when_retried(stack: LocalStack) -> None:
+    log = DeliveryLog()
+    text = DeliveryRequest(subscriber_id="ana", channel=Channel.SMS, due_at=WINDOW)
+    day = date(2026, 11, 23)
+    claim(log, "a1", T0, text)
+    log.mark_sent(text, attempt_id="a1", provider_message_id="m", now=T0, sms_day=day)
+    log.mark_sent(text, attempt_id="a1", provider_message_id="m", now=T0, sms_day=day)
+    assert log.sms_sent_on("ana", day) == 1
+    assert log.sms_sent_on("ana", day + timedelta(days=1)) == 0
+    counter = item(counter_sk(day))
+    assert counter is not None
+    assert counter["expiration"] == epoch(T0) + 3 * 86_400
+    window = item(window_sk(Channel.SMS, WINDOW))
+    assert window is not None
+    assert window["provider_message_id"] == "m"
+    assert window["sent_at"] == "2026-11-23T10:00:00+00:00"
+
+
+def test_a_stale_attempt_cannot_mark_a_newer_claim_sent(log: DeliveryLog) -> None:
+    claim(log, "a1", T0)
+    later = T0 + LEASE + timedelta(seconds=1)
+    claim(log, "a2", later)
+    with pytest.raises(Conflict):
+        log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m", now=later)
+    assert (log.get(REQUEST, later) or pytest.fail("no record")).status == "sending"
+    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"

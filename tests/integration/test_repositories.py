@@ -1,0 +1,185 @@
+"""Repositories on moto: TTL that DynamoDB applies lazily, races, and unprocessed batch keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from jobalerts.delivery.records import DeliveryLog
+from jobalerts.digests.archive import DigestArchive
+from jobalerts.errors import NotFound, Throttled
+from jobalerts.ingest import Ingest
+from jobalerts.local.template import LocalStack
+from jobalerts.models import Channel, DeliveryRequest, SearchStatus
+from jobalerts.settings import get_settings
+from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store._dynamo import BATCH_GET_ROUNDS
+from jobalerts.store.matches import MatchesRepository
+from jobalerts.store.state import StateRepository
+from tests.support.digests import make_post, make_search, make_subscriber
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LINK = "https://jobs.example/openings/4711"
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# ---------------------------------------------------------------- TTL: expired but still there
+
+
+def test_an_expired_record_reads_as_absent(stack: LocalStack) -> None:
+    # Given a record whose expiration has passed but which DynamoDB has not deleted yet
+    state = StateRepository()
+    state.put("dup", "k", {"original": "x#1", "expiration": epoch(T0)})
+    # Then it is absent after its expiration and present before
+    assert state.get("dup", "k", T0 + timedelta(seconds=1)) is None
+    assert state.get("dup", "k", T0 - timedelta(seconds=1)) is not None
+    # And a record without an expiration never expires
+    state.put("pause", "x", {"resume_after": "later"})
+    assert state.get("pause", "x", T0 + timedelta(days=3650)) is not None
+
+
+def test_put_if_absent_replaces_an_expired_record_and_keeps_a_live_one(stack: LocalStack) -> None:
+    state = StateRepository()
+    assert state.put_if_absent("dup", "k", {"original": "x#1", "expiration": epoch(T0)}, T0) is None
+    later = T0 + timedelta(seconds=1)
+    # A live record wins
+    live = state.put_if_absent("dup", "k", {"original": "x#2", "expiration": epoch(later)}, T0)
+    assert live is not None
+    assert live["original"] == "x#1"
+    # An expired one is replaced
+    fresh = {"original": "x#3", "expiration": epoch(later + timedelta(days=7))}
+    assert state.put_if_absent("dup", "k", fresh, later) is None
+    assert (state.get("dup", "k", later) or {})["original"] == "x#3"
+
+
+def test_a_repost_after_the_first_posts_marker_expired_is_stored(stack: LocalStack) -> None:
+    # Given a job stored a while ago (its near-duplicate marker is past its TTL, not yet deleted)
+    with httpx.Client() as client:
+        ingest = Ingest(get_settings(), PostsRepository(), StateRepository(), client)
+        first = make_post("1", "hiring", at=T0, links=[LINK])
+        assert ingest.store_post(first, T0) == "stored"
+        # When the same job is posted again after the posts' TTL
+        later = T0 + timedelta(days=get_settings().post_ttl_days, seconds=1)
+        again = make_post("2", "hiring again", at=later, links=[LINK])
+        # Then it is a new post, stored and matched, not a near-duplicate of an expired one
+        assert ingest.store_post(again, later) == "stored"
+        # And within the TTL a repost is still a near-duplicate
+        soon = make_post("3", "still hiring", author="jane", at=later, links=[LINK])
+        assert ingest.store_post(soon, later) == "near_duplicate"
+
+
+def test_an_expired_delivery_window_reads_as_absent_and_can_be_claimed(stack: LocalStack) -> None:
+    log = DeliveryLog()
+    request = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=T0)
+    log.claim(request, digest_id="d", attempt_id="a1", post_ids=(), fingerprints=(), now=T0)
+    log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=T0)
+    expired = T0 + timedelta(days=31)
+    assert log.get(request, T0 + timedelta(days=29)) is not None
+    assert log.get(request, expired) is None
+    log.claim(request, digest_id="d", attempt_id="a2", post_ids=(), fingerprints=(), now=expired)
+    record = log.get(request, expired)
+    assert record is not None
+    assert (record.status, record.attempt_id) == ("sending", "a2")
+
+
+def test_an_expired_digest_page_is_gone(stack: LocalStack) -> None:
+    archive = DigestArchive()
+    archive.put("ana", "dg1", "<p>page</p>", T0)
+    assert archive.get("ana", "dg1", T0) == "<p>page</p>"
+    assert archive.get_by_id("dg1", T0) == "<p>page</p>"
+    gone = T0 + timedelta(days=31)
+    assert archive.get("ana", "dg1", gone) is None
+    assert archive.get_by_id("dg1", gone) is None
+
+
+# ---------------------------------------------------------------- races
+
+
+def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a search listed by set_live, and deleted before set_live writes
+    searches = SearchesRepository()
+    search = make_search("ana", "s1", "python")
+    searches.put(search)
+    listed = [s.model_copy(update={"live": False}) for s in searches.list_for("ana")]
+    searches.delete("ana", "s1")
+    monkeypatch.setattr(searches, "list_for", lambda *_a, **_k: listed)
+    # When the subscriber's searches are switched live
+    searches.set_live("ana", True)
+    # Then the search stays deleted
+    with pytest.raises(NotFound):
+        searches.get("ana", "s1")
+    [tombstone] = SearchesRepository().list_for("ana", include_deleted=True)
+    assert tombstone.status is SearchStatus.DELETED
+
+
+def test_set_live_switches_live_searches(stack: LocalStack) -> None:
+    searches = SearchesRepository()
+    searches.put(make_search("ana", "s1", "python").model_copy(update={"live": False}))
+    before = searches.get("ana", "s1").updated_at
+    searches.set_live("ana", True)
+    after = searches.get("ana", "s1")
+    assert after.live is True
+    assert after.updated_at > before
+    searches.set_live("ana", False)
+    assert searches.get("ana", "s1").live is False
+
+
+# ---------------------------------------------------------------- unprocessed keys
+
+
+def leave_unprocessed(client: Any, rounds: int) -> list[int]:
+    """Make DynamoDB answer the next `rounds` BatchGetItem calls with every key unprocessed."""
+    calls: list[int] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        requested = json.loads(params["body"])["RequestItems"]  # as sent: typed values
+
+        def after(parsed: dict[str, Any], **_: Any) -> None:
+            if len(calls) <= rounds:
+                parsed["Responses"] = {}
+                parsed["UnprocessedKeys"] = requested
+
+        client.meta.events.unregister("after-call.dynamodb.BatchGetItem", unique_id="unproc")
+        client.meta.events.register_first(
+            "after-call.dynamodb.BatchGetItem", after, unique_id="unproc"
+        )
+        calls.append(1)
+
+    client.meta.events.register("before-call.dynamodb.BatchGetItem", hook)
+    return calls
+
+
+def test_unprocessed_keys_are_asked_again_after_a_growing_pause(stack: LocalStack) -> None:
+    # Given two subscribers, and DynamoDB leaving every key unprocessed twice
+    sleeps: list[float] = []
+    subscribers = SubscribersRepository(sleep=sleeps.append)
+    for sid in ("ana", "bob"):
+        subscribers.create(make_subscriber(sid))
+    calls = leave_unprocessed(subscribers.table.meta.client, rounds=2)
+    # When both are read in one batch
+    found = subscribers.get_many({"ana", "bob"})
+    # Then both come back after two pauses, the second longer than the first
+    assert sorted(found) == ["ana", "bob"]
+    assert len(calls) == 3
+    assert len(sleeps) == 2
+    assert 0 < sleeps[0] < sleeps[1] <= 1.0
+
+
+def test_keys_left_unprocessed_round_after_round_end_in_throttled(stack: LocalStack) -> None:
+    sleeps: list[float] = []
+    matches = MatchesRepository(sleep=sleeps.append)
+    calls = leave_unprocessed(matches.table.meta.client, rounds=BATCH_GET_ROUNDS + 5)
+    with pytest.raises(Throttled):
+        matches.already_sent("ana", Channel.EMAIL, ["x#1"], ["t1"])
+    assert len(calls) == BATCH_GET_ROUNDS
+    assert max(sleeps) <= 1.0
+    assert sum(sleeps) < 5
