@@ -22,6 +22,7 @@ from jobalerts.observability import logger, metrics
 from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
 from jobalerts.settings import Settings, get_settings
+from jobalerts.snapshot import Snapshot
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
@@ -73,6 +74,20 @@ class LiveIndex:
             if self.watermark is None or search.updated_at > self.watermark:
                 self.watermark = search.updated_at
         return changes
+
+    def snapshot(self) -> Snapshot:
+        """The index as it stands, for a cold worker to start from (see `jobalerts.snapshot`)."""
+        if self.loaded_at is None:
+            raise ValueError("nothing loaded yet: refresh() first")
+        self.matcher.match("")  # files staged searches, so a cold worker gets them ready
+        return Snapshot(self.shard, self.watermark, self.loaded_at, self.matcher, self.routes)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Start from a snapshot; the next refresh() reads only what changed after it."""
+        if snapshot.shard != self.shard:
+            raise ValueError(f"snapshot of shard {snapshot.shard}, not {self.shard}")
+        self.matcher, self.routes = snapshot.matcher, snapshot.routes
+        self.watermark, self.loaded_at = snapshot.watermark, snapshot.loaded_at
 
     def _apply(self, search: SavedSearch) -> None:
         # A search whose subscriber has not confirmed (or has left) has nobody to send to.
