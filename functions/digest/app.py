@@ -11,7 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobalerts.digests.enqueue import DeliveryQueue, default_queue, run
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.pauses import resume_ended
 from jobalerts.settings import get_settings
+from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.store.matches import MatchesRepository
 
 # Validated at cold start: a misconfigured function fails on its first event, not midway.
@@ -24,6 +26,11 @@ def clients() -> tuple[MatchesRepository, DeliveryQueue]:
     return MatchesRepository(), default_queue()
 
 
+@cache
+def repositories() -> tuple[SubscribersRepository, SearchesRepository]:
+    return SubscribersRepository(), SearchesRepository()
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
@@ -31,6 +38,8 @@ def clients() -> tuple[MatchesRepository, DeliveryQueue]:
 def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     # The schedule's own time, not the clock: a delayed or replayed run covers the same windows.
     matches, queue = clients()
+    # Pauses whose date has passed end first, so their searches go live again on time.
+    resumed = resume_ended(event.time, *repositories())
     result = run(
         event.time,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
@@ -42,4 +51,5 @@ def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
         "enqueued": result.enqueued,
         "refused": result.refused,
         "stopped_early": result.stopped_early,
+        "resumed": resumed,
     }

@@ -16,6 +16,9 @@ MANAGE_TTL = 90 * DAY
 # RFC 8058 asks that one-click unsubscribe keeps working long after the mail was sent.
 UNSUBSCRIBE_TTL = 365 * DAY
 DIGEST_TTL = 30 * DAY
+# Pause and mute links sit in digests people keep: as long-lived as the unsubscribe link.
+PAUSE_TTL = 365 * DAY
+MUTE_TTL = 365 * DAY
 # Feed readers keep a URL for years; a feed ends when its search is deleted or its
 # subscriber leaves, not when a token runs out.
 FEED_TTL = 10 * 365 * DAY
@@ -58,6 +61,10 @@ class Links:
     def unsubscribe(self, subscriber_id: str) -> str:
         token = self.signer.sign(tokens.UNSUBSCRIBE, subscriber_id, UNSUBSCRIBE_TTL)
         return self._url("/unsubscribe", token)
+
+    def pause(self, subscriber_id: str) -> str:
+        """The page that pauses (and resumes) one subscriber's alerts, from a digest."""
+        return self._url("/pause", self.signer.sign(tokens.PAUSE, subscriber_id, PAUSE_TTL))
 
     def feed(self, subscriber_id: str, search_id: str) -> str:
         """The Atom feed of one saved search: `/feeds/<code>`, unguessable, read-only."""

@@ -90,6 +90,17 @@ class Subscriber(BaseModel):
     phone_confirmed: bool = False
     created_at: datetime
     confirmed_at: datetime | None = None
+    paused: bool = Field(
+        default=False, description="alerts paused: its searches are not live, nothing is sent"
+    )
+    paused_until: datetime | None = Field(
+        default=None, description="when a pause ends by itself; None while paused: until resumed"
+    )
+
+    @property
+    def receiving(self) -> bool:
+        """Confirmed, not left and not paused: its searches are live."""
+        return self.status is SubscriberStatus.ACTIVE and not self.paused
 
     @field_validator("sms_daily_cap")
     @classmethod

@@ -31,14 +31,21 @@ from zoneinfo import available_timezones
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jobalerts import inbound_sms as sms_rules
+from jobalerts import pauses, tokens
 from jobalerts import query as query_language
-from jobalerts import tokens
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.sms import OptedOut, SmsSender
 from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound
-from jobalerts.links import CONFIRM_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL, Links, expand_id
+from jobalerts.links import (
+    CONFIRM_TTL,
+    MANAGE_TTL,
+    PAUSE_TTL,
+    UNSUBSCRIBE_TTL,
+    Links,
+    expand_id,
+)
 from jobalerts.matcher import shard_for
 from jobalerts.models import (
     MAX_SMS_DAILY_CAP,
@@ -54,6 +61,7 @@ from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store._dynamo import now_iso
+from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.ratelimits import Limit, RateLimits
 from jobalerts.store.signups import Signup, SignupsRepository
 from jobalerts.store.subscribers import AddressTaken, SearchSlots, SubscriberAddresses
@@ -234,6 +242,30 @@ class SearchInput:
         )
 
 
+SEARCH_FIELDS = ("query", "channel", "frequency")
+
+
+def valid_search_changes(data: Any) -> dict[str, Any]:
+    """The fields of a saved search being edited: any of query, channel, frequency, at least one;
+    validated as when adding, unknown keys refused."""
+    if not isinstance(data, dict):
+        raise FieldError("send a JSON object", "body")
+    unknown = sorted(set(data) - set(SEARCH_FIELDS))
+    if unknown:
+        field = unknown[0][:40] if is_encodable(unknown[0]) else "body"
+        raise FieldError("only query, channel and frequency can be changed", field)
+    if not data:
+        raise FieldError("send a query, channel or frequency to change", "body")
+    changes: dict[str, Any] = {}
+    if "query" in data:
+        changes["query"] = valid_query(data["query"])
+    if "channel" in data:
+        changes["channel"] = valid_choice(data["channel"], Channel, "channel")
+    if "frequency" in data:
+        changes["frequency"] = valid_choice(data["frequency"], Frequency, "frequency")
+    return changes
+
+
 @dataclass(frozen=True)
 class SubscribeInput:
     email: str | None
@@ -389,6 +421,7 @@ class SubscriptionService:
         limits: RateLimits | None = None,
         suppression: SuppressionList | None = None,
         archive: DigestArchive | None = None,
+        matches: MatchesRepository | None = None,
         email: EmailSender | None = None,
         sms: SmsSender | None = None,
         signer: tokens.Signer | None = None,
@@ -403,6 +436,7 @@ class SubscriptionService:
         self.limits = limits or RateLimits(self.state.table)
         self.suppression = suppression or SuppressionList()
         self.archive = archive or DigestArchive()
+        self._matches = matches
         self._email = email
         self._sms = sms
         self._signer = signer
@@ -415,6 +449,10 @@ class SubscriptionService:
     @cached_property
     def links(self) -> Links:
         return Links(self.settings.public_base_url, self.signer)
+
+    @cached_property
+    def matches(self) -> MatchesRepository:
+        return self._matches or MatchesRepository()
 
     @cached_property
     def email(self) -> EmailSender:
@@ -599,6 +637,8 @@ class SubscriptionService:
         if subscriber.status is not SubscriberStatus.SUPPRESSED:
             self.subscribers.update(sid, **changes)
             if reopened:
+                # Opting in again starts alerts again, whatever pause was left behind.
+                self.subscribers.resume(sid)
                 self.searches.set_live(sid, True)
             subscriber = self.subscribers.get(sid)
             if signup.query is not None:
@@ -690,7 +730,7 @@ class SubscriptionService:
             return
         if not self.slots.take(sid, MAX_SEARCHES, len(current)):
             return
-        self._add(sid, search, now, live=subscriber.status is SubscriberStatus.ACTIVE)
+        self._add(sid, search, now, live=subscriber.receiving)
 
     # ------------------------------------------------------------ saved searches
 
@@ -702,21 +742,25 @@ class SubscriptionService:
             raise FieldError("send a JSON object", "body")
         search = SearchInput.parse(data)
         subscriber = self.subscribers.get(subscriber_id)
-        if not subscriber.confirmed(search.channel):
-            what = "an email address" if search.channel is Channel.EMAIL else "a phone number"
-            raise FieldError(
-                f"add and confirm {what} on your subscription first: nothing is sent to an "
-                "address that has not confirmed",
-                "channel",
-            )
+        self._require_confirmed(subscriber, search.channel)
         counted = len(self.searches.list_for(subscriber_id))
         if not self.slots.take(subscriber_id, MAX_SEARCHES, counted):
             raise FieldError(
                 f"you have {MAX_SEARCHES} saved searches, the most allowed; delete one first",
                 "query",
             )
-        live = subscriber.status is SubscriberStatus.ACTIVE
+        live = subscriber.receiving
         return self._add(subscriber_id, search, now or datetime.now(UTC), live=live)
+
+    @staticmethod
+    def _require_confirmed(subscriber: Subscriber, channel: Channel) -> None:
+        if not subscriber.confirmed(channel):
+            what = "an email address" if channel is Channel.EMAIL else "a phone number"
+            raise FieldError(
+                f"add and confirm {what} on your subscription first: nothing is sent to an "
+                "address that has not confirmed",
+                "channel",
+            )
 
     def _add(
         self, subscriber_id: str, search: SearchInput, now: datetime, *, live: bool
@@ -736,6 +780,35 @@ class SubscriptionService:
         self.searches.put(saved)
         logger.info("saved search added", subscriber_id=subscriber_id, search_id=search_id)
         return saved
+
+    def edit_search(self, subscriber_id: str, search_id: str, data: Any) -> SavedSearch:
+        """Change a search's query, channel or frequency in place: it keeps its id (and so its
+        feed and the posts already matched for it). Validated like adding; NotFound if absent.
+
+        Moving it to another channel carries that channel's sent log over, so a post already
+        sent by email is not texted again (the log is kept per channel)."""
+        if not _SEARCH_ID.fullmatch(search_id):
+            raise NotFound("search")
+        changes = valid_search_changes(data)
+        current = self.searches.get(subscriber_id, search_id)
+        channel = changes.get("channel", current.channel)
+        if channel is not current.channel:
+            self._require_confirmed(self.subscribers.get(subscriber_id), channel)
+        if all(getattr(current, key) == value for key, value in changes.items()):
+            return current
+        # A new updated_at is how match workers and the X planner learn of the change.
+        edited = current.model_copy(update={**changes, "updated_at": now_iso()})
+        self.searches.replace(edited)
+        if channel is not current.channel:
+            carried = self.matches.carry_sent_log(subscriber_id, current.channel, channel)
+            logger.info("sent log carried", subscriber_id=subscriber_id, entries=carried)
+        logger.info(
+            "saved search edited",
+            subscriber_id=subscriber_id,
+            search_id=search_id,
+            fields=sorted(changes),
+        )
+        return edited
 
     def delete_search(self, subscriber_id: str, search_id: str) -> None:
         """A tombstone, so match workers reading changes learn of it; NotFound if absent."""
@@ -759,6 +832,32 @@ class SubscriptionService:
             self.subscribers.update(subscriber_id, **changes)
             logger.info("settings changed", subscriber_id=subscriber_id, fields=sorted(changes))
         return self.subscribers.get(subscriber_id)
+
+    # ------------------------------------------------------------ pause
+
+    def pause(self, subscriber_id: str, data: Any, now: datetime | None = None) -> Subscriber:
+        """`{"for": "1w" | "2w" | "resumed"}`; pausing again replaces the pause."""
+        if not isinstance(data, dict):
+            raise FieldError("send a JSON object", "body")
+        choice = data.get("for")
+        if not isinstance(choice, str) or choice not in pauses.DURATIONS:
+            raise FieldError("for must be one of: 1w, 2w, resumed", "for")
+        subscriber = self.subscribers.get(subscriber_id)
+        if subscriber.status is not SubscriberStatus.ACTIVE:
+            raise FieldError("only active alerts can be paused", "for")
+        moment = now or datetime.now(UTC)
+        pauses.pause(
+            self.subscribers, self.searches, subscriber_id, pauses.DURATIONS[choice], moment
+        )
+        return self.subscribers.get(subscriber_id)
+
+    def resume(self, subscriber_id: str) -> Subscriber:
+        """Idempotent: resuming alerts that are not paused changes nothing."""
+        pauses.resume(self.subscribers, self.searches, subscriber_id)
+        return self.subscribers.get(subscriber_id)
+
+    def pause_token(self, subscriber_id: str) -> str:
+        return self.signer.sign(tokens.PAUSE, subscriber_id, PAUSE_TTL)
 
     # ------------------------------------------------------------ unsubscribe
 

@@ -21,6 +21,8 @@ MANAGE: Final = "manage"
 UNSUBSCRIBE: Final = "unsubscribe"
 DIGEST: Final = "digest"
 FEED: Final = "feed"
+PAUSE: Final = "pause"
+MUTE: Final = "mute"
 
 DAY = 86_400
 

@@ -233,10 +233,12 @@ def test_the_digest_run_only_queries_the_due_index_and_queues_one_message_each(
     result = invoke(
         "digest", {**load_event("digest-scheduled-event.json"), "time": now.isoformat()}
     )
-    # Then it read nothing but the due-index, and queued one message per subscriber and channel
+    # Then it read nothing but the due-index (and the sparse index of ended pauses: none here),
+    # and queued one message per subscriber and channel
     reads = [(op, p) for op, p in dynamodb_calls if op not in {"UpdateItem", "TransactWriteItems"}]
     assert {op for op, _ in reads} == {"Query"}
-    assert {p.get("IndexName") for _, p in reads} == {"due-index"}
+    assert {p.get("IndexName") for _, p in reads} == {"due-index", "resume-index"}
+    assert sum(p.get("IndexName") == "resume-index" for _, p in reads) == 1
     assert result["enqueued"] == 4
     sqs = boto3.client("sqs")
     bodies = []
@@ -274,4 +276,10 @@ def test_the_sample_scheduled_event_runs_through_the_handler(stack: LocalStack) 
     seed(sub, search)
     queue_match(sub, search, make_post("1", "python job"), utc(2026, 6, 1, 11, 58))
     result = invoke("digest", load_event("digest-scheduled-event.json"))
-    assert result == {"markers": 1, "enqueued": 1, "refused": 0, "stopped_early": False}
+    assert result == {
+        "markers": 1,
+        "enqueued": 1,
+        "refused": 0,
+        "stopped_early": False,
+        "resumed": 0,
+    }

@@ -31,6 +31,12 @@ ROUTES = [
     ("GET", "/manage"),
     ("POST", "/manage/searches"),
     ("POST", "/manage/searches/{x}/delete"),
+    ("POST", "/manage/searches/{x}/edit"),
+    ("POST", "/manage/pause"),
+    ("POST", "/manage/resume"),
+    ("GET", "/pause"),
+    ("POST", "/pause"),
+    ("POST", "/pause/resume"),
     ("POST", "/manage/settings"),
     ("POST", "/manage/channels"),
     ("GET", "/unsubscribe"),
@@ -40,6 +46,9 @@ ROUTES = [
     ("GET", "/api/searches"),
     ("POST", "/api/searches"),
     ("DELETE", "/api/searches/{x}"),
+    ("PATCH", "/api/searches/{x}"),
+    ("POST", "/api/pause"),
+    ("POST", "/api/resume"),
     ("GET", "/api/subscriber"),
     ("PATCH", "/api/subscriber"),
     ("POST", "/api/channels"),
@@ -61,6 +70,7 @@ FIELDS = [
     "sms_daily_cap",
     "email_enabled",
     "sms_enabled",
+    "for",
 ]
 # Text with the awkward parts of Unicode: lone surrogates, controls, NULs, combining marks.
 hostile_text = st.text(st.characters(codec=None), max_size=40) | st.sampled_from(

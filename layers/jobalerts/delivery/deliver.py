@@ -312,6 +312,8 @@ class DigestDelivery:
             return "unknown subscriber"
         if subscriber.status is not SubscriberStatus.ACTIVE:
             return f"subscriber {subscriber.status.value}"
+        if subscriber.paused:
+            return "paused"
         if not subscriber.confirmed(channel):
             # A channel counts only once a link sent to that very address was used.
             return f"{channel.value} not confirmed"
@@ -410,6 +412,7 @@ class DigestDelivery:
             DigestLinks(
                 view=view,
                 manage=self.links.manage(subscriber.subscriber_id),
+                pause=self.links.pause(subscriber.subscriber_id),
                 unsubscribe=unsubscribe,
                 feeds={
                     s.search_id: self.links.feed(subscriber.subscriber_id, s.search_id)

@@ -34,6 +34,7 @@ class DigestLinks:
 
     view: str
     manage: str | None = None
+    pause: str | None = None
     unsubscribe: str | None = None
     feeds: Mapping[str, str] = field(default_factory=dict)
     """search id -> its Atom feed (read-only, but it follows the search: email only)."""

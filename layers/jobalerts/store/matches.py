@@ -242,6 +242,23 @@ class MatchesRepository:
         prints = {sk[prefix_len:] for sk in found if sk.startswith("f#")}
         return posts, prints
 
+    def carry_sent_log(self, subscriber_id: str, source: Channel, target: Channel) -> int:
+        """Copy what went out on `source` into `target`'s sent log (same expiry): a search moved
+        to another channel does not send there what its subscriber already got. Returns how
+        many entries were copied."""
+        entries: list[dict[str, Any]] = []
+        for kind in ("s", "f"):
+            for item in self._items(subscriber_id, f"{kind}#{source.value}#"):
+                rest = str(item["sk"])[len(kind) + len(source.value) + 2 :]
+                entry = {"subscriber_id": subscriber_id, "sk": f"{kind}#{target.value}#{rest}"}
+                if "expires_at" in item:
+                    entry["expires_at"] = item["expires_at"]
+                entries.append(entry)
+        with translated("sent log"), self.table.batch_writer() as batch:
+            for entry in entries:
+                batch.put_item(Item=entry)
+        return len(entries)
+
     def complete(
         self,
         subscriber_id: str,

@@ -79,6 +79,19 @@ class SearchesRepository:
         except Conflict as exc:
             raise NotFound(f"saved search {search_id}") from exc
 
+    def replace(self, search: SavedSearch) -> None:
+        """Write an edited search over the stored one, unless it was deleted meanwhile."""
+        try:
+            with translated("saved search"):
+                self.table.put_item(
+                    Item=to_item(search.model_dump(mode="json")),
+                    ConditionExpression="attribute_exists(search_id) AND #s <> :deleted",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":deleted": SearchStatus.DELETED.value},
+                )
+        except Conflict as exc:
+            raise NotFound(f"saved search {search.search_id}") from exc
+
     def set_live(self, subscriber_id: str, live: bool) -> None:
         """Follow the subscriber's status; the new updated_at makes match workers and the X
         planner re-read these searches."""

@@ -1,4 +1,4 @@
-"""Subscribers table: key `subscriber_id`; GSIs `email-index` and `phone-index`.
+"""Subscribers table: key `subscriber_id`; GSIs `email-index`, `phone-index`, `resume-index`.
 
 One address is one subscriber by construction: next to each subscriber whose address is
 confirmed there is an address item (`subscriber_id = address#<channel>#<sha256 prefix>`,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -23,6 +24,16 @@ from jobalerts.store._dynamo import batch_get, from_item, table_named, to_item, 
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+
+# Only subscribers with a dated pause carry `resume_shard`, so the index holds just them. One
+# partition: pauses are few next to subscribers, and the digest function reads it every run.
+RESUME_SHARD = "paused"
+
+
+def resume_key(moment: datetime) -> str:
+    """UTC, fixed width: these strings sort as the times do."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class SubscribersRepository:
@@ -111,6 +122,61 @@ class SubscribersRepository:
                 )
         except Conflict as exc:
             raise NotFound(f"subscriber {subscriber_id}") from exc
+
+    def pause(self, subscriber_id: str, until: datetime | None) -> None:
+        """Mark paused; a pause with an end joins the sparse `resume-index` (by its end)."""
+        values: dict[str, Any] = {":yes": True}
+        if until is None:
+            expression = "SET paused = :yes REMOVE paused_until, resume_shard"
+        else:
+            expression = "SET paused = :yes, paused_until = :until, resume_shard = :shard"
+            values |= {":until": resume_key(until), ":shard": RESUME_SHARD}
+        try:
+            with translated("subscriber"):
+                self.table.update_item(
+                    Key={"subscriber_id": subscriber_id},
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues=values,
+                    ConditionExpression="attribute_exists(subscriber_id)",
+                )
+        except Conflict as exc:
+            raise NotFound(f"subscriber {subscriber_id}") from exc
+
+    def resume(self, subscriber_id: str, *, ended_by: datetime | None = None) -> bool:
+        """End a pause; with `ended_by`, only a pause that ends by then (a pause renewed
+        meanwhile stays). False when there was no such pause."""
+        condition = "paused = :yes"
+        values: dict[str, Any] = {":yes": True, ":no": False}
+        if ended_by is not None:
+            condition += " AND paused_until <= :by"
+            values[":by"] = resume_key(ended_by)
+        try:
+            with translated("subscriber"):
+                self.table.update_item(
+                    Key={"subscriber_id": subscriber_id},
+                    UpdateExpression="SET paused = :no REMOVE paused_until, resume_shard",
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+        except Conflict:
+            return False
+        return True
+
+    def pauses_ended(self, now: datetime) -> list[str]:
+        """Subscribers whose pause ended by `now`: one Query of the sparse index."""
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "resume-index",
+            "KeyConditionExpression": Key("resume_shard").eq(RESUME_SHARD)
+            & Key("paused_until").lte(resume_key(now)),
+        }
+        while True:
+            with translated("resume-index"):
+                page = self.table.query(**kwargs)
+            ids += [str(item["subscriber_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def set_status(self, subscriber_id: str, status: SubscriberStatus) -> None:
         self.update(subscriber_id, status=status.value)

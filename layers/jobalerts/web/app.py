@@ -411,6 +411,21 @@ def manage_delete_search(search_id: str) -> Any:
     return pages.redirect(f"/manage?{urlencode({'t': token})}")
 
 
+@app.post("/manage/searches/<search_id>/edit")
+def manage_edit_search(search_id: str) -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = {k: v for k, v in _form().items() if k in {"query", "channel", "frequency"}}
+    try:
+        service().edit_search(subscriber.subscriber_id, search_id, form)
+    except FieldError as exc:
+        return _manage_page(
+            subscriber, token, status=400, error=exc, form_name=f"edit-{search_id}", form=form
+        )
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
 @app.post("/manage/settings")
 def manage_settings() -> Any:
     _same_origin()
@@ -421,6 +436,66 @@ def manage_settings() -> Any:
         service().update_settings(subscriber.subscriber_id, form)
     except FieldError as exc:
         return _manage_page(subscriber, token, status=400, error=exc, form_name="settings")
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+# ---------------------------------------------------------------- pause (link in every digest)
+
+
+def _pause_page(token: str, subscriber: Subscriber, status: int = 200) -> Any:
+    query = urlencode({"t": token})
+    return pages.page(
+        "pause.html",
+        status,
+        subscriber=subscriber,
+        pause_action=f"/pause?{query}",
+        resume_action=f"/pause/resume?{query}",
+    )
+
+
+@app.get("/pause")
+def pause_page() -> Any:
+    # Only shows the choices: mail scanners prefetch GETs, so pausing waits for the POST.
+    token = _query_token()
+    return _pause_page(token, service().subscriber_for(token, tokens.PAUSE))
+
+
+@app.post("/pause")
+def pause_from_link() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.PAUSE)
+    paused = service().pause(subscriber.subscriber_id, _form())
+    return _pause_page(token, paused)
+
+
+@app.post("/pause/resume")
+def resume_from_link() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.PAUSE)
+    return _pause_page(token, service().resume(subscriber.subscriber_id))
+
+
+@app.post("/manage/pause")
+def manage_pause() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = _form()
+    try:
+        service().pause(subscriber.subscriber_id, form)
+    except FieldError as exc:
+        return _manage_page(subscriber, token, status=400, error=exc, form_name="pause")
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+@app.post("/manage/resume")
+def manage_resume() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    service().resume(subscriber.subscriber_id)
     return pages.redirect(f"/manage?{urlencode({'t': token})}")
 
 
@@ -476,6 +551,13 @@ def api_add_search() -> Any:
     return _json_response(201, _search_json(search))
 
 
+@app.patch("/api/searches/<search_id>")
+def api_edit_search(search_id: str) -> Any:
+    subscriber = _api_subscriber()
+    search = service().edit_search(subscriber.subscriber_id, search_id, _json_body())
+    return _json_response(200, _search_json(search))
+
+
 @app.delete("/api/searches/<search_id>")
 def api_delete_search(search_id: str) -> Any:
     subscriber = _api_subscriber()
@@ -502,6 +584,20 @@ def api_update_subscriber() -> Any:
     subscriber = _api_subscriber()
     updated = service().update_settings(subscriber.subscriber_id, _json_body())
     return _json_response(200, _subscriber_json(updated))
+
+
+@app.post("/api/pause")
+def api_pause() -> Any:
+    subscriber = _api_subscriber()
+    return _json_response(
+        200, _subscriber_json(service().pause(subscriber.subscriber_id, _json_body()))
+    )
+
+
+@app.post("/api/resume")
+def api_resume() -> Any:
+    subscriber = _api_subscriber()
+    return _json_response(200, _subscriber_json(service().resume(subscriber.subscriber_id)))
 
 
 # ---------------------------------------------------------------- errors, in one place
