@@ -66,6 +66,11 @@ class Links:
         """The page that pauses (and resumes) one subscriber's alerts, from a digest."""
         return self._url("/pause", self.signer.sign(tokens.PAUSE, subscriber_id, PAUSE_TTL))
 
+    def mute(self, subscriber_id: str, handle: str) -> str:
+        """The page that mutes one account for one subscriber (`<subscriber id>|<handle>`)."""
+        token = self.signer.sign(tokens.MUTE, f"{subscriber_id}|{handle}", MUTE_TTL)
+        return self._url("/mute", token)
+
     def feed(self, subscriber_id: str, search_id: str) -> str:
         """The Atom feed of one saved search: `/feeds/<code>`, unguessable, read-only."""
         subject = f"{compact_id(subscriber_id)}~{search_id}"

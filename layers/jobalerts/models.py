@@ -97,6 +97,12 @@ class Subscriber(BaseModel):
         default=None, description="when a pause ends by itself; None while paused: until resumed"
     )
 
+    muted: list[str] = Field(
+        default_factory=list,
+        description="accounts (author keys, see `author_key`) whose posts this subscriber never "
+        "gets in a digest",
+    )
+
     @property
     def receiving(self) -> bool:
         """Confirmed, not left and not paused: its searches are live."""
@@ -117,6 +123,11 @@ class Subscriber(BaseModel):
         if channel is Channel.EMAIL:
             return bool(self.email) and self.email_confirmed
         return bool(self.phone) and self.phone_confirmed
+
+
+def author_key(handle: str) -> str:
+    """One account however its handle is written: no leading @, case folded."""
+    return handle.strip().lstrip("@").casefold()
 
 
 def quiet_hours(start: int, end: int) -> int:

@@ -55,6 +55,7 @@ from jobalerts.models import (
     SavedSearch,
     Subscriber,
     SubscriberStatus,
+    author_key,
     quiet_hours,
 )
 from jobalerts.observability import logger, metrics
@@ -67,6 +68,8 @@ from jobalerts.store.signups import Signup, SignupsRepository
 from jobalerts.store.subscribers import AddressTaken, SearchSlots, SubscriberAddresses
 
 MAX_SEARCHES = 25
+MAX_MUTED = 200
+MAX_HANDLE_LENGTH = 320
 _SEARCH_ID = re.compile(r"[0-9a-f]{32}")
 SETTINGS_FIELDS = (
     "timezone",
@@ -858,6 +861,47 @@ class SubscriptionService:
 
     def pause_token(self, subscriber_id: str) -> str:
         return self.signer.sign(tokens.PAUSE, subscriber_id, PAUSE_TTL)
+
+    # ------------------------------------------------------------ mute
+
+    def muted_account(self, token: str) -> tuple[Subscriber, str]:
+        """The subscriber and the handle (as written in the digest) behind a mute link."""
+        subject = self.signer.verify(token, tokens.MUTE)
+        subscriber_id, _, handle = subject.partition("|")
+        if not author_key(handle):
+            raise InvalidToken("this link is not valid")
+        try:
+            return self.subscribers.get(subscriber_id), handle
+        except NotFound:
+            raise InvalidToken("this link is not valid") from None
+
+    def mute(self, subscriber_id: str, handle: str) -> Subscriber:
+        """Idempotent; at most MAX_MUTED accounts (the list rides on every digest's read)."""
+        subscriber = self.subscribers.get(subscriber_id)
+        key = author_key(handle)
+        if key in subscriber.muted:
+            return subscriber
+        if len(subscriber.muted) >= MAX_MUTED:
+            raise FieldError(
+                f"you have muted {MAX_MUTED} accounts, the most allowed; unmute one first",
+                "account",
+            )
+        self.subscribers.update(subscriber_id, muted=[*subscriber.muted, key])
+        logger.info("account muted", subscriber_id=subscriber_id, muted=len(subscriber.muted) + 1)
+        return self.subscribers.get(subscriber_id)
+
+    def unmute(self, subscriber_id: str, data: Any) -> Subscriber:
+        """`{"account": "@acme"}`; unmuting an account that is not muted changes nothing."""
+        if not isinstance(data, dict):
+            raise FieldError("send a JSON object", "body")
+        account = valid_text(data.get("account"), "account", MAX_HANDLE_LENGTH, "name an account")
+        subscriber = self.subscribers.get(subscriber_id)
+        key = author_key(account)
+        if key in subscriber.muted:
+            kept = [k for k in subscriber.muted if k != key]
+            self.subscribers.update(subscriber_id, muted=kept)
+            logger.info("account unmuted", subscriber_id=subscriber_id, muted=len(kept))
+        return self.subscribers.get(subscriber_id)
 
     # ------------------------------------------------------------ unsubscribe
 

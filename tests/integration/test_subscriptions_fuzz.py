@@ -37,6 +37,10 @@ ROUTES = [
     ("GET", "/pause"),
     ("POST", "/pause"),
     ("POST", "/pause/resume"),
+    ("GET", "/mute"),
+    ("POST", "/mute"),
+    ("POST", "/mute/undo"),
+    ("POST", "/manage/mutes/undo"),
     ("POST", "/manage/settings"),
     ("POST", "/manage/channels"),
     ("GET", "/unsubscribe"),
@@ -48,6 +52,7 @@ ROUTES = [
     ("DELETE", "/api/searches/{x}"),
     ("PATCH", "/api/searches/{x}"),
     ("POST", "/api/pause"),
+    ("DELETE", "/api/mutes/{x}"),
     ("POST", "/api/resume"),
     ("GET", "/api/subscriber"),
     ("PATCH", "/api/subscriber"),
@@ -71,6 +76,7 @@ FIELDS = [
     "email_enabled",
     "sms_enabled",
     "for",
+    "account",
 ]
 # Text with the awkward parts of Unicode: lone surrogates, controls, NULs, combining marks.
 hostile_text = st.text(st.characters(codec=None), max_size=40) | st.sampled_from(

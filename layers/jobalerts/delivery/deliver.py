@@ -353,8 +353,8 @@ class DigestDelivery:
             max_per_author=self.settings.max_posts_per_author,
             sent_fingerprints=sent_prints,
         )
-        if composition.orphaned:
-            self.matches.forget(sub_id, channel, composition.orphaned)
+        if composition.orphaned or composition.muted:
+            self.matches.forget(sub_id, channel, composition.orphaned + composition.muted)
         if composition.repeats:
             self.matches.complete(sub_id, channel, composition.repeats, None)
         return composition.digest, fresh
@@ -413,6 +413,7 @@ class DigestDelivery:
                 view=view,
                 manage=self.links.manage(subscriber.subscriber_id),
                 pause=self.links.pause(subscriber.subscriber_id),
+                mute=self._mute_links(digest),
                 unsubscribe=unsubscribe,
                 feeds={
                     s.search_id: self.links.feed(subscriber.subscriber_id, s.search_id)
@@ -457,11 +458,16 @@ class DigestDelivery:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _web_page(self, digest: Digest, view: str) -> str:
+        mute = self._mute_links(digest)
         for per_search in (None, 50, 10):
-            page = render_web(digest, view, self.env, per_search=per_search)
+            page = render_web(digest, view, self.env, per_search=per_search, mute=mute)
             if len(page.encode()) <= ARCHIVE_LIMIT_BYTES:
                 return page
-        return render_web(digest, view, self.env, per_search=1)
+        return render_web(digest, view, self.env, per_search=1, mute=mute)
+
+    def _mute_links(self, digest: Digest) -> dict[str, str]:
+        sub_id = digest.subscriber.subscriber_id
+        return {key: self.links.mute(sub_id, handle) for key, handle in digest.authors.items()}
 
     def _finish(
         self,

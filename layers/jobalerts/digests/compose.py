@@ -15,7 +15,7 @@ from datetime import datetime
 
 from jobalerts.digests.text import Terms, one_line, safe_url, terms_of
 from jobalerts.identity import SOCIAL_HOSTS, fingerprints, host_of
-from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
+from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber, author_key
 from jobalerts.schedule import window_key
 
 SUBJECT_LIMIT = 78
@@ -84,7 +84,7 @@ class DigestSection:
         seen: dict[str, int] = {}
         kept: list[DigestItem] = []
         for item in self.items:
-            author = _author_key(item.post.author_handle)
+            author = author_key(item.post.author_handle)
             seen[author] = seen.get(author, 0) + 1
             if seen[author] <= self.per_author:
                 kept.append(item)
@@ -96,7 +96,7 @@ class DigestSection:
         groups: dict[str, list[DigestItem]] = {}
         handles: dict[str, str] = {}
         for item in self.items:
-            author = _author_key(item.post.author_handle)
+            author = author_key(item.post.author_handle)
             handles.setdefault(author, item.post.author_handle)
             groups.setdefault(author, []).append(item)
         return tuple(
@@ -115,10 +115,6 @@ class DigestSection:
         return max(0, len(self.fair) - self.limit)
 
 
-def _author_key(handle: str) -> str:
-    return handle.strip().lstrip("@").casefold()
-
-
 @dataclass(frozen=True)
 class Digest:
     digest_id: str
@@ -133,6 +129,15 @@ class Digest:
     @property
     def count(self) -> int:
         return sum(len(s.items) for s in self.sections)
+
+    @property
+    def authors(self) -> dict[str, str]:
+        """Author key -> a handle as written, for every account in the digest (mute links)."""
+        found: dict[str, str] = {}
+        for section in self.sections:
+            for item in section.items:
+                found.setdefault(author_key(item.post.author_handle), item.post.author_handle)
+        return found
 
     @property
     def names_by_size(self) -> list[str]:
@@ -166,6 +171,8 @@ class Composition:
     """Posts whose every matching search was deleted: forget them."""
     repeats: list[str]
     """Posts that are near-duplicates of something already sent: log them as sent too."""
+    muted: list[str] = field(default_factory=list)
+    """Posts of accounts the subscriber muted: forget them."""
 
 
 @dataclass
@@ -194,6 +201,8 @@ def compose(
 
     orphaned: list[str] = []
     repeats: list[str] = []
+    muted_accounts = set(subscriber.muted)
+    muted: list[str] = []
     drafts: list[_Draft] = []
     by_print: dict[str, _Draft] = {}
     accounted: list[str] = []
@@ -201,6 +210,9 @@ def compose(
         search_ids = sorted((i for i in match.search_ids if i in by_id), key=order.__getitem__)
         if not search_ids:
             orphaned.append(match.post.id)
+            continue
+        if author_key(match.post.author_handle) in muted_accounts:
+            muted.append(match.post.id)
             continue
         prints = fingerprints(match.post)
         if any(p in sent_fingerprints for p in prints):
@@ -223,7 +235,7 @@ def compose(
             by_print[p] = draft
 
     if not drafts:
-        return Composition(None, orphaned, repeats)
+        return Composition(None, orphaned, repeats, muted)
 
     grouped: dict[str, list[DigestItem]] = {}
     for draft in drafts:
@@ -260,7 +272,7 @@ def compose(
         post_ids=tuple(accounted),
         fingerprints=tuple(by_print),
     )
-    return Composition(digest, orphaned, repeats)
+    return Composition(digest, orphaned, repeats, muted)
 
 
 def _search_order(search: SavedSearch) -> tuple[datetime, str]:

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from jobalerts.digests.compose import Digest, DigestItem, DigestSection
 from jobalerts.digests.sms import compose_sms
 from jobalerts.digests.text import clean, highlight, one_line
-from jobalerts.models import Post
+from jobalerts.models import Post, author_key
 from jobalerts.schedule import zone_of
 
 SOURCE_LABELS = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
@@ -38,6 +38,9 @@ class DigestLinks:
     unsubscribe: str | None = None
     feeds: Mapping[str, str] = field(default_factory=dict)
     """search id -> its Atom feed (read-only, but it follows the search: email only)."""
+    mute: Mapping[str, str] = field(default_factory=dict)
+    """author key -> the link that mutes that account (email and web view: it only ever
+    hides posts, so a forwarded web view risks nothing more)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def _item(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
     post = item.post
     return {
         "handle": _handle(post.author_handle),
+        "author_key": author_key(post.author_handle),
         "name": one_line(post.author_name, 80),
         "when": local_time(post.created_at, zone),
         "when_iso": post.created_at.isoformat(),
@@ -169,10 +173,12 @@ def render_web(
     view_link: str,
     env: Environment | None = None,
     per_search: int | None = None,
+    mute: Mapping[str, str] | None = None,
 ) -> str:
-    """The archived page behind the digest link: every post (unless capped), no account links."""
+    """The archived page behind the digest link: every post (unless capped), no account links
+    but the mute links."""
     env = env or environment()
-    data = context(digest, DigestLinks(view=view_link), per_search=per_search)
+    data = context(digest, DigestLinks(view=view_link, mute=mute or {}), per_search=per_search)
     return env.get_template("web/digest.html").render(data)
 
 

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from jobalerts import tokens
 from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound, Throttled
-from jobalerts.models import SavedSearch, Subscriber
+from jobalerts.models import SavedSearch, Subscriber, author_key
 from jobalerts.observability import logger
 from jobalerts.settings import get_settings
 from jobalerts.store.signups import Signup
@@ -499,6 +499,59 @@ def manage_resume() -> Any:
     return pages.redirect(f"/manage?{urlencode({'t': token})}")
 
 
+# ---------------------------------------------------------------- mute (a link on every digest item)
+
+
+def _mute_page(token: str, handle: str, subscriber: Subscriber, *, done: bool = False) -> Any:
+    query = urlencode({"t": token})
+    return pages.page(
+        "mute.html",
+        handle=handle if handle.startswith("@") else f"@{handle}",
+        muted=author_key(handle) in subscriber.muted,
+        done=done,
+        mute_action=f"/mute?{query}",
+        undo_action=f"/mute/undo?{query}",
+    )
+
+
+@app.get("/mute")
+def mute_page() -> Any:
+    # Only asks: mail scanners prefetch GETs, so muting waits for the POST.
+    token = _query_token()
+    subscriber, handle = service().muted_account(token)
+    return _mute_page(token, handle, subscriber)
+
+
+@app.post("/mute")
+def mute_from_link() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber, handle = service().muted_account(token)
+    return _mute_page(token, handle, service().mute(subscriber.subscriber_id, handle), done=True)
+
+
+@app.post("/mute/undo")
+def unmute_from_link() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber, handle = service().muted_account(token)
+    updated = service().unmute(subscriber.subscriber_id, {"account": handle})
+    return _mute_page(token, handle, updated, done=True)
+
+
+@app.post("/manage/mutes/undo")
+def manage_unmute() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = {k: v for k, v in _form().items() if k == "account"}
+    try:
+        service().unmute(subscriber.subscriber_id, form)
+    except FieldError as exc:
+        return _manage_page(subscriber, token, status=400, error=exc, form_name="mutes")
+    return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
 # ---------------------------------------------------------------- unsubscribe
 
 
@@ -592,6 +645,13 @@ def api_pause() -> Any:
     return _json_response(
         200, _subscriber_json(service().pause(subscriber.subscriber_id, _json_body()))
     )
+
+
+@app.delete("/api/mutes/<account>")
+def api_unmute(account: str) -> Any:
+    subscriber = _api_subscriber()
+    updated = service().unmute(subscriber.subscriber_id, {"account": account})
+    return _json_response(200, _subscriber_json(updated))
 
 
 @app.post("/api/resume")
@@ -711,6 +771,7 @@ def _route_name() -> str:
     for prefix in (
         "/manage/searches/",
         "/api/searches/",
+        "/api/mutes/",
         "/digests/",
         "/d/",
         "/c/",
