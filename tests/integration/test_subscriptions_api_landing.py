@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +42,14 @@ def short_code_texted() -> str:
     return link.rsplit("/", 1)[1]
 
 
+OUR_SCRIPT = '<script src="/static/timezone.js" defer>'
+
+
+def scripts(body: str) -> list[str]:
+    """Every <script ...> tag of a page: ours is the only one there may be."""
+    return re.findall(r"<script[^>]*>", body, flags=re.IGNORECASE)
+
+
 def assert_html_with_security_headers(response: dict[str, Any]) -> None:
     headers = response["headers"]
     assert headers["Content-Type"].startswith("text/html")
@@ -71,8 +80,37 @@ def test_the_landing_page_explains_the_search_language_and_offers_a_sign_up_form
     assert '<form method="post" action="/subscribe" id="subscribe">' in body
     for name in ["email", "phone", "timezone", "query", "channel", "frequency", "digest_hour"]:
         assert f'name="{name}"' in body
-    assert 'value="UTC"' in body  # the timezone defaults to UTC
-    assert "<script" not in body
+    # The timezone is a select of every zone, UTC selected until the browser's zone is known
+    assert '<select id="timezone" name="timezone" data-browser-zone>' in body
+    assert '<option value="UTC" selected>UTC</option>' in body
+    assert '<option value="Europe/Berlin">Europe/Berlin</option>' in body
+    assert scripts(body) == [OUR_SCRIPT]
+
+
+def test_the_timezone_script_is_served_from_our_origin_and_allowed_by_the_csp(
+    stack: LocalStack,
+) -> None:
+    # Given the script every page loads
+    response = api("GET", "/static/timezone.js")
+
+    # Then it is JavaScript from our own origin, cacheable, and the CSP allows only that
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("text/javascript")
+    assert response["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert "resolvedOptions().timeZone" in response["body"]
+    assert "script-src 'self'" in CSP
+    assert "'unsafe-inline'" not in CSP.split("script-src", 1)[1].split(";", 1)[0]
+
+
+def test_a_refused_sign_up_keeps_the_chosen_timezone_and_leaves_it_alone(
+    stack: LocalStack,
+) -> None:
+    response = post_form({**FORM, "timezone": "Asia/Tokyo", "query": "rust -"})
+    assert response["statusCode"] == 400
+    body = response["body"]
+    assert '<option value="Asia/Tokyo" selected>Asia/Tokyo</option>' in body
+    # The person chose it: the script must not replace it with the browser's zone
+    assert "data-browser-zone" not in body
 
 
 # ---------------------------------------------------------------- POST /subscribe
@@ -177,7 +215,7 @@ def test_hostile_input_echoed_back_is_escaped(stack: LocalStack) -> None:
         assert response["statusCode"] == 400
         body = response["body"]
         assert "<img" not in body
-        assert "<script" not in body
+        assert scripts(body) == [OUR_SCRIPT]
         assert "onerror=alert(3)&gt;" in body or "&lt;script&gt;" in body
 
 

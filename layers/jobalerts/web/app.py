@@ -252,6 +252,11 @@ def landing_page() -> Any:
     return pages.page("index.html", form={}, error=None)
 
 
+@app.get("/static/timezone.js")
+def timezone_script() -> Any:
+    return pages.static_script()
+
+
 @app.post("/subscribe")
 def subscribe_form() -> Any:
     _same_origin()
