@@ -19,7 +19,7 @@ from jobalerts.local.outbox import sent_emails
 from jobalerts.local.runtime import http_event, invoke
 from jobalerts.local.template import LocalStack
 from jobalerts.models import SubscriberStatus
-from jobalerts.store import SubscribersRepository
+from jobalerts.store import SearchesRepository, SubscribersRepository
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +107,17 @@ def click_and_wait(driver: Any, by: str, value: str, within: Any = None) -> None
     )
 
 
+def in_zone(driver: Any, zone: str) -> None:
+    """Make the browser report `zone` as its own (Chrome DevTools emulation)."""
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
+
+
+def script_sources(driver: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [tag.get_attribute("src") for tag in driver.find_elements(By.TAG_NAME, "script")]
+
+
 def query_cells(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -165,20 +176,14 @@ def test_a_subscriber_confirms_manages_searches_and_unsubscribes_in_a_browser(
 
     # When they delete the first one
     row = browser.find_element(By.CSS_SELECTOR, "#searches tbody tr")
-    click_and_wait(browser, By.CSS_SELECTOR, "button", within=row)
+    click_and_wait(browser, By.CSS_SELECTOR, "button[name=delete]", within=row)
 
     # Then only the second is left
     assert query_cells(browser) == ['"data engineer" (berlin OR remote)']
 
-    # When they change their timezone to one that does not exist, then to a real one
-    zone = browser.find_element(By.ID, "timezone")
-    zone.clear()
-    zone.send_keys("Mars/Olympus")
-    click_and_wait(browser, By.ID, "save-settings")
-    assert "unknown timezone" in browser.find_element(By.ID, "settings-error").text
-    zone = browser.find_element(By.ID, "timezone")
-    zone.clear()
-    zone.send_keys("Asia/Tokyo")
+    # When they pick another timezone from the list (their stored one is preselected)
+    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "Europe/Berlin"
+    Select(browser.find_element(By.ID, "timezone")).select_by_value("Asia/Tokyo")
     Select(browser.find_element(By.ID, "digest_hour")).select_by_value("7")
     click_and_wait(browser, By.ID, "save-settings")
     assert browser.find_element(By.ID, "timezone").get_attribute("value") == "Asia/Tokyo"
@@ -217,7 +222,7 @@ def test_hostile_queries_are_shown_as_text_and_run_no_script(
     # Then the manage page shows it as text: no image, no script, no alert, no side effect
     assert query_cells(browser) == [HOSTILE_QUERY]
     assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
-    assert browser.find_elements(By.TAG_NAME, "script") == []
+    assert script_sources(browser) == [f"{server.base_url}/static/timezone.js"]
     assert no_alert(browser)
 
     # When a hostile search with a syntax error is submitted
@@ -239,16 +244,16 @@ def test_someone_signs_up_on_the_landing_page_and_confirms_from_their_inbox(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    # Given the landing page
+    # Given the landing page, in a browser whose zone is São Paulo
+    in_zone(browser, "America/Sao_Paulo")
     browser.get(f"{server.base_url}/")
     assert "golang OR rust -crypto" in browser.find_element(By.ID, "examples").text
-    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "UTC"
+    # Then the browser's zone is preselected
+    assert browser.find_element(By.ID, "timezone").get_attribute("value") == "America/Sao_Paulo"
 
-    # When they fill in the form with a malformed search
+    # When they fill in the form with a malformed search and another zone
     browser.find_element(By.ID, "email").send_keys("bea@example.com")
-    zone = browser.find_element(By.ID, "timezone")
-    zone.clear()
-    zone.send_keys("Europe/Madrid")
+    Select(browser.find_element(By.ID, "timezone")).select_by_value("Europe/Madrid")
     browser.find_element(By.ID, "query").send_keys("python (remote")
     Select(browser.find_element(By.ID, "frequency")).select_by_value("weekly")
     Select(browser.find_element(By.ID, "digest_hour")).select_by_value("9")
@@ -290,3 +295,121 @@ def test_someone_signs_up_on_the_landing_page_and_confirms_from_their_inbox(
     assert subscriber is not None
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert (subscriber.timezone, subscriber.digest_hour) == ("Europe/Madrid", 9)
+
+
+def test_the_timezone_select_is_utc_without_javascript(server: ApiServer, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    # Given a browser in Tokyo with JavaScript switched off
+    in_zone(browser, "Asia/Tokyo")
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+
+    # When it opens the landing page
+    browser.get(f"{server.base_url}/")
+
+    # Then the timezone select offers every zone with UTC selected
+    select = browser.find_element(By.ID, "timezone")
+    assert select.get_attribute("value") == "UTC"
+    values = [o.get_attribute("value") for o in select.find_elements(By.TAG_NAME, "option")]
+    assert {"UTC", "Asia/Tokyo", "America/Argentina/Buenos_Aires"} <= set(values)
+    assert len(values) > 300
+
+
+def manage_page(server: ApiServer, browser: Any, email: str, query: str) -> str:
+    """Subscribe and confirm in the browser; returns the subscriber id, on the manage page."""
+    from selenium.webdriver.common.by import By
+
+    token = subscribe({"email": email, "timezone": "UTC", "query": query, "channel": "email"})
+    browser.get(f"{server.base_url}/confirm?t={token}")
+    click_and_wait(browser, By.ID, "confirm")
+    subscriber = SubscribersRepository().find_by_email(email)
+    assert subscriber is not None
+    return subscriber.subscriber_id
+
+
+def test_a_subscriber_edits_a_search_in_place_on_the_manage_page(
+    server: ApiServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # Given a subscriber on their manage page with one search
+    subscriber_id = manage_page(server, browser, "eve@example.com", "python remote")
+    [search] = SearchesRepository().list_for(subscriber_id)
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-search-id="{search.search_id}"]')
+
+    # When they open its edit form and save a broken query
+    row.find_element(By.TAG_NAME, "summary").click()
+    field = row.find_element(By.NAME, "query")
+    field.clear()
+    field.send_keys("python (remote")
+    click_and_wait(browser, By.CSS_SELECTOR, "button.save-edit", within=row)
+
+    # Then the error is shown in that open form with its column, and nothing changed
+    assert "column 8" in browser.find_element(By.ID, "edit-error").text
+    assert query_cells(browser) == ["python remote"]
+
+    # When they save a good query, weekly
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-search-id="{search.search_id}"]')
+    field = row.find_element(By.NAME, "query")
+    field.clear()
+    field.send_keys("django OR flask")
+    Select(row.find_element(By.NAME, "frequency")).select_by_value("weekly")
+    click_and_wait(browser, By.CSS_SELECTOR, "button.save-edit", within=row)
+
+    # Then the same search (same id) shows the new query and frequency
+    assert query_cells(browser) == ["django OR flask"]
+    [edited] = SearchesRepository().list_for(subscriber_id)
+    assert (edited.search_id, edited.query, edited.frequency.value) == (
+        search.search_id,
+        "django OR flask",
+        "weekly",
+    )
+
+
+def test_a_subscriber_pauses_and_resumes_and_mutes_and_unmutes_an_account(
+    server: ApiServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from jobalerts.links import Links
+    from jobalerts.settings import get_settings
+    from tests.integration.test_subscriptions_api import signer
+
+    # Given a subscriber on their manage page
+    subscriber_id = manage_page(server, browser, "fay@example.com", "nurse")
+
+    # When they pause for two weeks
+    browser.find_element(By.CSS_SELECTOR, '#pause-form input[value="2w"]').click()
+    click_and_wait(browser, By.ID, "pause")
+
+    # Then the page says until when, and the searches are not live
+    assert "Paused until" in browser.find_element(By.ID, "pause-status").text
+    assert [s.live for s in SearchesRepository().list_for(subscriber_id)] == [False]
+
+    # When they resume
+    click_and_wait(browser, By.ID, "resume")
+
+    # Then the alerts run again
+    assert browser.find_elements(By.ID, "pause-status") == []
+    assert [s.live for s in SearchesRepository().list_for(subscriber_id)] == [True]
+    manage_url = browser.current_url
+
+    # When they follow a digest's "mute @acme" link and press the button
+    link = Links(get_settings().public_base_url, signer()).mute(subscriber_id, "@acme")
+    parts = urlparse(link)
+    browser.get(f"{server.base_url}{parts.path}?{parts.query}")
+    assert browser.find_element(By.ID, "title").text == "Mute @acme?"
+    click_and_wait(browser, By.ID, "mute")
+
+    # Then it is muted, with an undo on the page and on the manage page
+    assert browser.find_element(By.ID, "title").text == "@acme is muted"
+    browser.get(manage_url)
+    assert browser.find_element(By.ID, "muted-accounts").text.startswith("@acme")
+
+    # When they undo it there
+    click_and_wait(browser, By.CSS_SELECTOR, "#muted-accounts button")
+
+    # Then nobody is muted
+    assert browser.find_element(By.ID, "no-mutes").is_displayed()
+    assert SubscribersRepository().get(subscriber_id).muted == []
