@@ -82,7 +82,7 @@ class FaultInjector:
     def draw(self) -> bool:
         return self.rate > 0 and self.rng.random() < self.rate
 
-    def after_call(self, event_name: str, parsed: Any = None, **_: Any) -> None:
+    def after_call(self, event_name: str, parsed: Any = None, **kwargs: Any) -> None:
         """A send that succeeded as far as its caller knows."""
         _, operation = _service_and_operation(event_name)
         message: Any = parsed.get("MessageId") if isinstance(parsed, dict) else None
