@@ -11,8 +11,9 @@ Kinds (one is drawn per faulted attempt):
 - `read_timeout`: the request reaches moto and takes effect, then the client times out waiting
   for the answer. The caller cannot tell whether it worked: the ambiguous case. When the call
   was SES SendEmail or SNS Publish, the message went out (`ambiguous_send`).
-- `crash`: the function dies here, between its previous write and this one (Lambda's timeout,
-  an out-of-memory kill). Raised as a BaseException so no `except Exception` swallows it.
+- `crash` (drawn once per invocation, see `arm`): the function dies at one of its calls, between
+  its previous write and this one (Lambda's timeout, an out-of-memory kill). Raised as a
+  BaseException so no `except Exception` swallows it.
 
 Step-boundary faults (a stream batch failing half-way, a duplicated SQS message) are the
 pumps' business: see `jobalerts.local.simulate`.
@@ -29,7 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-HTTP_KINDS = ("throttling", "http_500", "http_503", "connection_reset", "read_timeout", "crash")
+HTTP_KINDS = ("throttling", "http_500", "http_503", "connection_reset", "read_timeout")
+# A crash is drawn once per invocation, then lands on one of its first CRASH_SPAN calls: drawn
+# per call it would kill every long invocation (an ingest run with a backlog) every time.
+CRASH_SPAN = 20
 SEND_OPERATIONS = {("sesv2", "SendEmail"), ("sns", "Publish")}
 # Error codes botocore's retry modes (legacy and standard) both treat as throttling.
 _THROTTLE_CODE = {
@@ -79,6 +83,12 @@ class FaultInjector:
         finally:
             self._local.active = previous
 
+    def arm(self, at: int | None = None) -> None:
+        """A new invocation: with probability `rate` it will crash at one of its calls."""
+        if at is None and self.draw():
+            at = self.rng.randint(1, CRASH_SPAN)
+        self._local.crash_in = at
+
     def draw(self) -> bool:
         return self.rate > 0 and self.rng.random() < self.rate
 
@@ -96,14 +106,21 @@ class FaultInjector:
         if is_send:
             # Kept for after-call, which sees the answer but not the request (its SES tags).
             self._local.send_body = _body(request)
-        if not self.active or not self.draw():
+        if not self.active:
+            return None
+        crash_in = getattr(self._local, "crash_in", None)
+        if crash_in is not None:
+            self._local.crash_in = crash_in - 1
+            if crash_in <= 1:
+                self._local.crash_in = None
+                self.counts["crash"] += 1
+                raise SimulatedCrash(event_name)
+        if not self.draw():
             return None  # moto's stubber, next in line, answers
         kind = self.rng.choice(self.kinds)
         self.counts[kind] += 1
         from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-        if kind == "crash":
-            raise SimulatedCrash(event_name)
         if kind == "connection_reset":
             raise ConnectionClosedError(endpoint_url=request.url)
         if kind == "read_timeout":
