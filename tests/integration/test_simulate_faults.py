@@ -60,7 +60,9 @@ def handler_that_swallows_errors(client: object, table: str) -> None:
 
 
 def test_a_crash_escapes_every_except_exception(table: str) -> None:
-    faults = injector("crash")
+    # Given an invocation armed to crash at its first call
+    faults = injector("throttling")
+    faults.arm(at=1)
     with installed(faults):
         client = boto3.client("dynamodb", config=ONE_ATTEMPT)
         with faults.enabled(), pytest.raises(SimulatedCrash):

@@ -420,15 +420,17 @@ class _Harness:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         from jobalerts.local.runtime import invoke
 
+        self.injector.arm()
         with self.injector.enabled():
             return invoke(function, event, timeout_seconds=120 if function == "ingest" else 60)
 
-    def scheduled(self, function: str) -> None:
+    def scheduled(self, function: str) -> Any:
+        """The run's result, or None when it failed: the schedule fires again and covers it."""
         from jobalerts.local.runtime import scheduled_event
 
-        # A failed run is not retried here: the schedule fires again and covers it.
         with suppress(Exception, SimulatedCrash):
-            self.invoke(function, scheduled_event(function, datetime.now(UTC)))
+            return self.invoke(function, scheduled_event(function, datetime.now(UTC)))
+        return None
 
     # ------------------------------------------------------------ stream -> match
 
@@ -682,13 +684,23 @@ def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
     # calls a second: every digest run queries each due-index shard.
     quiet_step = max(digest_every, QUIET_STEP)
     next_ingest = next_digest = datetime.now(UTC)
+    caught_up = False
 
     def tick() -> None:
-        nonlocal next_ingest, next_digest
+        nonlocal next_ingest, next_digest, caught_up
         now = datetime.now(UTC)
-        if now >= next_ingest and now <= last_post + 2 * ingest_every:
-            harness.scheduled("ingest")
+        # Ingest keeps firing after the last post until one run finds nothing left to read:
+        # runs that failed leave their posts to the next one.
+        if now >= next_ingest and not caught_up:
+            summary = harness.scheduled("ingest")
             next_ingest = now + ingest_every
+            sources = (summary or {}).get("sources", {}).values()
+            caught_up = (
+                now > last_post
+                and summary is not None
+                and summary.get("fetched") == 0
+                and not any("error" in s or "stopped" in s for s in sources)
+            )
         harness.pump_stream()
         if now >= next_digest:
             harness.scheduled("digest")
