@@ -9,10 +9,10 @@ import pytest
 
 from jobalerts.delivery.records import DeliveryLog
 from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.local.runtime import invoke, sns_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.runtime import invoke, sns_event
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,

@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from jobalerts import ingest
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.template import LocalStack, repo_root
 from jobalerts.models import SavedSearch
 from jobalerts.settings import Settings
 from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
 from jobalerts.store.state import StateRepository
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.template import LocalStack, repo_root
 
 RECORDINGS = repo_root() / "events" / "sources"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.template import ACCOUNT_ID, REGION
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.template import ACCOUNT_ID, REGION
 
 RATE_LIMIT_PK = "ratelimit#"
 
@@ -372,8 +372,8 @@ def table(tallies: list[Tally]) -> str:
 
 def run_abuse(*, quick: bool = False) -> Report:
     """Start the service as `jobalerts serve` does, on a free port, and attack it."""
-    from jobalerts.local.http import ApiServer
-    from jobalerts.local.service import local_service
+    from jobalerts_local.http import ApiServer
+    from jobalerts_local.service import local_service
 
     # Every loopback source address reaches 127.0.0.1, so one listener serves all "clients".
     with (
