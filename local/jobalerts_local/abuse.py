@@ -300,7 +300,10 @@ def weaker(a: Attacker) -> None:
 
 
 def _is_confirmation(subject_or_text: str) -> bool:
-    return subject_or_text.startswith(("Confirm your jobalerts", "jobalerts: confirm your"))
+    from jobalerts.inbound_sms import PROGRAM
+
+    # The texts open with the program name carriers require (see jobalerts.inbound_sms).
+    return subject_or_text.startswith(("Confirm your jobalerts", f"{PROGRAM}: confirm your"))
 
 
 def digests_sent() -> int:
