@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser venv test lint typecheck cfn unit integration e2e demo serve bench chaos mutate build deploy clean
+.PHONY: browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,37 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: lint typecheck cfn browser
+# The mail tests score every email with Debian's SpamAssassin (local rules, no network).
+tools: browser
+	@command -v spamassassin >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; }
+
+test: lint typecheck cfn tools
 	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP) browser
+	$(BIN)/python -m pytest tests/e2e
+
+# The suite on a moved clock: a month's last minutes, the EU spring and the US autumn DST change.
+# Every clock moves with it (libfaketime 0.9.10 breaks time.sleep when monotonic is left real).
+FAKE_DATES := @2027-01-31 23:57:00|@2027-03-28 00:57:00|@2027-11-07 05:45:00
+faketime:
+	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+
+test-dates: $(STAMP) faketime
+	@IFS='|'; failed=; for when in $(FAKE_DATES); do \
+	  echo "== clock at $$when UTC"; \
+	  TZ=UTC faketime -f "$$when" \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
+	    || failed="$$failed $$when"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed at:$$failed"; exit 1; fi
 
 demo: $(STAMP)
 	$(BIN)/jobalerts demo --outbox out/demo
@@ -51,17 +80,28 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/jobalerts serve
 
+# The attacks of issue 10 over real HTTP against the served API; exit 1 if any got through.
+abuse: $(STAMP)
+	$(BIN)/jobalerts abuse
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
 chaos: $(STAMP)
-	$(BIN)/python -m jobalerts.local.chaos --out out/chaos
+	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
 
 # Mutation testing of the modules the exactly-once promise rests on; slow, so never in `make test`.
 # MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.
 mutate: $(STAMP)
 	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
+
+# The layer installs exactly these pins (arm64, Python 3.12), so two builds of one commit ship the
+# same bytes. Run after changing `dependencies` in pyproject.toml; a test checks they agree.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.12 \
+	  --python-platform aarch64-manylinux2014 --generate-hashes --no-header \
+	  --output-file layers/requirements.txt
 
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template-file template.yaml

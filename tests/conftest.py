@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 # Before anything imports boto3: no test may reach a real AWS account.
 os.environ.update(
@@ -22,6 +24,21 @@ os.environ.update(
 
 TEST_BASE_URL = "http://jobalerts.test"
 
+# The instant the `clock` fixture pins: the sample events' time, a Monday in November.
+FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[datetime]:
+    """Given the wall clock at FIXED_NOW (ticking on from there), for code that reads the clock
+    itself (HTTP handlers verifying tokens, the match worker's due times, the local service).
+
+    Code that takes `now` gets it passed instead; this is for the handlers whose event carries
+    no usable time. Request it before `stack` so the resources are created at the same time.
+    """
+    with time_machine.travel(FIXED_NOW, tick=True):
+        yield FIXED_NOW
+
 
 @pytest.fixture(autouse=True)
 def cold_handlers() -> None:
@@ -35,9 +52,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Given every resource of template.yaml created on in-process moto, and its env applied."""
     from moto import mock_aws
 
-    from jobalerts.local.runtime import apply_environment
-    from jobalerts.local.template import provision
     from jobalerts.settings import get_settings
+    from jobalerts_local.runtime import apply_environment
+    from jobalerts_local.template import provision
 
     with mock_aws():
         created = provision(parameters={"PublicBaseUrl": TEST_BASE_URL})

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import get_settings
-from jobalerts.web.app import app
+from jobalerts.web.app import handle
 
 # Validated at cold start: a misconfigured function fails on its first event, not midway.
 SETTINGS = get_settings()
@@ -20,4 +20,4 @@ SETTINGS = get_settings()
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(event, context)

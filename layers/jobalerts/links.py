@@ -16,6 +16,9 @@ MANAGE_TTL = 90 * DAY
 # RFC 8058 asks that one-click unsubscribe keeps working long after the mail was sent.
 UNSUBSCRIBE_TTL = 365 * DAY
 DIGEST_TTL = 30 * DAY
+# Feed readers keep a URL for years; a feed ends when its search is deleted or its
+# subscriber leaves, not when a token runs out.
+FEED_TTL = 10 * 365 * DAY
 
 _UUID_HEX = re.compile(r"[0-9a-f]{32}")
 _COMPACT = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -55,6 +58,11 @@ class Links:
     def unsubscribe(self, subscriber_id: str) -> str:
         token = self.signer.sign(tokens.UNSUBSCRIBE, subscriber_id, UNSUBSCRIBE_TTL)
         return self._url("/unsubscribe", token)
+
+    def feed(self, subscriber_id: str, search_id: str) -> str:
+        """The Atom feed of one saved search: `/feeds/<code>`, unguessable, read-only."""
+        subject = f"{compact_id(subscriber_id)}~{search_id}"
+        return f"{self.base_url.rstrip('/')}/feeds/{self.signer.sign_short(tokens.FEED, subject, FEED_TTL)}"
 
     def digest(self, subscriber_id: str, digest_id: str) -> str:
         token = self.signer.sign(tokens.DIGEST, f"{subscriber_id}|{digest_id}", DIGEST_TTL)

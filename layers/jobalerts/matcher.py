@@ -153,6 +153,10 @@ class _BigGroup(set[str]):
         self.key = group.key
         self.unpacked = len(group)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # set's own reduce would call __init__ with a plain list (pickled index snapshots).
+        return _big_group, (self.key, list(self), self.unpacked)
+
     def repack(self) -> None:
         """Give the group its own copies of its ids, allocated one after another.
 
@@ -167,6 +171,14 @@ class _BigGroup(set[str]):
         self.clear()
         self.update(copies)
         self.unpacked = 0
+
+
+def _big_group(key: _Key, ids: list[str], unpacked: int) -> _BigGroup:
+    group = _BigGroup.__new__(_BigGroup)
+    set.__init__(group, ids)
+    group.key = key
+    group.unpacked = unpacked
+    return group
 
 
 _Ids: TypeAlias = _Group | _BigGroup

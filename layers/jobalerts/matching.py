@@ -22,7 +22,9 @@ from jobalerts.observability import logger, metrics
 from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
 from jobalerts.settings import Settings, get_settings
+from jobalerts.snapshot import Snapshot
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
 from jobalerts.store.searches import TOMBSTONE_DAYS
 
@@ -73,6 +75,20 @@ class LiveIndex:
                 self.watermark = search.updated_at
         return changes
 
+    def snapshot(self) -> Snapshot:
+        """The index as it stands, for a cold worker to start from (see `jobalerts.snapshot`)."""
+        if self.loaded_at is None:
+            raise ValueError("nothing loaded yet: refresh() first")
+        self.matcher.match("")  # files staged searches, so a cold worker gets them ready
+        return Snapshot(self.shard, self.watermark, self.loaded_at, self.matcher, self.routes)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Start from a snapshot; the next refresh() reads only what changed after it."""
+        if snapshot.shard != self.shard:
+            raise ValueError(f"snapshot of shard {snapshot.shard}, not {self.shard}")
+        self.matcher, self.routes = snapshot.matcher, snapshot.routes
+        self.watermark, self.loaded_at = snapshot.watermark, snapshot.loaded_at
+
     def _apply(self, search: SavedSearch) -> None:
         # A search whose subscriber has not confirmed (or has left) has nobody to send to.
         if search.status is SearchStatus.DELETED or not search.live:
@@ -104,6 +120,7 @@ class MatchService:
     subscribers: SubscribersRepository
     matches: MatchesRepository
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    feeds: FeedRepository | None = None
 
     def refresh(self) -> int:
         return self.index.refresh()
@@ -120,7 +137,12 @@ class MatchService:
         queued = 0
         for post, search_id, route in hits:
             subscriber = people.get(route.subscriber_id)
-            if subscriber is None or not _reachable(subscriber, route.channel):
+            if subscriber is None:
+                continue
+            # A search's feed fills whatever its channel's schedule or state.
+            if self.feeds is not None and subscriber.status is Status.ACTIVE:
+                self.feeds.add(subscriber.subscriber_id, search_id, post, now)
+            if not _reachable(subscriber, route.channel):
                 continue
             self.matches.add(
                 subscriber_id=subscriber.subscriber_id,
@@ -137,7 +159,7 @@ class MatchService:
 
 
 def _reachable(subscriber: Subscriber, channel: Channel) -> bool:
-    if subscriber.status is not Status.ACTIVE:
+    if subscriber.status is not Status.ACTIVE or not subscriber.confirmed(channel):
         return False
     if channel is Channel.EMAIL:
         return bool(subscriber.email) and subscriber.email_enabled
@@ -157,4 +179,5 @@ def default_service(settings: Settings | None = None) -> MatchService:
         index=LiveIndex(SearchesRepository(), shard=settings.match_shard),
         subscribers=SubscribersRepository(),
         matches=MatchesRepository(),
+        feeds=FeedRepository(),
     )

@@ -6,9 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Source = Literal["x", "mastodon", "bluesky"]
+
+# Bounds a manage-token holder cannot lift: at most this many texts a local day, and at least
+# this many quiet hours a night. Stored values outside them are read back clamped, so nothing
+# written before (or around) validation can make the service text more.
+MAX_SMS_DAILY_CAP = 10
+MIN_QUIET_HOURS = 8
+DEFAULT_QUIET = (21, 8)
 
 
 class Channel(StrEnum):
@@ -50,6 +57,14 @@ class Post(BaseModel):
     links: list[str] = Field(default_factory=list)
     hashtags: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
+    mention_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="mentioned handle -> its profile, where the source says (Bluesky facets "
+        "name the account's DID, Mastodon gives the profile URL)",
+    )
+    content_warning: str = Field(
+        default="", description="Mastodon's spoiler_text: shown as a label before the text"
+    )
     lang: str | None = None
     created_at: datetime
     also_posted_by: list[str] = Field(default_factory=list)
@@ -70,8 +85,32 @@ class Subscriber(BaseModel):
     sms_quiet_start: int = Field(default=21, ge=0, le=23, description="local hour texts pause")
     sms_quiet_end: int = Field(default=8, ge=0, le=23, description="local hour texts resume")
     sms_daily_cap: int = Field(default=3, ge=1, le=24, description="texts per local day")
+    # Each channel is confirmed by a link sent to it, and only then is anything sent on it.
+    email_confirmed: bool = False
+    phone_confirmed: bool = False
     created_at: datetime
     confirmed_at: datetime | None = None
+
+    @field_validator("sms_daily_cap")
+    @classmethod
+    def _bounded_cap(cls, value: int) -> int:
+        return min(value, MAX_SMS_DAILY_CAP)
+
+    @model_validator(mode="after")
+    def _bounded_quiet_hours(self) -> Subscriber:
+        if quiet_hours(self.sms_quiet_start, self.sms_quiet_end) < MIN_QUIET_HOURS:
+            self.sms_quiet_start, self.sms_quiet_end = DEFAULT_QUIET
+        return self
+
+    def confirmed(self, channel: Channel) -> bool:
+        if channel is Channel.EMAIL:
+            return bool(self.email) and self.email_confirmed
+        return bool(self.phone) and self.phone_confirmed
+
+
+def quiet_hours(start: int, end: int) -> int:
+    """Length of the quiet window from `start`:00 to `end`:00 local (0 when they are equal)."""
+    return (end - start) % 24
 
 
 class SavedSearch(BaseModel):

@@ -17,6 +17,8 @@ from typing import TypeAlias
 from jobalerts.errors import InvalidInput
 
 MAX_QUERY_LENGTH = 512
+# Groups nest at most this deep: nobody writes more, and the parser recurses once per level.
+MAX_NESTING = 10
 OPERATORS = ("from", "lang")
 
 # One pattern for queries and posts. Job-market terms keep their punctuation: a `+` or a final `#`
@@ -304,6 +306,7 @@ class _Parser:
         self.lexemes = lexemes
         self.columns = columns
         self.position = 0
+        self.depth = 0
 
     def peek(self) -> _Lexeme:
         return self.lexemes[self.position]
@@ -371,6 +374,15 @@ class _Parser:
         raise _Error("unbalanced parenthesis: ')' has no matching '('", index)
 
     def parse_group(self, open_index: int) -> Query:
+        if self.depth >= MAX_NESTING:
+            raise _Error(f"too many nested parentheses: at most {MAX_NESTING} deep", open_index)
+        self.depth += 1
+        try:
+            return self._group_body(open_index)
+        finally:
+            self.depth -= 1
+
+    def _group_body(self, open_index: int) -> Query:
         if self.peek()[0] == ")":
             raise _Error("empty parentheses", open_index)
         if self.peek()[0] == "END":

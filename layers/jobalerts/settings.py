@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     sender_email: str = "alerts@jobalerts.example"
     unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"
     ses_configuration_set: str = ""
+    support_contact: str = Field(
+        default="support@jobalerts.example",
+        description="how a person reaches a human: the HELP reply to a text names it",
+    )
 
     x_base_url: str = "https://api.x.com"
     mastodon_instances: str = "mastodon.social"
@@ -49,6 +53,31 @@ class Settings(BaseSettings):
     search_shards: int = Field(default=1, ge=1)
     match_shard: str = "0"
     max_posts_per_search: int = Field(default=5, ge=1)
+    max_posts_per_author: int = Field(
+        default=3, ge=1, description="posts of one account per search in one digest"
+    )
+
+    # Sign-up abuse limits (template.yaml parameters). Each is "at most N per sliding window".
+    signup_window_seconds: int = Field(default=3600, ge=60)
+    signup_limit_per_client: int = Field(default=10, ge=1, description="per client IP")
+    signup_limit_per_destination: int = Field(
+        default=3, ge=1, description="per email address (sub-addresses folded) or phone number"
+    )
+    signup_limit_per_number_range: int = Field(
+        default=5, ge=1, description="per block of 1,000 phone numbers (SMS pumping uses ranges)"
+    )
+    signup_limit_overall: int = Field(default=500, ge=1, description="every sign-up together")
+    sms_signup_limit_overall: int = Field(
+        default=50, ge=1, description="confirmation texts, all numbers together"
+    )
+    sms_countries: str = Field(
+        default="US,CA,GB,IE,DE,FR,NL,AU",
+        description="ISO 3166 regions whose mobile numbers may get texts",
+    )
+
+    @property
+    def sms_country_set(self) -> frozenset[str]:
+        return frozenset(c.strip().upper() for c in self.sms_countries.split(",") if c.strip())
 
     @property
     def source_list(self) -> list[str]:

@@ -1,57 +1,65 @@
 """The subscription use cases: subscribe, confirm, manage saved searches, unsubscribe.
 
 Nothing here knows about HTTP. Bad input raises `FieldError` (safe to show, names the field and,
-for queries, the column); bad links raise `InvalidToken`; the web layer maps both to responses.
+for queries, the column); bad links raise `InvalidToken`; too many requests raise `RateLimited`;
+the web layer maps them to responses. Every input is validated before anything is written or
+sent, so a refused request leaves no trace.
 
-Subscribing never reveals whether an address is known: every accepted request gets the same
-answer. What happens behind it:
-- new address: a pending subscriber and its first search; a confirmation goes out.
-- pending: the search is added (if new and under the limit); the confirmation is sent again.
-- active: nothing is added (a stranger must not be able to change someone's alerts); the owner
-  gets their manage link instead, so a person who forgot they subscribed can add it there.
-- unsubscribed: the address opts in again from scratch (pending, new confirmation).
-- suppressed (hard bounce or complaint): nothing is sent, ever.
-Every message is counted against a per-address allowance in the state table, so the endpoint
-cannot be used to flood a mailbox or a phone.
+Subscribing never looks the address up, so a known and an unknown address take the same path
+(the same reads, writes and message) and get the same answer. The request is stored as a
+pending sign-up (`store.signups`) and a link goes to the address; nothing about any subscriber
+changes until that link is used, once:
+- an address nobody owns: a new active subscriber with that channel confirmed, and the search.
+- an address somebody owns: the owner has just confirmed from their own inbox or phone, so the
+  search is added (and an unsubscribed owner opts in again with the request's settings).
+Each channel (email, phone) is confirmed by a link sent to that address; adding one from the
+manage page or the API sends it its own link. Sign-ups are rate limited per client address, per
+destination (sub-addresses folded) and overall; texts go only to mobile numbers in the allowed
+countries.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from jobalerts import inbound_sms as sms_rules
 from jobalerts import query as query_language
 from jobalerts import tokens
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.sms import OptedOut, SmsSender
+from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.digests.archive import DigestArchive
-from jobalerts.errors import InvalidInput, InvalidToken, NotFound
-from jobalerts.links import MANAGE_TTL, UNSUBSCRIBE_TTL, Links, expand_id
+from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound
+from jobalerts.links import CONFIRM_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL, Links, expand_id
 from jobalerts.matcher import shard_for
 from jobalerts.models import (
+    MAX_SMS_DAILY_CAP,
+    MIN_QUIET_HOURS,
     Channel,
     Frequency,
     SavedSearch,
     Subscriber,
     SubscriberStatus,
+    quiet_hours,
 )
 from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store._dynamo import now_iso
+from jobalerts.store.ratelimits import Limit, RateLimits
+from jobalerts.store.signups import Signup, SignupsRepository
+from jobalerts.store.subscribers import AddressTaken, SearchSlots, SubscriberAddresses
 
 MAX_SEARCHES = 25
-# Confirmation (or "you are already subscribed") messages per address per window.
-RESEND_LIMIT = 3
-RESEND_WINDOW_SECONDS = 3600
+_SEARCH_ID = re.compile(r"[0-9a-f]{32}")
 SETTINGS_FIELDS = (
     "timezone",
     "digest_hour",
@@ -82,51 +90,93 @@ class FieldError(InvalidInput):
 
 # ---------------------------------------------------------------- validation (pure)
 
+MAX_EMAIL_LENGTH = 254
+MAX_PHONE_LENGTH = 32
+MAX_TIMEZONE_LENGTH = 64
+# Text messages go only to numbers a carrier says are mobile. phonenumbers cannot tell mobile
+# from fixed in the US and Canada (FIXED_LINE_OR_MOBILE), so those pass; premium, shared-cost,
+# toll-free, VoIP, pager, personal and landline numbers do not. Satellite (+881, +870, +882)
+# and UIFN (+800) numbers have no region ("001"), so the country allowlist refuses them.
+_TEXTABLE_TYPES = {1, 2}  # PhoneNumberType.MOBILE, FIXED_LINE_OR_MOBILE
+
+
+def valid_text(value: Any, field: str, max_length: int, empty: str) -> str:
+    """A string a person could have typed: present, bounded, and encodable (no lone surrogate)."""
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError(empty, field)
+    if len(value) > max_length:
+        raise FieldError(f"{field} is longer than {max_length} characters", field)
+    if not is_encodable(value):
+        raise FieldError(f"{field} contains characters that are not text", field)
+    return value.strip()
+
+
+def is_encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 def valid_email(value: Any) -> str:
     from email_validator import EmailNotValidError, validate_email
 
-    if not isinstance(value, str) or not value.strip():
-        raise FieldError("enter an email address", "email")
+    text = valid_text(value, "email", MAX_EMAIL_LENGTH, "enter an email address")
     try:
-        checked = validate_email(value.strip(), check_deliverability=False)
+        checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise FieldError(f"not a valid email address: {exc}", "email") from None
     # The email-index is looked up lower-cased; store it the same way.
     return checked.normalized.lower()
 
 
-def valid_phone(value: Any) -> str:
+def valid_phone(value: Any, countries: frozenset[str] | None = None) -> str:
+    """E.164; with `countries`, only a mobile number in one of them (we would text it)."""
     # Imported on first use: its metadata is heavy, and most requests carry no phone number.
     import phonenumbers
 
-    if not isinstance(value, str) or not value.strip():
-        raise FieldError("enter a phone number", "phone")
+    text = valid_text(value, "phone", MAX_PHONE_LENGTH, "enter a phone number")
     try:
-        number = phonenumbers.parse(value.strip(), None)
+        number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         raise FieldError(
             "not a valid phone number: use international format, e.g. +14155550123", "phone"
         ) from None
     if not phonenumbers.is_valid_number(number):
         raise FieldError("not a valid phone number", "phone")
+    if countries is not None:
+        region = phonenumbers.region_code_for_number(number) or "001"
+        if region not in countries:
+            raise FieldError(
+                "we cannot send text messages to numbers in that country or network", "phone"
+            )
+        if phonenumbers.number_type(number) not in _TEXTABLE_TYPES:
+            raise FieldError("text messages go only to mobile numbers", "phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # Only names of real zones: a folder ("Europe"), a path or a 300-character name is not one,
+    # and ZoneInfo would raise OSError for them rather than say so.
+    return frozenset(available_timezones() | {"UTC"})
+
+
 def valid_timezone(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise FieldError("enter a timezone, e.g. Europe/Berlin", "timezone")
-    name = value.strip()
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError(f"unknown timezone: {name[:64]}", "timezone") from None
+    name = valid_text(
+        value, "timezone", MAX_TIMEZONE_LENGTH, "enter a timezone, e.g. Europe/Berlin"
+    )
+    if name not in _zone_names():
+        raise FieldError(f"unknown timezone: {name}", "timezone")
     return name
 
 
 def valid_query(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FieldError("enter a search", "query")
+    if not is_encodable(value):
+        raise FieldError("query contains characters that are not text", "query")
     try:
         # Parse what was typed, spaces included, so the column points into the user's input.
         query_language.parse(value)
@@ -136,20 +186,22 @@ def valid_query(value: Any) -> str:
 
 
 def valid_choice(value: Any, kind: type[Channel] | type[Frequency], field: str) -> Any:
+    allowed = ", ".join(member.value for member in kind)
+    if not isinstance(value, str):
+        raise FieldError(f"{field} must be one of: {allowed}", field)
     try:
-        return kind(str(value).strip().lower())
+        return kind(value.strip().lower())
     except ValueError:
-        allowed = ", ".join(member.value for member in kind)
         raise FieldError(f"{field} must be one of: {allowed}", field) from None
 
 
 def valid_int(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise FieldError(f"{field} must be a whole number", field)
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise FieldError(f"{field} must be a whole number", field) from None
+    text = str(value).strip()
+    if len(text) > 4 or not text.lstrip("-").isdigit() or not text.isascii():
+        raise FieldError(f"{field} must be a whole number", field)
+    number = int(text)
     if not low <= number <= high:
         raise FieldError(f"{field} must be between {low} and {high}", field)
     return number
@@ -158,10 +210,12 @@ def valid_int(value: Any, field: str, low: int, high: int) -> int:
 def valid_bool(value: Any, field: str) -> bool:
     if isinstance(value, bool):
         return value
-    if str(value).strip().lower() in {"true", "on", "1", "yes"}:
-        return True
-    if str(value).strip().lower() in {"false", "off", "0", "no", ""}:
-        return False
+    if isinstance(value, str | int):
+        text = str(value).strip().lower()
+        if text in {"true", "on", "1", "yes"}:
+            return True
+        if text in {"false", "off", "0", "no", ""}:
+            return False
     raise FieldError(f"{field} must be true or false", field)
 
 
@@ -189,12 +243,28 @@ class SubscribeInput:
     digest_hour: int
     digest_weekday: int
 
+    @property
+    def destination(self) -> str:
+        """The address the search is delivered to, and so the one the link goes to."""
+        address = self.email if self.search.channel is Channel.EMAIL else self.phone
+        assert address is not None  # parse guarantees it
+        return address
+
+    @property
+    def other(self) -> tuple[Channel, str] | None:
+        """The second address given, if any: it gets its own link once the first is confirmed."""
+        if self.search.channel is Channel.EMAIL and self.phone is not None:
+            return Channel.SMS, self.phone
+        if self.search.channel is Channel.SMS and self.email is not None:
+            return Channel.EMAIL, self.email
+        return None
+
     @classmethod
-    def parse(cls, data: Any) -> SubscribeInput:
+    def parse(cls, data: Any, countries: frozenset[str] | None = None) -> SubscribeInput:
         if not isinstance(data, dict):
             raise FieldError("send a JSON object", "body")
         email = valid_email(data["email"]) if data.get("email") else None
-        phone = valid_phone(data["phone"]) if data.get("phone") else None
+        phone = valid_phone(data["phone"], countries) if data.get("phone") else None
         if email is None and phone is None:
             raise FieldError("enter an email address or a phone number", "email")
         search = SearchInput.parse(data)
@@ -218,7 +288,9 @@ def valid_settings(data: Any) -> dict[str, Any]:
         raise FieldError("send a JSON object", "body")
     unknown = sorted(set(data) - set(SETTINGS_FIELDS))
     if unknown:
-        raise FieldError(f"cannot change: {', '.join(unknown)[:100]}", unknown[0][:40])
+        field = unknown[0][:40] if is_encodable(unknown[0]) else "body"
+        listed = ", ".join(unknown)[:100] if is_encodable("".join(unknown)) else "a field"
+        raise FieldError(f"cannot change: {listed}", field)
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key == "timezone":
@@ -228,10 +300,33 @@ def valid_settings(data: Any) -> dict[str, Any]:
         elif key == "digest_weekday":
             changes[key] = valid_int(value, key, 0, 6)
         elif key == "sms_daily_cap":
-            changes[key] = valid_int(value, key, 1, 24)
+            changes[key] = valid_int(value, key, 1, MAX_SMS_DAILY_CAP)
         else:
             changes[key] = valid_bool(value, key)
     return changes
+
+
+def valid_quiet_hours(start: int, end: int) -> None:
+    if quiet_hours(start, end) < MIN_QUIET_HOURS:
+        raise FieldError(
+            f"quiet hours must last at least {MIN_QUIET_HOURS} hours "
+            "(texts never go out around the clock)",
+            "sms_quiet_start",
+        )
+
+
+def destination_key(channel: Channel, address: str) -> str:
+    """One mailbox, however it is spelled: rate limits count per inbox or phone, not per string.
+
+    Everyone folds `+tag` sub-addresses; Gmail also ignores dots and googlemail.com is gmail.com.
+    """
+    if channel is Channel.SMS:
+        return f"sms|{address}"
+    local, _, domain = address.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in {"gmail.com", "googlemail.com"}:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"email|{local}@{domain}"
 
 
 # ---------------------------------------------------------------- confirmation messages
@@ -260,12 +355,23 @@ def confirmation_email(to: str, link: str, *, already_active: bool) -> OutgoingE
 def confirmation_sms(link: str, *, already_active: bool) -> str:
     if already_active:
         return f"jobalerts: you are already subscribed. Manage your alerts: {link}"
-    return f"jobalerts: confirm your job alerts: {link} Reply STOP to opt out"
+    # The first text repeats the program's terms, as carriers require: two segments, by rule.
+    return f"{sms_rules.PROGRAM}: confirm your job alerts: {link}\n{sms_rules.CONSENT}"
 
 
-def _address_key(address: str) -> str:
-    """Allowances are keyed by a hash: the state table never holds the address itself."""
-    return hashlib.sha256(address.encode()).hexdigest()[:32]
+class RateLimited(JobAlertsError):
+    """Too many sign-ups from this client, to this destination, or overall."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests")
+        self.retry_after = retry_after
+
+
+def _channel_field(channel: Channel) -> tuple[str, str]:
+    """The subscriber attributes of a channel: its address and its confirmed flag."""
+    if channel is Channel.EMAIL:
+        return "email", "email_confirmed"
+    return "phone", "phone_confirmed"
 
 
 # ---------------------------------------------------------------- the service
@@ -279,6 +385,9 @@ class SubscriptionService:
         subscribers: SubscribersRepository | None = None,
         searches: SearchesRepository | None = None,
         state: StateRepository | None = None,
+        signups: SignupsRepository | None = None,
+        limits: RateLimits | None = None,
+        suppression: SuppressionList | None = None,
         archive: DigestArchive | None = None,
         email: EmailSender | None = None,
         sms: SmsSender | None = None,
@@ -286,8 +395,13 @@ class SubscriptionService:
     ) -> None:
         self.settings = settings or get_settings()
         self.subscribers = subscribers or SubscribersRepository()
+        self.addresses = SubscriberAddresses(self.subscribers)
+        self.slots = SearchSlots(self.subscribers)
         self.searches = searches or SearchesRepository()
         self.state = state or StateRepository()
+        self.signups = signups or SignupsRepository(self.state.table)
+        self.limits = limits or RateLimits(self.state.table)
+        self.suppression = suppression or SuppressionList()
         self.archive = archive or DigestArchive()
         self._email = email
         self._sms = sms
@@ -321,8 +435,8 @@ class SubscriptionService:
         except NotFound:
             raise InvalidToken("this link is not valid") from None
 
-    def subscriber_for_code(self, code: str, purpose: str = tokens.CONFIRM) -> Subscriber:
-        """The subscriber behind a text message's short code (`/c/<code>`, `/m/<code>`)."""
+    def subscriber_for_code(self, code: str, purpose: str = tokens.MANAGE) -> Subscriber:
+        """The subscriber behind a text message's short manage code (`/m/<code>`)."""
         subscriber_id = expand_id(self.signer.verify_short(code, purpose))
         try:
             return self.subscribers.get(subscriber_id)
@@ -337,128 +451,246 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ subscribe
 
-    def subscribe(self, data: Any, now: datetime | None = None) -> None:
-        request = SubscribeInput.parse(data)
-        now = now or datetime.now(UTC)
-        existing = None
-        if request.email is not None:
-            existing = self.subscribers.find_by_email(request.email)
-        if existing is None and request.phone is not None:
-            existing = self.subscribers.find_by_phone(request.phone)
+    def subscribe(self, data: Any, now: datetime | None = None, *, client: str = "") -> None:
+        """Validate, rate-limit, store a pending sign-up and send its link: nothing else.
 
-        if existing is None:
-            subscriber = Subscriber(
-                subscriber_id=uuid.uuid4().hex,
-                email=request.email,
-                phone=request.phone,
-                timezone=request.timezone,
-                digest_hour=request.digest_hour,
-                digest_weekday=request.digest_weekday,
-                created_at=now,
-            )
-            self.subscribers.create(subscriber)
-            self._add(subscriber.subscriber_id, request.search, now, live=False)
-            logger.info("subscriber created", subscriber_id=subscriber.subscriber_id)
-            metrics.add_metric(name="SubscribersCreated", unit="Count", value=1)
-            self._send_confirmation(subscriber, request.search.channel, already_active=False)
-            return
-
-        subscriber = existing
-        sid = subscriber.subscriber_id
-        if subscriber.status is SubscriberStatus.SUPPRESSED:
-            logger.info("subscribe ignored for suppressed subscriber", subscriber_id=sid)
-            return
-        if subscriber.status is SubscriberStatus.ACTIVE:
-            self._send_confirmation(subscriber, request.search.channel, already_active=True)
-            return
-        if subscriber.status is SubscriberStatus.UNSUBSCRIBED:
-            # Opting in again: a fresh start with the settings of this request.
-            changes: dict[str, Any] = {
-                "status": SubscriberStatus.PENDING,
-                "timezone": request.timezone,
-                "digest_hour": request.digest_hour,
-                "digest_weekday": request.digest_weekday,
-                "confirmed_at": None,
-            }
-            self.subscribers.update(sid, **{k: v for k, v in changes.items() if v is not None})
-            subscriber = self.subscribers.get(sid)
-        self._add_if_new(subscriber, request.search, now)
-        self._send_confirmation(subscriber, request.search.channel, already_active=False)
-
-    def _add_if_new(self, subscriber: Subscriber, search: SearchInput, now: datetime) -> None:
-        # An address is never attached to someone else's subscription here: a search for a
-        # channel the subscriber has no address for waits until they add it themselves.
-        address = subscriber.email if search.channel is Channel.EMAIL else subscriber.phone
-        if address is None:
-            return
-        subscriber_id = subscriber.subscriber_id
-        current = self.searches.list_for(subscriber_id)
-        if any(s.query == search.query and s.channel is search.channel for s in current):
-            return
-        if len(current) >= MAX_SEARCHES:
-            return
-        self._add(subscriber_id, search, now, live=subscriber.status is SubscriberStatus.ACTIVE)
-
-    def _send_confirmation(
-        self, subscriber: Subscriber, channel: Channel, *, already_active: bool
-    ) -> None:
-        use_sms = subscriber.phone is not None and (
-            channel is Channel.SMS or subscriber.email is None
+        Raises FieldError (nothing written or sent) or RateLimited (nothing sent).
+        """
+        request = SubscribeInput.parse(data, self.settings.sms_country_set)
+        moment = now or datetime.now(UTC)
+        channel = request.search.channel
+        other = request.other
+        signup = Signup(
+            signup_id=uuid.uuid4().hex,
+            kind="subscribe",
+            channel=channel,
+            address=request.destination,
+            also_channel=other[0] if other else None,
+            also_address=other[1] if other else None,
+            timezone=request.timezone,
+            digest_hour=request.digest_hour,
+            digest_weekday=request.digest_weekday,
+            query=request.search.query,
+            search_channel=channel,
+            frequency=request.search.frequency,
+            created_at=moment.timestamp(),
+            expires_at=int(moment.timestamp()) + CONFIRM_TTL,
         )
-        address = subscriber.phone if use_sms else subscriber.email
-        if address is None:
-            return
-        window = int(time.time()) // RESEND_WINDOW_SECONDS
-        allowed = self.state.take(
-            "allowance#confirmation",
-            f"{_address_key(address)}#{window}",
-            RESEND_LIMIT,
-            expiration=(window + 2) * RESEND_WINDOW_SECONDS,
+        self._check_limits(client, channel, request.destination, moment)
+        self._send_link(signup)
+
+    def request_channel(
+        self, subscriber_id: str, data: Any, now: datetime | None = None, *, client: str = ""
+    ) -> Channel:
+        """Add (or change) an email address or phone number: it gets its own link to confirm."""
+        if not isinstance(data, dict):
+            raise FieldError("send a JSON object", "body")
+        email, phone = data.get("email"), data.get("phone")
+        if bool(email) == bool(phone):
+            raise FieldError("send either an email address or a phone number", "email")
+        channel = Channel.EMAIL if email else Channel.SMS
+        address = valid_email(email) if email else valid_phone(phone, self.settings.sms_country_set)
+        moment = now or datetime.now(UTC)
+        self._check_limits(client, channel, address, moment)
+        self._send_link(self._channel_signup(subscriber_id, channel, address, moment))
+        return channel
+
+    def _channel_signup(
+        self, subscriber_id: str, channel: Channel, address: str, moment: datetime
+    ) -> Signup:
+        return Signup(
+            signup_id=uuid.uuid4().hex,
+            kind="channel",
+            channel=channel,
+            address=address,
+            subscriber_id=subscriber_id,
+            created_at=moment.timestamp(),
+            expires_at=int(moment.timestamp()) + CONFIRM_TTL,
         )
-        sid = subscriber.subscriber_id
-        if not allowed:
-            logger.info("confirmation not sent: allowance used", subscriber_id=sid)
-            metrics.add_metric(name="ConfirmationsThrottled", unit="Count", value=1)
+
+    def _check_limits(self, client: str, channel: Channel, address: str, moment: datetime) -> None:
+        """Per client first, so one noisy client does not use up everyone's allowance."""
+        cfg = self.settings
+        window = cfg.signup_window_seconds
+        checks = [
+            (Limit("client", cfg.signup_limit_per_client, window), client or "unknown"),
+            (
+                Limit("destination", cfg.signup_limit_per_destination, window),
+                destination_key(channel, address),
+            ),
+        ]
+        if channel is Channel.SMS:
+            checks += [
+                # Pumping uses runs of numbers in one range: count per block of 1,000.
+                (Limit("number-range", cfg.signup_limit_per_number_range, window), address[:-3]),
+                (Limit("sms", cfg.sms_signup_limit_overall, window), "all"),
+            ]
+        checks.append((Limit("all", cfg.signup_limit_overall, window), "all"))
+        for limit, key in checks:
+            retry_after = self.limits.take(limit, key, moment.timestamp())
+            if retry_after is not None:
+                logger.info("sign-up rate limited", bucket=limit.bucket, retry_after=retry_after)
+                metrics.add_metric(name="SignupsRateLimited", unit="Count", value=1)
+                raise RateLimited(retry_after)
+
+    def _send_link(self, signup: Signup) -> None:
+        """Store the sign-up and send its link, unless the address asked for no more mail."""
+        if signup.channel is Channel.EMAIL and self.suppression.contains(signup.address):
+            logger.info("confirmation not sent: address suppressed")
             return
-        if already_active:
-            link = self.links.short_manage(sid) if use_sms else self.links.manage(sid)
-        else:
-            # A text message carries the short form, so the whole confirmation is one segment.
-            link = self.links.short_confirm(sid) if use_sms else self.links.confirm(sid)
+        self.signups.put(signup)
+        use_sms = signup.channel is Channel.SMS
+        # A text message carries the short form, so the whole confirmation is one segment.
+        link = (
+            self.links.short_confirm(signup.signup_id)
+            if use_sms
+            else self.links.confirm(signup.signup_id)
+        )
         if use_sms:
             try:
-                self.sms.send(address, confirmation_sms(link, already_active=already_active))
+                self.sms.send(signup.address, confirmation_sms(link, already_active=False))
             except OptedOut:
-                logger.info("confirmation not sent: number opted out", subscriber_id=sid)
+                logger.info("confirmation not sent: number opted out")
                 return
         else:
-            self.email.send(confirmation_email(address, link, already_active=already_active))
-        logger.info("confirmation sent", subscriber_id=sid, channel="sms" if use_sms else "email")
+            self.email.send(confirmation_email(signup.address, link, already_active=False))
+        logger.info("confirmation sent", signup_id=signup.signup_id, channel=signup.channel.value)
         metrics.add_metric(name="ConfirmationsSent", unit="Count", value=1)
 
     # ------------------------------------------------------------ confirm
 
+    def pending_signup(self, token: str, now: datetime | None = None) -> Signup:
+        """The sign-up a confirm link stands for (unused, unexpired); InvalidToken otherwise."""
+        signup_id = self.signer.verify(token, tokens.CONFIRM)
+        return self.signups.get(signup_id, (now or datetime.now(UTC)).timestamp())
+
+    def pending_signup_code(self, code: str, now: datetime | None = None) -> Signup:
+        signup_id = expand_id(self.signer.verify_short(code, tokens.CONFIRM))
+        return self.signups.get(signup_id, (now or datetime.now(UTC)).timestamp())
+
     def confirm(self, token: str, now: datetime | None = None) -> Subscriber:
-        """Pending becomes active; confirming twice is harmless. Returns the subscriber."""
-        return self._confirm(self.subscriber_for(token, tokens.CONFIRM), now)
+        """Apply the sign-up behind a confirm link, once. Returns the subscriber."""
+        return self._apply(self.signer.verify(token, tokens.CONFIRM), now)
 
     def confirm_code(self, code: str, now: datetime | None = None) -> Subscriber:
         """`confirm` for the short code of a text message."""
-        return self._confirm(self.subscriber_for_code(code), now)
+        return self._apply(expand_id(self.signer.verify_short(code, tokens.CONFIRM)), now)
 
-    def _confirm(self, subscriber: Subscriber, now: datetime | None) -> Subscriber:
-        if subscriber.status is SubscriberStatus.PENDING:
-            moment = now or datetime.now(UTC)
-            self.subscribers.update(
-                subscriber.subscriber_id, status=SubscriberStatus.ACTIVE, confirmed_at=moment
+    def _apply(self, signup_id: str, now: datetime | None) -> Subscriber:
+        moment = now or datetime.now(UTC)
+        # Marked used before anything changes: two clicks (or a replayed link) apply it once.
+        signup = self.signups.use(signup_id, moment.timestamp())
+        if signup.kind == "channel":
+            return self._attach(signup)
+        subscriber = self._owner_or_new(signup, moment)
+        sid = subscriber.subscriber_id
+        _, confirmed_field = _channel_field(signup.channel)
+        changes: dict[str, Any] = {confirmed_field: True}
+        reopened = subscriber.status in {SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED}
+        if reopened:
+            # The owner confirmed from their own inbox or phone: opting in again on these terms.
+            changes.update(
+                status=SubscriberStatus.ACTIVE,
+                timezone=signup.timezone,
+                digest_hour=signup.digest_hour,
+                digest_weekday=signup.digest_weekday,
+                confirmed_at=moment,
             )
-            self.searches.set_live(subscriber.subscriber_id, True)
-            logger.info("subscriber confirmed", subscriber_id=subscriber.subscriber_id)
+        if subscriber.status is not SubscriberStatus.SUPPRESSED:
+            self.subscribers.update(sid, **changes)
+            if reopened:
+                self.searches.set_live(sid, True)
+            subscriber = self.subscribers.get(sid)
+            if signup.query is not None:
+                search = SearchInput(
+                    signup.query, signup.search_channel or signup.channel, signup.frequency
+                )
+                self._add_if_new(subscriber, search, moment)
+            logger.info("sign-up confirmed", subscriber_id=sid, channel=signup.channel.value)
             metrics.add_metric(name="SubscribersConfirmed", unit="Count", value=1)
-            subscriber = subscriber.model_copy(
-                update={"status": SubscriberStatus.ACTIVE, "confirmed_at": moment}
-            )
+        if signup.also_channel is not None and signup.also_address is not None:
+            self._offer_other(sid, signup.also_channel, signup.also_address, moment)
         return subscriber
+
+    def _owner_or_new(self, signup: Signup, moment: datetime) -> Subscriber:
+        channel = signup.channel.value
+        owner = self.addresses.owner_of(channel, signup.address)
+        if owner is not None:
+            return owner
+        address_field, confirmed_field = _channel_field(signup.channel)
+        subscriber = Subscriber.model_validate(
+            {
+                "subscriber_id": uuid.uuid4().hex,
+                address_field: signup.address,
+                confirmed_field: True,
+                "timezone": signup.timezone,
+                "digest_hour": signup.digest_hour,
+                "digest_weekday": signup.digest_weekday,
+                "status": SubscriberStatus.ACTIVE,
+                "created_at": moment,
+                "confirmed_at": moment,
+            }
+        )
+        try:
+            self.addresses.create(subscriber, channel, signup.address)
+        except AddressTaken:
+            # Another confirmation for this address won the race: that subscriber is the one.
+            owner = self.addresses.owner_of(channel, signup.address)
+            if owner is None:
+                raise
+            return owner
+        logger.info("subscriber created", subscriber_id=subscriber.subscriber_id)
+        metrics.add_metric(name="SubscribersCreated", unit="Count", value=1)
+        return subscriber
+
+    def _offer_other(
+        self, subscriber_id: str, channel: Channel, address: str, moment: datetime
+    ) -> None:
+        """The second address of a sign-up is attached only through its own link."""
+        current = self.subscribers.get(subscriber_id)
+        if current.confirmed(channel) and getattr(current, _channel_field(channel)[0]) == address:
+            return
+        try:
+            self._check_limits("confirm", channel, address, moment)
+        except RateLimited:
+            return
+        self._send_link(self._channel_signup(subscriber_id, channel, address, moment))
+
+    def _attach(self, signup: Signup) -> Subscriber:
+        """A confirmed channel addition: the address becomes this subscriber's, if it is free."""
+        if signup.subscriber_id is None:
+            raise InvalidToken("this link is not valid")
+        try:
+            subscriber = self.subscribers.get(signup.subscriber_id)
+        except NotFound:
+            raise InvalidToken("this link is not valid") from None
+        sid, channel = subscriber.subscriber_id, signup.channel
+        address_field, confirmed_field = _channel_field(channel)
+        try:
+            self.addresses.claim(sid, channel.value, signup.address)
+        except AddressTaken:
+            raise FieldError(
+                "this address belongs to another subscription; unsubscribe it there first",
+                address_field,
+            ) from None
+        previous = getattr(subscriber, address_field)
+        self.subscribers.update(sid, **{address_field: signup.address, confirmed_field: True})
+        if previous and previous != signup.address:
+            self.addresses.release(sid, channel.value, previous)
+        logger.info("channel confirmed", subscriber_id=sid, channel=channel.value)
+        return self.subscribers.get(sid)
+
+    def _add_if_new(self, subscriber: Subscriber, search: SearchInput, now: datetime) -> None:
+        if not subscriber.confirmed(search.channel):
+            # Waits until that channel is confirmed; it is never sent to an unconfirmed address.
+            return
+        sid = subscriber.subscriber_id
+        current = self.searches.list_for(sid)
+        if any(s.query == search.query and s.channel is search.channel for s in current):
+            return
+        if not self.slots.take(sid, MAX_SEARCHES, len(current)):
+            return
+        self._add(sid, search, now, live=subscriber.status is SubscriberStatus.ACTIVE)
 
     # ------------------------------------------------------------ saved searches
 
@@ -470,11 +702,15 @@ class SubscriptionService:
             raise FieldError("send a JSON object", "body")
         search = SearchInput.parse(data)
         subscriber = self.subscribers.get(subscriber_id)
-        if search.channel is Channel.EMAIL and subscriber.email is None:
-            raise FieldError("email alerts need an email address on your subscription", "channel")
-        if search.channel is Channel.SMS and subscriber.phone is None:
-            raise FieldError("text alerts need a phone number on your subscription", "channel")
-        if len(self.searches.list_for(subscriber_id)) >= MAX_SEARCHES:
+        if not subscriber.confirmed(search.channel):
+            what = "an email address" if search.channel is Channel.EMAIL else "a phone number"
+            raise FieldError(
+                f"add and confirm {what} on your subscription first: nothing is sent to an "
+                "address that has not confirmed",
+                "channel",
+            )
+        counted = len(self.searches.list_for(subscriber_id))
+        if not self.slots.take(subscriber_id, MAX_SEARCHES, counted):
             raise FieldError(
                 f"you have {MAX_SEARCHES} saved searches, the most allowed; delete one first",
                 "query",
@@ -503,13 +739,22 @@ class SubscriptionService:
 
     def delete_search(self, subscriber_id: str, search_id: str) -> None:
         """A tombstone, so match workers reading changes learn of it; NotFound if absent."""
+        if not _SEARCH_ID.fullmatch(search_id):
+            raise NotFound("search")
         self.searches.delete(subscriber_id, search_id)
+        self.slots.give_back(subscriber_id)
         logger.info("saved search deleted", subscriber_id=subscriber_id, search_id=search_id)
 
     # ------------------------------------------------------------ settings
 
     def update_settings(self, subscriber_id: str, data: Any) -> Subscriber:
         changes = valid_settings(data)
+        if "sms_quiet_start" in changes or "sms_quiet_end" in changes:
+            current = self.subscribers.get(subscriber_id)
+            valid_quiet_hours(
+                changes.get("sms_quiet_start", current.sms_quiet_start),
+                changes.get("sms_quiet_end", current.sms_quiet_end),
+            )
         if changes:
             self.subscribers.update(subscriber_id, **changes)
             logger.info("settings changed", subscriber_id=subscriber_id, fields=sorted(changes))

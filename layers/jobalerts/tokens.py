@@ -20,6 +20,7 @@ CONFIRM: Final = "confirm"
 MANAGE: Final = "manage"
 UNSUBSCRIBE: Final = "unsubscribe"
 DIGEST: Final = "digest"
+FEED: Final = "feed"
 
 DAY = 86_400
 
@@ -44,6 +45,10 @@ class Signer:
 
     def verify(self, token: str, purpose: str, now: float | None = None) -> str:
         """The token's subject, or InvalidToken for a forged, expired or misused token."""
+        # Only ASCII can be ours; compare_digest raises TypeError on other text, and a lone
+        # surrogate cannot even be encoded for the MAC.
+        if not token.isascii():
+            raise InvalidToken("this link is not valid")
         body, _, mac = token.partition(".")
         if not body or not mac or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidToken("this link is not valid")
@@ -51,7 +56,7 @@ class Signer:
             payload = json.loads(_unb64(body))
         except ValueError as exc:
             raise InvalidToken("this link is not valid") from exc
-        if payload.get("p") != purpose:
+        if not isinstance(payload, dict) or payload.get("p") != purpose:
             raise InvalidToken("this link is not valid")
         if int(payload.get("e", 0)) < (now if now is not None else time.time()):
             raise InvalidToken("this link has expired")
@@ -73,6 +78,8 @@ class Signer:
 
     def verify_short(self, code: str, purpose: str, now: float | None = None) -> str:
         """The code's subject, or InvalidToken for a forged, expired or misused code."""
+        if not code.isascii():
+            raise InvalidToken("this link is not valid")
         subject, _, rest = code.partition(".")
         expires, _, mac = rest.partition(".")
         if not subject or not expires or not mac:

@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.support.spamassassin import score
+
+pytestmark = pytest.mark.e2e
+
 
 def test_the_demo_prints_its_summary_and_leaves_mail_and_texts_in_the_outbox(
     tmp_path: Path,
@@ -40,6 +46,10 @@ def test_the_demo_prints_its_summary_and_leaves_mail_and_texts_in_the_outbox(
     for message in digests:
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert list(tmp_path.glob("*.html")), "no html preview"
+
+    # And SpamAssassin (local rules) scores every email of the outbox below one point
+    verdicts = score([path.read_bytes() for path in sorted(tmp_path.glob("*.eml"))])
+    assert all(v.score < 1.0 for v in verdicts), "\n".join(map(str, verdicts))
 
     # And at least one text message
     texts = (tmp_path / "sms.txt").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
@@ -16,11 +17,11 @@ from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
-from jobalerts.local.runtime import invoke, sqs_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts_local.runtime import invoke, sqs_event
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -122,7 +123,9 @@ def test_the_same_sqs_message_delivered_twice_sends_one_digest(stack: LocalStack
     assert pending("ana") == []
 
 
-def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: LocalStack) -> None:
+def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(
+    clock: datetime, stack: LocalStack
+) -> None:
     _, _, request = email_setup()
     run_digest(DAY + timedelta(minutes=5))
     DeliveryLog().claim(
@@ -131,8 +134,9 @@ def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(stack: Loc
         attempt_id="other",
         post_ids=("x#1",),
         fingerprints=(),
-        now=datetime.now(UTC),
+        now=clock,
     )
+    # When the deliver function (reading the clock itself) gets the window within the lease
     event = receive_all(stack)
     outbox = Outbox()
     response = invoke("deliver", event)
@@ -175,6 +179,11 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     assert use_case(clock).deliver(request) is Outcome.SENT
     # Then the digest is sent again (the documented at-least-once choice), then never more
     assert len(outbox.emails) == 2
+    # And the repeat is the same message to mail clients (same Message-ID), dated when it went
+    first, again = (sent.message for sent in outbox.emails)
+    assert first["Message-ID"] == again["Message-ID"]
+    assert parsedate_to_datetime(str(first["Date"])) == DAY + timedelta(minutes=5)
+    assert parsedate_to_datetime(str(again["Date"])) == clock.now
     assert use_case(clock).deliver(request) is Outcome.ALREADY_SENT
     assert len(outbox.emails) == 2
     assert pending("ana") == []
@@ -405,6 +414,21 @@ def test_without_email_texts_over_the_cap_wait_for_the_next_day(stack: LocalStac
     assert len(outbox.texts) == 2
 
 
+def test_nothing_is_sent_on_a_channel_that_was_never_confirmed(stack: LocalStack) -> None:
+    # Given an active subscriber whose phone never confirmed (a legacy record, or a race)
+    sub, search = sms_setup(phone_confirmed=False)
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)
+    queue_match(sub, search, make_post("1", "Nurse wanted"), noon)
+    outbox = Outbox()
+
+    # When the digest is due and delivered
+    run_digest(noon + timedelta(minutes=5))
+    run_deliver(stack)
+
+    # Then no text went out
+    assert outbox.texts == []
+
+
 def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: LocalStack) -> None:
     sub = make_subscriber("olga", phone="+14155550199", email=None)  # moto: "...99" opted out
     search = make_search("olga", "s1", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
@@ -463,7 +487,7 @@ def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
     # Given a text whose "sent" mark went through but whose response was lost
     request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=DAY)
     log = DeliveryLog()
-    now = datetime.now(UTC)
+    now = DAY - timedelta(minutes=1)
     log.claim(request, digest_id="d", attempt_id="a1", post_ids=("x#1",), fingerprints=(), now=now)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
     # When the same attempt marks it again (a retry after a timeout)

@@ -9,10 +9,10 @@ import pytest
 
 from jobalerts.delivery.records import DeliveryLog
 from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.local.runtime import invoke, sns_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.runtime import invoke, sns_event
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -146,7 +146,7 @@ def test_a_send_event_marks_the_digest_window_as_accepted(stack: LocalStack) -> 
         attempt_id="a1",
         post_ids=("x#1",),
         fingerprints=(),
-        now=datetime.now(UTC),
+        now=window,
     )
     # When SES's Send event for that message arrives
     invoke("feedback", load_event("feedback-send-event.json"))

@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from jobalerts import ingest
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.template import LocalStack, repo_root
 from jobalerts.models import SavedSearch
 from jobalerts.settings import Settings
 from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
 from jobalerts.store.state import StateRepository
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.template import LocalStack, repo_root
 
 RECORDINGS = repo_root() / "events" / "sources"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -49,7 +49,8 @@ def client() -> Iterator[httpx.Client]:
 def run(
     scenario: str, client: httpx.Client, now: datetime = NOW, **settings: Any
 ) -> dict[str, Any]:
-    with ReplayServer(RECORDINGS / scenario) as replay:
+    # The recorded rate-limit resets are relative to the run's own time, not the wall clock.
+    with ReplayServer(RECORDINGS / scenario, clock=now.timestamp) as replay:
         config = Settings(x_base_url=replay.base_url, enabled_sources="x", **settings)
         return ingest.run(now, settings=config, client=client, credentials=TOKEN)
 
@@ -63,13 +64,14 @@ def test_429_pauses_the_source_until_the_reset(searches: LocalStack, client: htt
     pause = StateRepository().get("pause", "x")
     assert pause is not None
     assert pause["resume_after"] == x["resume_after"]
+    assert datetime.fromisoformat(pause["resume_after"]) == NOW + timedelta(minutes=15)
     # When the schedule fires again before the reset
-    again = run("x-pagination", client, now=datetime.now(UTC))
+    again = run("x-pagination", client, now=NOW + timedelta(minutes=14, seconds=59))
     # Then the source is skipped without calling X
     assert again["sources"]["x"]["skipped"] == "rate_limited"
     assert again["stored"] == 0
     # And after the reset it reads again
-    later = run("x-pagination", client, now=datetime.now(UTC) + timedelta(hours=1))
+    later = run("x-pagination", client, now=NOW + timedelta(minutes=15))
     assert later["sources"]["x"]["stored"] == 9
 
 
@@ -81,7 +83,7 @@ def test_posts_read_before_a_429_are_stored_and_reread_later_without_duplicates(
     checkpoint = StateRepository().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {}  # page two was never read: do not move past it
-    later = run("x-pagination", client, now=datetime.now(UTC) + timedelta(hours=1))
+    later = run("x-pagination", client, now=NOW + timedelta(hours=1))
     assert later["sources"]["x"]["stored"] == 4
     assert later["sources"]["x"]["duplicates"] == 5
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +13,18 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.runtime import invoke
-from jobalerts.local.template import LocalStack, repo_root
 from jobalerts.models import SavedSearch
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
 from jobalerts.store.state import StateRepository
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.runtime import invoke
+from jobalerts_local.template import LocalStack, repo_root
 from tests.support.events import load_event
 
 DEMO = repo_root() / "events" / "sources" / "demo"
+EVENT_TIME = datetime.fromisoformat(load_event("ingest-scheduled-event.json")["time"])
 DEMO_SEARCHES = [
     "python remote -senior",
     '"data engineer" (berlin OR remote)',
@@ -55,7 +56,7 @@ def x_stack(
                     search_id=f"s{number}",
                     query=text,
                     updated_at=now_iso(),
-                    created_at=datetime.now(UTC),
+                    created_at=EVENT_TIME - timedelta(days=1),
                 )
             )
         yield stack, replay
@@ -121,9 +122,12 @@ def test_second_run_resumes_from_since_id_and_stores_nothing_twice(
     # Then X is asked only for newer posts and nothing is stored again
     assert replay.requests[-1].query["since_id"] == "1992001000000000012"
     assert summary["sources"]["x"]["stored"] == 0
-    # And the month's reads are counted for the budget
-    used = StateRepository().get("budget", f"x#{datetime.now(UTC):%Y-%m}")
+    # And the reads are counted under the month of the run (the event's time, not the wall clock)
+    run_month = f"{EVENT_TIME:%Y-%m}"
+    assert run_month == "2026-11"
+    used = StateRepository().get("budget", f"x#{run_month}")
     assert used is not None
+    assert used["reads"] == 11
 
 
 def test_missing_credentials_fail_the_source_not_the_run(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobalerts.local.runtime import StreamPump, invoke, stream_batches
-from jobalerts.local.template import LocalStack
 from jobalerts.models import (
     Channel,
     Frequency,
@@ -24,6 +23,9 @@ from jobalerts.store import (
     SubscribersRepository,
 )
 from jobalerts.store._dynamo import now_iso
+from jobalerts_local.runtime import StreamPump, invoke, stream_batches
+from jobalerts_local.template import LocalStack
+from tests.conftest import FIXED_NOW
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -35,7 +37,9 @@ def subscriber(sid: str, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> 
         phone="+14155550100",
         timezone="Europe/Berlin",
         status=status,
-        created_at=datetime.now(UTC),
+        email_confirmed=True,
+        phone_confirmed=True,
+        created_at=FIXED_NOW,
     )
 
 
@@ -53,7 +57,7 @@ def search(
         channel=channel,
         frequency=freq,
         updated_at=now_iso(),
-        created_at=datetime.now(UTC),
+        created_at=FIXED_NOW,
     )
 
 
@@ -64,7 +68,7 @@ def post(pid: str, text: str, author: str = "acme") -> Post:
         author_handle=author,
         text=text,
         url=f"https://x.com/{author}/status/{pid}",
-        created_at=datetime.now(UTC),
+        created_at=FIXED_NOW,
     )
 
 
@@ -82,7 +86,8 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(stack: LocalStack) -> Pipeline:
+def pipeline(clock: datetime, stack: LocalStack) -> Pipeline:
+    """The match worker reads the clock for due times: it stands at FIXED_NOW."""
     return Pipeline(stack)
 
 
@@ -119,10 +124,10 @@ def test_the_due_time_follows_the_frequency_in_the_subscribers_timezone(pipeline
     SearchesRepository().put(search("ana", "s1", "python", freq=Frequency.DAILY))
     pipeline.publish(post("1", "python job"))
     [match] = MatchesRepository().pending("ana", Channel.EMAIL, FAR_FUTURE)
-    # Daily at 08:00 in Berlin, within the next day
-    local = match.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    # Daily at 08:00 in Berlin: matched on Monday 11:00 Berlin time, due on Tuesday at 08:00
+    local = match.due_at.astimezone(ZoneInfo("Europe/Berlin"))
     assert (local.hour, local.minute) == (8, 0)
-    assert timedelta(0) < match.due_at - datetime.now(UTC) <= timedelta(days=1)
+    assert match.due_at == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 
 
 def test_a_search_that_stops_being_live_leaves_the_warm_index(pipeline: Pipeline) -> None:

@@ -8,13 +8,13 @@ template.yaml and a local server replaying recorded X responses.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from jobalerts.local.demo import demo_subscriptions, subscribe_everyone
-from jobalerts.local.outbox import SentEmail, sent_emails, sent_sms
-from jobalerts.local.service import LocalService, local_service
+from jobalerts_local.demo import demo_subscriptions, subscribe_everyone
+from jobalerts_local.outbox import SentEmail, sent_emails, sent_sms
+from jobalerts_local.service import LocalService, local_service
 
 BASE_URL = "http://jobalerts.test"
 
@@ -30,10 +30,10 @@ def digests(emails: list[SentEmail]) -> list[SentEmail]:
 
 
 def test_a_confirmed_subscriber_gets_matching_posts_once_by_email_and_sms(
-    service: LocalService,
+    clock: datetime, service: LocalService
 ) -> None:
     # Given the demo's subscribers, signed up and confirmed through the subscriptions API
-    now = datetime.now(UTC)
+    now = clock
     confirmed = subscribe_everyone(service, demo_subscriptions(now))
     assert confirmed == 4
     before_emails, before_sms = len(sent_emails()), len(sent_sms())
@@ -73,7 +73,7 @@ def test_a_confirmed_subscriber_gets_matching_posts_once_by_email_and_sms(
 
 
 def test_an_unconfirmed_subscriber_receives_nothing_but_the_confirmation(
-    service: LocalService,
+    clock: datetime, service: LocalService
 ) -> None:
     # Given a sign-up whose confirmation link is never clicked
     response = service.api(
@@ -91,8 +91,7 @@ def test_an_unconfirmed_subscriber_receives_nothing_but_the_confirmation(
     confirmations = len(sent_emails())
 
     # When the whole pipeline runs
-    now = datetime.now(UTC)
-    service.run_pipeline(now + timedelta(days=8))
+    service.run_pipeline(clock + timedelta(days=8))
 
     # Then no digest is sent to them
     assert len(sent_emails()) == confirmations

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jobalerts.local.simulate import load_posts, load_subscribers, simulate
-from jobalerts.local.workload import generate
+from jobalerts_local.simulate import load_posts, load_subscribers, simulate
+from jobalerts_local.workload import generate
 
 
 @pytest.fixture

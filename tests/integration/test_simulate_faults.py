@@ -10,8 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from jobalerts.local.faults import FaultInjector, SimulatedCrash, installed
-from jobalerts.local.template import LocalStack
+from jobalerts_local.faults import FaultInjector, SimulatedCrash, installed
+from jobalerts_local.template import LocalStack
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -11,15 +11,16 @@ import pytest
 
 from jobalerts import tokens
 from jobalerts.digests.archive import DigestArchive
+from jobalerts.errors import NotFound
 from jobalerts.links import MANAGE_TTL, Links
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.runtime import http_event, invoke, json_body
-from jobalerts.local.template import LocalStack
 from jobalerts.matcher import shard_for
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.subscriptions import MAX_SEARCHES, RESEND_LIMIT
+from jobalerts.subscriptions import MAX_SEARCHES
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.runtime import http_event, invoke, json_body
+from jobalerts_local.template import LocalStack
 from tests.conftest import TEST_BASE_URL
 
 EMAIL_SUBSCRIPTION = {
@@ -84,7 +85,7 @@ def bearer(token: str) -> dict[str, str]:
 # ---------------------------------------------------------------- subscribe and confirm
 
 
-def test_subscribe_creates_a_pending_subscriber_and_emails_a_signed_confirm_link(
+def test_subscribe_stores_nothing_about_a_subscriber_and_emails_a_signed_confirm_link(
     stack: LocalStack,
 ) -> None:
     # When someone subscribes with an email address
@@ -99,33 +100,52 @@ def test_subscribe_creates_a_pending_subscriber_and_emails_a_signed_confirm_link
     [link] = [link for link in mail.links() if "/confirm?" in link]
     assert link.startswith(f"{TEST_BASE_URL}/confirm?t=")
     assert 'href="http://jobalerts.test/confirm?t=' in mail.part("html")
-    # And the link is signed for confirming this (pending) subscriber and nothing else
-    subscriber_id = signer().verify(token_of(link), tokens.CONFIRM)
+    # And the link is signed for confirming and nothing else
+    signup_id = signer().verify(token_of(link), tokens.CONFIRM)
     with pytest.raises(tokens.InvalidToken):
         signer().verify(token_of(link), tokens.MANAGE)
+    # And no subscriber exists until the link is used: only a pending sign-up
+    assert SubscribersRepository().find_by_email("ana@example.com") is None
+    with pytest.raises(NotFound):
+        SubscribersRepository().get(signup_id)
+
+
+def test_confirming_creates_an_active_subscriber_with_that_channel_and_its_search(
+    stack: LocalStack,
+) -> None:
+    # When someone subscribes and confirms
+    subscriber_id, _ = subscribe_and_confirm()
+
+    # Then they are active, their email is confirmed, and the search is live in its shard
     subscriber = SubscribersRepository().get(subscriber_id)
-    assert subscriber.status is SubscriberStatus.PENDING
+    assert subscriber.status is SubscriberStatus.ACTIVE
     assert subscriber.email == "ana@example.com"
-    # And the first saved search is stored for the match workers (shard, ordered updated_at)
+    assert subscriber.email_confirmed
+    assert not subscriber.phone_confirmed
+    assert subscriber.timezone == "Europe/Berlin"
     [search] = SearchesRepository().list_for(subscriber_id)
     assert search.query == "python remote -senior"
+    assert search.live
     assert search.shard == shard_for(search.search_id, get_settings().search_shards)
     assert len(search.updated_at) == len("2026-01-01T00:00:00.000000+00:00")
 
 
-def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does(stack: LocalStack) -> None:
-    # Given a pending subscriber and their confirmation link
+def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does_once(
+    stack: LocalStack,
+) -> None:
+    # Given a sign-up and its confirmation link
     api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
     token = token_of(next(link for link in sent_emails()[-1].links() if "/confirm?" in link))
-    subscriber_id = signer().verify(token, tokens.CONFIRM)
 
     # When a mail scanner (or the person) opens the link
     page = api("GET", "/confirm", query={"t": token})
 
-    # Then they see a page with a confirm button, and nothing is confirmed yet
+    # Then they see what they are confirming and a button, and nothing exists yet
     assert page["statusCode"] == 200
     assert '<form method="post" action="/confirm?t=' in page["body"]
-    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.PENDING
+    assert "python remote -senior" in page["body"]
+    assert "Europe/Berlin" in page["body"]
+    assert SubscribersRepository().find_by_email("ana@example.com") is None
 
     # When the button is pressed
     response = api("POST", "/confirm", "", query={"t": token})
@@ -134,12 +154,15 @@ def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does(stack: Local
     assert response["statusCode"] == 303
     location = response["headers"]["Location"]
     assert location.startswith("/manage?t=")
-    assert signer().verify(token_of(location), tokens.MANAGE) == subscriber_id
+    subscriber_id = signer().verify(token_of(location), tokens.MANAGE)
     subscriber = SubscribersRepository().get(subscriber_id)
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert subscriber.confirmed_at is not None
-    # And pressing it again is harmless
-    assert api("POST", "/confirm", "", query={"t": token})["statusCode"] == 303
+    # And the link is spent: pressing it again hands out no second manage link
+    again = api("POST", "/confirm", "", query={"t": token})
+    assert again["statusCode"] == 403
+    assert "Location" not in again["headers"]
+    assert "already used" in again["body"]
 
 
 def test_sms_subscription_sends_the_confirm_link_by_text(stack: LocalStack) -> None:
@@ -214,43 +237,59 @@ def test_the_query_error_names_its_column(stack: LocalStack) -> None:
 def test_subscribing_again_does_not_reveal_anything_and_resends_are_rate_limited(
     stack: LocalStack,
 ) -> None:
-    # Given a pending subscriber
+    # Given a sign-up
     first = api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
+    limit = get_settings().signup_limit_per_destination
 
-    # When the same address subscribes many times (a person retrying, or someone abusing it)
-    answers = [api("POST", "/subscriptions", EMAIL_SUBSCRIPTION) for _ in range(5)]
+    # When the same address subscribes again and again (a person retrying, or someone abusing it)
+    answers = [api("POST", "/subscriptions", EMAIL_SUBSCRIPTION) for _ in range(limit + 2)]
 
-    # Then every answer is the same as the first
-    assert {a["statusCode"] for a in answers} == {202}
-    assert {a["body"] for a in answers} == {first["body"]}
+    # Then every answer up to the allowance is the same as the first, then a 429 to retry later
+    accepted = [a for a in answers if a["statusCode"] == 202]
+    assert {a["body"] for a in accepted} == {first["body"]}
+    refused = [a for a in answers if a["statusCode"] != 202]
+    assert {a["statusCode"] for a in refused} == {429}
+    assert all(int(a["headers"]["Retry-After"]) > 0 for a in refused)
     # And confirmation mails stop at the allowance
-    assert len(sent_emails()) == RESEND_LIMIT
-    # And the repeated search is stored once
-    subscriber_id = signer().verify(
-        token_of(next(link for link in sent_emails()[0].links() if "/confirm?" in link)),
-        tokens.CONFIRM,
-    )
-    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+    assert len(sent_emails()) == limit
 
 
-def test_an_active_subscriber_subscribing_again_gets_their_manage_link_and_no_new_search(
+def test_a_known_address_signing_up_again_changes_nothing_until_the_owner_confirms(
     stack: LocalStack,
 ) -> None:
     # Given a confirmed subscriber
     subscriber_id, _ = subscribe_and_confirm()
     mails_before = len(sent_emails())
 
-    # When someone submits the same address with another search
-    response = api("POST", "/subscriptions", {**EMAIL_SUBSCRIPTION, "query": "golang"})
+    # When someone submits the same address with another search and timezone
+    response = api(
+        "POST",
+        "/subscriptions",
+        {**EMAIL_SUBSCRIPTION, "query": "golang", "timezone": "Asia/Tokyo"},
+    )
 
-    # Then the answer looks the same as for a new address
+    # Then the answer looks the same as for a new address, and nothing changed
     assert response["statusCode"] == 202
-    # And the owner gets their manage link; a stranger cannot change their alerts
-    [mail] = sent_emails()[mails_before:]
-    assert any("/manage?" in link for link in mail.links())
     assert [s.query for s in SearchesRepository().list_for(subscriber_id)] == [
         "python remote -senior"
     ]
+    # And the owner got a link to confirm that search, showing what it would add
+    [mail] = sent_emails()[mails_before:]
+    [link] = [link for link in mail.links() if "/confirm?" in link]
+    assert "golang" in api("GET", "/confirm", query={"t": token_of(link)})["body"]
+
+    # When the owner confirms it from their inbox
+    confirmed = api("POST", "/confirm", "", query={"t": token_of(link)})
+
+    # Then the search is added to the same subscriber, and their settings are kept
+    assert signer().verify(token_of(confirmed["headers"]["Location"]), tokens.MANAGE) == (
+        subscriber_id
+    )
+    assert sorted(s.query for s in SearchesRepository().list_for(subscriber_id)) == [
+        "golang",
+        "python remote -senior",
+    ]
+    assert SubscribersRepository().get(subscriber_id).timezone == "Europe/Berlin"
 
 
 # ---------------------------------------------------------------- JSON API with the manage token
@@ -327,13 +366,13 @@ def test_saved_searches_are_capped_per_subscriber(stack: LocalStack) -> None:
     ],
 )
 def test_the_api_answers_401_to_a_missing_wrong_or_expired_token(
-    stack: LocalStack, authorization: str | None
+    clock: datetime, stack: LocalStack, authorization: str | None
 ) -> None:
     # Given a subscriber, and tokens that must not open the API
     subscriber_id, _ = subscribe_and_confirm()
     confirm = signer().sign(tokens.CONFIRM, subscriber_id, 600)
     expired = signer().sign(
-        tokens.MANAGE, subscriber_id, MANAGE_TTL, now=time.time() - MANAGE_TTL - 1
+        tokens.MANAGE, subscriber_id, MANAGE_TTL, now=clock.timestamp() - MANAGE_TTL - 1
     )
     headers = {}
     if authorization is not None:
@@ -397,17 +436,13 @@ def test_one_click_unsubscribe_works_without_login_and_twice(stack: LocalStack) 
 
 
 def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalStack) -> None:
-    # Given a sign-up that is not confirmed yet: its search costs no reads and matches nothing
+    # Given a sign-up that is not confirmed yet: no search exists, so it costs no reads
     assert api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)["statusCode"] == 202
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
-    assert subscriber is not None
-    sid = subscriber.subscriber_id
-    assert [s.live for s in SearchesRepository().list_for(sid)] == [False]
+    assert SubscribersRepository().find_by_email("ana@example.com") is None
 
-    # When it is confirmed, its searches go live, and later ones are live from the start
-    subscribe_and_confirm()
-    _, manage = sid, Links(TEST_BASE_URL, signer()).manage(sid)
-    added = api("POST", "/api/searches", {"query": "golang"}, headers=bearer(token_of(manage)))
+    # When it is confirmed, its search is live, and later ones are live from the start
+    sid, manage = subscribe_and_confirm()
+    added = api("POST", "/api/searches", {"query": "golang"}, headers=bearer(manage))
     assert added["statusCode"] == 201
     assert [s.live for s in SearchesRepository().list_for(sid)] == [True, True]
 
@@ -418,6 +453,22 @@ def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalSt
         == 200
     )
     assert [s.live for s in SearchesRepository().list_for(sid)] == [False, False]
+
+    # When anyone signs the address up again with other settings, nothing changes yet
+    again = {**EMAIL_SUBSCRIPTION, "timezone": "Asia/Tokyo"}
+    assert api("POST", "/subscriptions", again)["statusCode"] == 202
+    subscriber = SubscribersRepository().get(sid)
+    assert (subscriber.status, subscriber.timezone) == (
+        SubscriberStatus.UNSUBSCRIBED,
+        "Europe/Berlin",
+    )
+
+    # When the owner confirms from the new link, they opt in again on those terms
+    link = next(link for link in sent_emails()[-1].links() if "/confirm?" in link)
+    assert api("POST", "/confirm", "", query={"t": token_of(link)})["statusCode"] == 303
+    subscriber = SubscribersRepository().get(sid)
+    assert (subscriber.status, subscriber.timezone) == (SubscriberStatus.ACTIVE, "Asia/Tokyo")
+    assert [s.live for s in SearchesRepository().list_for(sid)] == [True, True]
 
 
 def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -> None:
@@ -435,18 +486,14 @@ def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -
 
 
 def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
-    stack: LocalStack,
+    clock: datetime, stack: LocalStack
 ) -> None:
     # Given an archived digest
-    from datetime import UTC, datetime
-
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(
-        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
-    )
+    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     links = Links(TEST_BASE_URL, signer())
     good = token_of(links.digest(subscriber_id, "d1"))
-    expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=time.time() - 120)
+    expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=clock.timestamp() - 61)
     forged = tokens.Signer(b"guess").sign(tokens.DIGEST, f"{subscriber_id}|d1", 600)
     other = token_of(links.digest(subscriber_id, "d2"))
 
@@ -464,14 +511,12 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
     assert api("GET", "/digests/d2", query={"t": other})["statusCode"] == 404
 
 
-def test_the_short_digest_link_of_a_text_message_shows_the_same_page(stack: LocalStack) -> None:
+def test_the_short_digest_link_of_a_text_message_shows_the_same_page(
+    clock: datetime, stack: LocalStack
+) -> None:
     # Given an archived digest and the short link a text message carries
-    from datetime import UTC, datetime
-
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(
-        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", datetime.now(UTC)
-    )
+    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     path = "/d/" + Links(TEST_BASE_URL, signer()).short_digest("d1").split("/d/")[1]
 
     # Then the link shows it
@@ -479,7 +524,7 @@ def test_the_short_digest_link_of_a_text_message_shows_the_same_page(stack: Loca
     assert shown["statusCode"] == 200
     assert "3 new jobs" in shown["body"]
     # And an expired, forged or unknown code is refused or not found
-    expired = signer().sign_short(tokens.DIGEST, "d1", 60, now=time.time() - 120)
+    expired = signer().sign_short(tokens.DIGEST, "d1", 60, now=clock.timestamp() - 61)
     forged = tokens.Signer(b"guess").sign_short(tokens.DIGEST, "d1", 600)
     for code in [expired, forged, path[3:-1]]:
         assert api("GET", f"/d/{code}")["statusCode"] == 403
@@ -508,7 +553,7 @@ def test_pages_carry_security_headers_and_escape_what_people_typed(stack: LocalS
     headers = page["headers"]
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert "form-action 'self'" in headers["Content-Security-Policy"]
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -555,23 +600,51 @@ def test_bad_links_get_a_page_not_a_500(stack: LocalStack) -> None:
     assert api("GET", "/api/nowhere")["statusCode"] == 404
 
 
-def test_subscribing_again_never_attaches_a_new_phone_to_an_existing_subscription(
+def test_a_second_address_is_never_attached_or_texted_without_its_own_confirmation(
     stack: LocalStack,
 ) -> None:
-    # Given a pending email subscriber
-    api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
-    assert subscriber is not None
+    # Given someone signs up with their own email and a stranger's phone, and confirms by email
+    subscriber_id, manage = subscribe_and_confirm({**EMAIL_SUBSCRIPTION, "phone": "+14155550142"})
 
-    # When someone submits the same address with a phone number for text alerts
+    # Then the phone is not on the subscription: it only got a link of its own to confirm
+    subscriber = SubscribersRepository().get(subscriber_id)
+    assert (subscriber.phone, subscriber.phone_confirmed) == (None, False)
+    [text] = sent_sms()
+    assert text.phone == "+14155550142"
+    assert "/c/" in text.text
+
+    # When the token holder asks for text alerts anyway
     response = api(
-        "POST",
-        "/subscriptions",
-        {**EMAIL_SUBSCRIPTION, "phone": "+14155550199", "channel": "sms", "query": "golang"},
+        "POST", "/api/searches", {"query": "python", "channel": "sms"}, headers=bearer(manage)
     )
 
-    # Then the answer is the usual one, but no text goes to that number and no search is added
+    # Then it is refused naming the channel, and nothing is stored
+    assert (response["statusCode"], json_body(response)["field"]) == (400, "channel")
+    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+
+    # When the phone's owner confirms from their own text
+    code = next(word for word in text.text.split() if "/c/" in word).rsplit("/", 1)[1]
+    assert api("GET", f"/c/{code}")["statusCode"] == 200
+    assert api("POST", f"/c/{code}", "")["statusCode"] == 303
+
+    # Then the number is attached, confirmed, and text alerts can be added
+    subscriber = SubscribersRepository().get(subscriber_id)
+    assert (subscriber.phone, subscriber.phone_confirmed) == ("+14155550142", True)
+    response = api(
+        "POST", "/api/searches", {"query": "python", "channel": "sms"}, headers=bearer(manage)
+    )
+    assert response["statusCode"] == 201
+
+
+def test_adding_a_channel_through_the_api_sends_it_its_own_link(stack: LocalStack) -> None:
+    # Given an email subscriber
+    subscriber_id, manage = subscribe_and_confirm()
+
+    # When they add a phone number through the API
+    response = api("POST", "/api/channels", {"phone": "+14155550123"}, headers=bearer(manage))
+
+    # Then the number gets a confirmation text, and is not attached until it is used
     assert response["statusCode"] == 202
-    assert sent_sms() == []
-    assert SubscribersRepository().get(subscriber.subscriber_id).phone is None
-    assert len(SearchesRepository().list_for(subscriber.subscriber_id)) == 1
+    [text] = sent_sms()
+    assert text.phone == "+14155550123"
+    assert SubscribersRepository().get(subscriber_id).phone is None

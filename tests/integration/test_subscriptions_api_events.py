@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from jobalerts import tokens
 from jobalerts.digests.archive import DigestArchive
-from jobalerts.links import CONFIRM_TTL, DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
-from jobalerts.local.runtime import invoke, json_body
-from jobalerts.local.template import LocalStack
+from jobalerts.links import DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.outbox import sent_emails
+from jobalerts_local.runtime import invoke, json_body
+from jobalerts_local.template import LocalStack
 from tests.support.events import EVENTS, load_event
 
 SAMPLES = sorted(p.stem for p in (EVENTS / "http").glob("*.json"))
@@ -82,7 +84,7 @@ def test_samples_with_the_token_they_were_recorded_with_are_refused_cleanly(
         assert response["statusCode"] == 403
 
 
-def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
+def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalStack) -> None:
     # Given the subscribe sample, as API Gateway delivers it
     assert call(load_event("http/subscribe.json"))["statusCode"] == 202
     assert call(load_event("http/subscribe-sms.json"))["statusCode"] == 202
@@ -90,21 +92,23 @@ def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
     assert (landing["statusCode"], "<form" in landing["body"]) == (200, True)
     signed_up = call(load_event("http/subscribe-form.json"))
     assert signed_up["statusCode"] == 200
-    assert SubscribersRepository().find_by_email("chloe@example.com") is not None
+    assert any(mail.to == "chloe@example.com" for mail in sent_emails())
     bad = call(load_event("http/subscribe-bad-query.json"))
     assert bad["statusCode"] == 400
     assert json_body(bad)["column"] == 8
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
-    assert subscriber is not None
-    sid = subscriber.subscriber_id
+    [mail] = [mail for mail in sent_emails() if mail.to == "ana@example.com"]
+    confirm = parse_qs(urlparse(next(u for u in mail.links() if "/confirm?" in u)).query)["t"][0]
     signer = tokens.load_signer(get_settings().signing_secret_name)
-    confirm = signer.sign(tokens.CONFIRM, sid, CONFIRM_TTL)
-    manage = signer.sign(tokens.MANAGE, sid, MANAGE_TTL)
 
     # Then every sample reaches its route and does its job
     assert call(with_token(load_event("http/confirm-page.json"), confirm))["statusCode"] == 200
-    assert call(with_token(load_event("http/confirm.json"), confirm))["statusCode"] == 303
-    assert SubscribersRepository().get(sid).status is SubscriberStatus.ACTIVE
+    confirmed = call(with_token(load_event("http/confirm.json"), confirm))
+    assert confirmed["statusCode"] == 303
+    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    assert subscriber is not None
+    assert subscriber.status is SubscriberStatus.ACTIVE
+    sid = subscriber.subscriber_id
+    manage = signer.sign(tokens.MANAGE, sid, MANAGE_TTL)
     assert call(with_token(load_event("http/manage-page.json"), manage))["statusCode"] == 200
     added_by_form = call(with_token(load_event("http/manage-add-search.json"), manage))
     assert added_by_form["statusCode"] == 303
@@ -124,7 +128,7 @@ def test_the_samples_drive_a_whole_subscription(stack: LocalStack) -> None:
     patched = call(with_token(load_event("http/update-subscriber.json"), manage))
     assert (patched["statusCode"], json_body(patched)["timezone"]) == (200, "Asia/Tokyo")
 
-    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", datetime.now(UTC))
+    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", clock)
     view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
     shown = call(with_token(load_event("http/digest-view.json"), view))
     assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")

@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.template import repo_root
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, FetchResult
 from jobalerts.sources.x import XSource, query_key
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.template import repo_root
 
 RECORDINGS = repo_root() / "events" / "sources"
 QUERY = "(python OR rust) (hiring OR #hiring) -is:retweet"
 NEWEST = "1992001000000000012"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 class Replay:
@@ -48,7 +49,8 @@ class Replay:
 @pytest.fixture
 def replay(request: pytest.FixtureRequest) -> Iterator[Replay]:
     scenario: str = request.param
-    with ReplayServer(RECORDINGS / scenario) as server:
+    # Rate-limit resets in the recordings are relative to this pinned "now", not the wall clock.
+    with ReplayServer(RECORDINGS / scenario, clock=NOW.timestamp) as server:
         player = Replay(server, [QUERY])
         yield player
         player.client.close()
@@ -139,7 +141,7 @@ def test_429_stops_the_run_with_the_reset_time(replay: Replay) -> None:
     result = replay.fetch(checkpoint=saved("7"))
     assert result.stopped == RATE_LIMITED
     assert result.resume_after is not None
-    assert result.resume_after > datetime.now(UTC) + timedelta(minutes=10)
+    assert result.resume_after == NOW + timedelta(seconds=900)
     assert result.checkpoint == saved("7")
     assert replay.sleeps == []  # never waits for the window in-process
     assert len(replay.server.requests) == 1

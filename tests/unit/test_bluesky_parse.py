@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,3 +108,54 @@ def test_a_session_never_shows_its_tokens() -> None:
 
 def test_queries_are_split_on_commas_and_deduplicated() -> None:
     assert split_queries('#hiring, "we\'re hiring",#hiring,,') == ["#hiring", '"we\'re hiring"']
+
+
+def mention_facet(text: str, written: str, did: str) -> dict[str, Any]:
+    start = text.encode().index(written.encode())
+    return {
+        "index": {"byteStart": start, "byteEnd": start + len(written.encode())},
+        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+    }
+
+
+def test_mentions_come_from_the_facets_with_the_profile_of_their_did() -> None:
+    # Given a hit whose text (with a multi-byte character before it) mentions two accounts
+    hit = copy.deepcopy(recorded_posts("bluesky-search")["3kx3"])
+    text = "Café team hiring: ask @data-lab.bsky.social or @ana.example.com"
+    hit["record"]["text"] = text
+    hit["record"]["facets"] = [
+        mention_facet(text, "@data-lab.bsky.social", "did:plc:datalab000"),
+        mention_facet(text, "@ana.example.com", "did:web:ana.example.com"),
+        # A facet pointing at plain words, and one with no DID, are not mentions
+        mention_facet(text, "team", "did:plc:nobody"),
+        {"index": {"byteStart": 0, "byteEnd": 4}, "features": [{"$type": "x"}]},
+    ]
+
+    # When it is parsed
+    post = parse_post(hit)
+
+    # Then both mentions are known by handle, linked by the DID that names the account
+    assert post is not None
+    assert post.mentions == ["data-lab.bsky.social", "ana.example.com"]
+    assert post.mention_urls == {
+        "data-lab.bsky.social": "https://bsky.app/profile/did:plc:datalab000",
+        "ana.example.com": "https://bsky.app/profile/did:web:ana.example.com",
+    }
+
+
+def test_a_mention_facet_with_broken_offsets_or_did_is_ignored() -> None:
+    hit = copy.deepcopy(recorded_posts("bluesky-search")["3kx3"])
+    hit["record"]["text"] = "ask @ana.example.com"
+    bad = [
+        {"index": {"byteStart": 4, "byteEnd": 400}, "features": [{"did": "did:plc:a"}]},
+        {"index": {"byteStart": "4", "byteEnd": 20}, "features": [{"did": "did:plc:a"}]},
+        {"index": {"byteStart": 4, "byteEnd": 20}, "features": [{"did": "javascript:x"}]},
+    ]
+    for facet in bad:
+        facet["features"][0]["$type"] = "app.bsky.richtext.facet#mention"
+    hit["record"]["facets"] = bad
+
+    post = parse_post(hit)
+
+    assert post is not None
+    assert post.mention_urls == {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobalerts.digests.compose import compose, fingerprints, subject_line
+from jobalerts.digests.compose import compose, fingerprints, job_url, subject_line
 from jobalerts.identity import job_identity
 from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
 
@@ -121,7 +121,10 @@ def test_posts_of_deleted_searches_are_orphans() -> None:
 
 
 def test_each_search_shows_at_most_n_newest_first_and_counts_the_rest() -> None:
-    matches = [match(str(i), f"python remote opening {i} at company {i}", "s1") for i in range(7)]
+    matches = [
+        match(str(i), f"python remote opening {i} at company {i}", "s1", author=f"co{i}")
+        for i in range(7)
+    ]
     result = compose(SUB, Channel.EMAIL, T0, matches, SEARCHES, max_per_search=3)
     assert result.digest is not None
     [section] = result.digest.sections
@@ -156,3 +159,73 @@ def test_the_same_inputs_make_the_same_digest_id() -> None:
     assert one.digest is not None
     assert two.digest is not None
     assert one.digest.digest_id == two.digest.digest_id
+
+
+# ---------------------------------------------------------------- fair digests
+
+
+def test_one_account_gets_at_most_three_posts_per_search_and_the_rest_are_counted() -> None:
+    # Given seven new posts from @acme and two from other accounts, all for one search
+    matches = [
+        match(str(i), f"python remote opening number {i} at acme corp", "s1") for i in range(1, 8)
+    ] + [
+        match("8", "python remote backend role at shopco now", "s1", author="shopco"),
+        match("9", "python remote data role at tinyco this week", "s1", author="tinyco"),
+    ]
+
+    # When the digest is composed with room for five posts per search
+    result = compose(SUB, Channel.EMAIL, T0, matches, SEARCHES, max_per_search=5)
+
+    # Then @acme's three newest are shown next to the others, and its four older posts are
+    # counted apart (not in the search's own "+N more")
+    assert result.digest is not None
+    [section] = result.digest.sections
+    assert [i.post.id for i in section.shown] == ["x#9", "x#8", "x#7", "x#6", "x#5"]
+    assert section.more == 0
+    [overflow] = section.overflow
+    assert overflow.author == "acme"
+    assert [i.post.id for i in overflow.items] == ["x#4", "x#3", "x#2", "x#1"]
+    # And every post is accounted for, so none of them is sent again later
+    assert sorted(result.digest.post_ids) == sorted(m.post.id for m in matches)
+    assert result.digest.count == 9
+
+
+def test_the_share_per_account_is_counted_per_search_and_ignores_handle_case() -> None:
+    # Given four posts from one account (spelled two ways) in each of two searches
+    one = [match(str(i), f"python remote role {i} at acme in town", "s1") for i in (1, 2)]
+    one += [
+        match(str(i), f"python remote role {i} at acme in town", "s1", author="ACME")
+        for i in (3, 4)
+    ]
+    two = [match(str(i), f"data engineer role {i} at acme in town", "s2") for i in range(5, 9)]
+
+    # When the digest is composed
+    result = compose(SUB, Channel.EMAIL, T0, one + two, SEARCHES, max_per_search=5)
+
+    # Then each search shows three of them and counts one more
+    assert result.digest is not None
+    for section in result.digest.sections:
+        assert len(section.shown) == 3
+        assert [len(o.items) for o in section.overflow] == [1]
+
+
+def test_the_job_link_is_the_first_link_that_leaves_the_microblogs() -> None:
+    def post(links: list[str], url: str = "https://x.com/acme/status/1") -> Post:
+        return Post(
+            id="x#1",
+            source="x",
+            author_handle="acme",
+            text="t",
+            url=url,
+            links=links,
+            created_at=T0,
+        )
+
+    assert job_url(post(["https://x.com/other/status/2", "https://acme.example/jobs/42"])) == (
+        "https://acme.example/jobs/42"
+    )
+    assert job_url(post(["javascript:alert(1)", "ftp://acme.example/x"])) is None
+    assert job_url(post([])) is None
+    # A link to another post on the poster's own Mastodon instance is not a job ad
+    toot = "https://hachyderm.io/@acme/111"
+    assert job_url(post(["https://hachyderm.io/@bob/222"], url=toot)) is None

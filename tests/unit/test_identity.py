@@ -53,6 +53,8 @@ def post(text: str, links: list[str] | None = None, author: str = "acme", n: int
         ("HTTPS://Jobs.Example/A/B/", "https://jobs.example/A/B"),
         ("  https://jobs.example/a  ", "https://jobs.example/a"),
         ("not a url", "not a url"),
+        ("mailto:jobs@acme.example", "mailto:jobs@acme.example"),
+        ("https://jobs.example/a?id=&ref=", "https://jobs.example/a?id="),
         ("/relative/path", "/relative/path"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,32 @@ def test_link_header_gives_query_parameters_only() -> None:
 
 def test_settings_lists_are_split_and_cleaned() -> None:
     assert _split(" #Hiring, jobs,,remoteJobs ") == ["hiring", "jobs", "remotejobs"]
+
+
+def test_a_content_warning_and_the_mentioned_profiles_are_kept() -> None:
+    # Given a status behind a content warning that mentions a local and a remote account
+    status = copy.deepcopy(recorded_statuses()["101"])
+    status["spoiler_text"] = "  job post,\n salary talk "
+    status["mentions"] = [
+        {"username": "bob", "acct": "bob", "url": "https://mastodon.social/@bob"},
+        {"username": "eve", "acct": "eve@hachyderm.io", "url": "https://hachyderm.io/@eve"},
+        {"username": "mal", "acct": "mal@evil.example", "url": "javascript:alert(1)"},
+    ]
+
+    # When it is parsed
+    post = parse_status(status, "mastodon.social")
+
+    # Then the warning is one line, and each mention as written ("@eve") knows its profile
+    assert post is not None
+    assert post.content_warning == "job post, salary talk"
+    assert post.mentions == ["bob", "eve@hachyderm.io", "mal@evil.example"]
+    assert post.mention_urls == {
+        "bob": "https://mastodon.social/@bob",
+        "eve": "https://hachyderm.io/@eve",
+    }
+
+
+def test_a_status_without_a_content_warning_has_none() -> None:
+    post = parse_status(recorded_statuses()["102"], "mastodon.social")
+    assert post is not None
+    assert post.content_warning == ""

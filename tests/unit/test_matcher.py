@@ -155,7 +155,7 @@ def test_match_post_uses_the_posts_text_author_and_language() -> None:
         author_handle="Acme_Jobs",
         text="Python role",
         url="https://x.com/acme_jobs/status/1",
-        created_at=datetime.now(UTC),
+        created_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
         lang="en",
     )
     assert matcher.match_post(post) == {"s1"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobalerts.cli import main
+from jobalerts_local.cli import main
 
 JOBALERTS = Path(sys.executable).parent / "jobalerts"
 
@@ -113,6 +113,30 @@ def test_match_prints_one_json_line_per_match(
         {"search_id": "py-remote", "post_id": "p2"},
         {"search_id": 7, "post_id": "p3"},
     ]
+
+
+def test_match_lines_are_byte_for_byte_what_json_dumps_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given ids that JSON has to escape or leave unquoted: non-ASCII, quotes, integers
+    search_ids: list[str | int] = ["zürich-ops", 'say "hi"', 42, "back\\slash", "日本"]
+    searches = write_lines(
+        tmp_path / "s.jsonl", *({"id": sid, "query": "python"} for sid in search_ids)
+    )
+    post_ids: list[str | int] = [9_007_199_254_740_993, "póst/1", "p\u2028"]
+    posts = write_lines(
+        tmp_path / "p.jsonl", *({"id": pid, "text": "Python jobs"} for pid in post_ids)
+    )
+    # When they are matched
+    code = main(["match", "--searches", str(searches), "--posts", str(posts)])
+    # Then each line is exactly json.dumps of the pair, search ids sorted as strings per post
+    assert code == 0
+    in_order = sorted(search_ids, key=str)
+    assert capsys.readouterr().out == "".join(
+        json.dumps({"search_id": sid, "post_id": pid}) + "\n"
+        for pid in post_ids
+        for sid in in_order
+    )
 
 
 def test_match_reports_bad_lines_with_their_numbers_and_skips_them(

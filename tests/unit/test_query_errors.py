@@ -115,3 +115,12 @@ def _column(query: str) -> int:
     with pytest.raises(QuerySyntaxError) as caught:
         parse(query)
     return caught.value.column
+
+
+def test_nesting_is_bounded_with_the_column_of_the_group_too_deep() -> None:
+    # Ten levels parse; the eleventh "(" is refused at its column, not by a RecursionError
+    assert parse("(" * 10 + "python" + ")" * 10)
+    with pytest.raises(QuerySyntaxError) as refused:
+        parse("a " + "(" * 200 + "python" + ")" * 200)
+    assert refused.value.column == 13
+    assert "nested" in refused.value.message

@@ -190,15 +190,184 @@ def test_the_sms_names_the_searches_and_links_the_web_view() -> None:
     assert text.endswith("https://alerts.example/d/abc\nReply STOP to opt out")
 
 
+# ---------------------------------------------------------------- fair, useful digests
+
+
+def social_match(pid: int, text: str, **fields: object) -> PendingMatch:
+    """A post from any source; `fields` override the Post's."""
+    data: dict[str, object] = {
+        "id": f"x#{pid}",
+        "source": "x",
+        "author_handle": "acme",
+        "author_name": "Acme",
+        "text": text,
+        "url": f"https://x.com/acme/status/{pid}",
+        "created_at": T0 - timedelta(minutes=17 * pid),
+    }
+    data.update(fields)
+    post = Post.model_validate(data)
+    return PendingMatch(
+        subscriber_id="ana",
+        channel=Channel.EMAIL,
+        post=post,
+        search_ids=["s1"],
+        due_at=T0,
+        matched_at=post.created_at,
+    )
+
+
+def fair_digest(**overrides: object) -> Digest:
+    """Four posts from @acme (one with its job ad linked), a Mastodon post behind a content
+    warning mentioning a remote account, and a Bluesky post whose mention is a facet."""
+    matches = [
+        social_match(
+            1,
+            "Python backend, remote in the EU. Details: https://acme.example/jobs/42 cc @acme_eng",
+            links=["https://acme.example/jobs/42"],
+            mentions=["acme_eng"],
+        ),
+        social_match(2, "Python platform engineer, remote, Go a plus"),
+        social_match(3, "Python data tooling, remote-first team"),
+        social_match(4, "Python intern, remote, summer 2027"),
+        social_match(
+            5,
+            "Remote Python role with @bob, apply by Friday #hiring",
+            id="mastodon#hachyderm.io#111",
+            source="mastodon",
+            author_handle="recruit@hachyderm.io",
+            author_name="Recruit",
+            url="https://hachyderm.io/@recruit/111",
+            mentions=["bob@hachyderm.io"],
+            mention_urls={"bob": "https://hachyderm.io/@bob"},
+            content_warning="job post, salary talk",
+        ),
+        social_match(
+            6,
+            "Python remote at @datalab.bsky.social, small team",
+            **{
+                "id": "bluesky#did:plc:poster/3k",
+                "source": "bluesky",
+                "author_handle": "jobs.bsky.social",
+                "author_name": "Jobs",
+                "url": "https://bsky.app/profile/jobs.bsky.social/post/3k",
+                "mentions": ["datalab.bsky.social"],
+                "mention_urls": {"datalab.bsky.social": "https://bsky.app/profile/did:plc:datalab"},
+                **overrides,
+            },
+        ),
+    ]
+    return digest_of(matches, [search("s1", "python remote", 0)], limit=5)
+
+
+def test_one_account_shows_three_posts_then_more_from_it_in_every_view() -> None:
+    # Given a digest with four posts from @acme for one search
+    digest = fair_digest()
+
+    # When it is rendered as an email and as the web view
+    rendered = render_email(digest, LINKS)
+    page = render_web(digest, LINKS.view)
+
+    # Then the email shows @acme three times and links its fourth post on the web view
+    assert rendered.html.count('<strong class="fg" dir="auto" style="color:#16191d;">@acme') == 3
+    assert "https://x.com/acme/status/4" not in rendered.html
+    assert (
+        '<a class="link" href="https://alerts.example/digests/abc123?t=VIEW#s1-more-1"'
+        in rendered.html
+    )
+    assert '+1 more from <span dir="auto">@acme</span></a>' in rendered.html
+    assert "+1 more from @acme: https://alerts.example/digests/abc123?t=VIEW#s1-more-1" in (
+        rendered.text
+    )
+    # And the web view keeps it folded away under the same anchor, readable without JavaScript
+    folded = page[page.index('<details id="s1-more-1">') : page.index("</details>")]
+    assert "https://x.com/acme/status/4" in folded
+    assert '+1 more from <span dir="auto">@acme</span></summary>' in folded
+
+
+def test_the_job_ad_is_the_main_action_and_the_post_the_second() -> None:
+    rendered = render_email(fair_digest(), LINKS)
+    html, text = rendered.html, rendered.text
+
+    job = html.index(
+        'href="https://acme.example/jobs/42" style="color:#1a56db;font-weight:600;">View the job'
+    )
+    post = html.index('href="https://x.com/acme/status/1" style="color:#1a56db;">Post on X</a>')
+    assert job < post
+    assert text.index("View the job: https://acme.example/jobs/42") < text.index(
+        "Post on X: https://x.com/acme/status/1"
+    )
+    # A post without a job link keeps the post as its one action
+    assert "Open the post on Bluesky &rarr;" in html
+    web = render_web(fair_digest(), LINKS.view)
+    assert '<a class="primary" href="https://acme.example/jobs/42"' in web
+
+
+def test_a_content_warning_is_a_label_before_the_text() -> None:
+    digest = fair_digest()
+    html, text = render_email(digest, LINKS).html, render_email(digest, LINKS).text
+    web = render_web(digest, LINKS.view)
+
+    for body in (html, web):
+        label = body.index('Content warning: <span dir="auto">job post, salary talk</span>')
+        assert label < body.index("<mark>Remote</mark> <mark>Python</mark> role")
+    assert text.index("[Content warning: job post, salary talk]") < text.index("Remote Python role")
+
+
+def test_mentions_link_to_the_profiles_the_source_named() -> None:
+    html = render_email(fair_digest(), LINKS).html
+
+    # Bluesky: the facet's DID; Mastodon: the profile URL it sent; X: the handle's profile
+    assert (
+        '<a class="link" href="https://bsky.app/profile/did:plc:datalab" '
+        'rel="noopener noreferrer nofollow">@datalab.bsky.social</a>'
+    ) in html
+    assert 'href="https://hachyderm.io/@bob" rel="noopener noreferrer nofollow">@bob</a>' in html
+    assert 'href="https://x.com/acme_eng" rel="noopener noreferrer nofollow">@acme_eng</a>' in html
+
+
+def test_hostile_warnings_mentions_and_handles_stay_text() -> None:
+    # Given a post whose warning, mention profile and handle are hostile
+    digest = fair_digest(
+        content_warning='<script>alert(1)</script>"><img src=x onerror=alert(2)>',
+        mention_urls={"datalab.bsky.social": "javascript:alert(3)"},
+        author_handle='"><svg onload=alert(4)>',
+    )
+
+    # When it is rendered everywhere
+    rendered = render_email(digest, LINKS)
+    page = render_web(digest, LINKS.view)
+
+    # Then nothing of it became markup, and the bad profile link is no link at all
+    for body in (rendered.html, page):
+        assert "<script" not in body
+        assert "<img" not in body
+        assert "<svg" not in body
+        assert "javascript:" not in body
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert "@datalab.bsky.social</a>" not in body
+
+
 # ---------------------------------------------------------------- snapshots
 
 
+SAMPLES = {"digest-email": sample_digest, "digest-email-fair": fair_digest}
+
+
 @pytest.mark.parametrize("part", ["html", "txt"])
-def test_the_sample_email_matches_its_snapshot(part: str) -> None:
-    rendered = render_email(sample_digest(), LINKS)
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_the_sample_email_matches_its_snapshot(sample: str, part: str) -> None:
+    rendered = render_email(SAMPLES[sample](), LINKS)
     body = rendered.html if part == "html" else f"Subject: {rendered.subject}\n\n{rendered.text}"
-    path = SNAPSHOTS / f"digest-email.{part}"
+    path = SNAPSHOTS / f"{sample}.{part}"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+    assert body == path.read_text(), "run with UPDATE_SNAPSHOTS=1 to accept an intended change"
+
+
+def test_the_fair_web_view_matches_its_snapshot() -> None:
+    body = render_web(fair_digest(), LINKS.view)
+    path = SNAPSHOTS / "digest-web-fair.html"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
         path.write_text(body)
     assert body == path.read_text(), "run with UPDATE_SNAPSHOTS=1 to accept an intended change"

@@ -122,8 +122,13 @@ def test_quiet_hours_span_midnight_and_end_at_eight_local() -> None:
     assert quiet_until(sub, utc(2027, 6, 2, 11)) == utc(2027, 6, 2, 12)  # 07:00 -> 08:00
 
 
-def test_equal_quiet_hours_mean_none() -> None:
-    assert quiet_until(who(sms_quiet_start=0, sms_quiet_end=0), utc(2027, 6, 2, 2)) is None
+def test_quiet_hours_cannot_be_switched_off_or_shortened_below_eight_hours() -> None:
+    # Equal hours used to mean "no quiet hours"; a stored value like that reads back as default
+    assert (who(sms_quiet_start=0, sms_quiet_end=0).sms_quiet_start, who().sms_quiet_end) == (21, 8)
+    assert quiet_until(who(sms_quiet_start=0, sms_quiet_end=0), utc(2027, 6, 2, 2)) is not None
+    assert who(sms_quiet_start=22, sms_quiet_end=3).sms_quiet_start == 21
+    # Eight hours or more is kept, wherever in the day it falls (night shifts)
+    assert (who(sms_quiet_start=9, sms_quiet_end=17).sms_quiet_start, 9) == (9, 9)
 
 
 def test_capped_texts_resume_when_the_next_local_day_starts() -> None:

@@ -15,6 +15,7 @@ from jobalerts.subscriptions import (
     SubscribeInput,
     confirmation_email,
     confirmation_sms,
+    destination_key,
     valid_email,
     valid_phone,
     valid_query,
@@ -185,7 +186,7 @@ def test_pages_escape_what_they_are_given() -> None:
 REALISTIC_BASE_URL = "https://alerts.jobalerts-example.org/prod/api"
 
 
-def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
+def test_the_text_confirmation_carries_the_programs_terms_in_two_gsm_segments() -> None:
     import uuid
 
     from jobalerts.digests.sms import measure
@@ -200,10 +201,13 @@ def test_the_text_confirmation_with_its_short_link_is_one_sms_segment() -> None:
     # When the confirmation text is composed
     text = confirmation_sms(link, already_active=False)
 
-    # Then the link is the short form, and the whole text is one GSM-7 segment
+    # Then the link is the short form, the carriers' terms follow it, and the whole text fits
+    # two GSM-7 segments (the terms alone take 83 characters)
     assert link.startswith(f"{REALISTIC_BASE_URL}/c/")
+    assert text.startswith("jobalerts job alerts: confirm")
+    assert text.endswith("Msg & data rates may apply. Reply STOP to cancel, HELP for help.")
     length = measure(text)
-    assert (length.encoding, length.segments) == ("GSM-7", 1), (length, text)
+    assert (length.encoding, length.segments) == ("GSM-7", 2), (length, text)
 
 
 def test_the_already_subscribed_text_with_its_short_manage_link_is_one_sms_segment() -> None:
@@ -239,3 +243,49 @@ def test_ids_that_are_not_uuid_hex_are_kept_as_they_are() -> None:
 
     assert compact_id("sub-1") == "sub-1"
     assert expand_id("sub-1") == "sub-1"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("victim+1@example.com", "email|victim@example.com"),
+        ("Vic.Tim+jobs@GoogleMail.com", "email|victim@gmail.com"),
+        ("v.i.c.t.i.m@gmail.com", "email|victim@gmail.com"),
+        ("first.last@example.com", "email|first.last@example.com"),
+    ],
+)
+def test_rate_limits_count_one_mailbox_however_it_is_spelled(address: str, key: str) -> None:
+    assert destination_key(Channel.EMAIL, address) == key
+
+
+ALLOWED = frozenset({"US", "GB"})
+
+
+@pytest.mark.parametrize("number", ["+14155550123", "+12125551234", "+447400123456"])
+def test_mobiles_and_us_numbers_in_allowed_countries_can_be_texted(number: str) -> None:
+    assert valid_phone(number, ALLOWED) == number
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+19005550123",
+        "+18005550123",
+        "+448712345678",
+        "+442079460000",
+        "+80012345678",
+        "+881612345678",
+        "+33612345678",
+    ],
+)
+def test_other_numbers_are_refused_for_texts_naming_the_phone(number: str) -> None:
+    error = refusal(lambda value: valid_phone(value, ALLOWED), number)
+    assert error is not None
+    assert error.field == "phone"
+
+
+@pytest.mark.parametrize("name", ["Europe", "America/", "Europe/" + "x" * 300, "UTC\x00", ""])
+def test_timezones_must_name_a_zone(name: str) -> None:
+    error = refusal(valid_timezone, name)
+    assert error is not None
+    assert error.field == "timezone"

@@ -162,3 +162,24 @@ def test_the_signing_key_from_secrets_manager_as_text_or_bytes(
         parameters.clear_caches()
     assert signer.sign(tokens.MANAGE, "sub-1", ttl_seconds=60, now=1000) == manage
     assert signer.sign_short(tokens.DIGEST, "dg1", 86_400, now=1_800_000_000) == short
+
+
+def test_a_day_is_86400_seconds() -> None:
+    # Every link's lifetime is counted in these (links.CONFIRM_TTL = 7 * DAY, ...)
+    assert tokens.DAY == 24 * 60 * 60
+
+
+def test_a_short_codes_subject_cannot_contain_the_separator() -> None:
+    with pytest.raises(ValueError, match="cannot contain"):
+        SIGNER.sign_short(tokens.DIGEST, "a.b", 60, now=1000)
+
+
+@pytest.mark.parametrize(
+    "token", ["abc.\u00e9", "\u00e9.abc", "abc.\ud800", "a" * 10 + ".\u00e9" * 50]
+)
+def test_tokens_that_are_not_ascii_are_invalid_not_a_crash(token: str) -> None:
+    signer = Signer(b"k")
+    with pytest.raises(InvalidToken):
+        signer.verify(token, tokens.MANAGE)
+    with pytest.raises(InvalidToken):
+        signer.verify_short(token.replace(".", ".x.", 1), tokens.CONFIRM)

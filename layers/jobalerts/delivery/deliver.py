@@ -25,6 +25,7 @@ cannot be noticed or repaired while a repeated one can. See docs/digests.md.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
@@ -247,7 +248,7 @@ class DigestDelivery:
         view = self.links.digest(sub_id, digest.digest_id)
         self.archive.put(sub_id, digest.digest_id, self._web_page(digest, view), now)
         try:
-            provider_id = self._send(request, subscriber, digest, view, time_left)
+            provider_id = self._send(request, subscriber, digest, view, time_left, now)
         except OptedOut:
             self.log.release(request, attempt_id)
             self.subscribers.update(sub_id, sms_enabled=False)
@@ -311,6 +312,9 @@ class DigestDelivery:
             return "unknown subscriber"
         if subscriber.status is not SubscriberStatus.ACTIVE:
             return f"subscriber {subscriber.status.value}"
+        if not subscriber.confirmed(channel):
+            # A channel counts only once a link sent to that very address was used.
+            return f"{channel.value} not confirmed"
         if channel is Channel.EMAIL:
             if not subscriber.email_enabled or not subscriber.email:
                 return "email off"
@@ -344,6 +348,7 @@ class DigestDelivery:
             fresh,
             self.searches.list_for(sub_id),
             max_per_search=self.settings.max_posts_per_search,
+            max_per_author=self.settings.max_posts_per_author,
             sent_fingerprints=sent_prints,
         )
         if composition.orphaned:
@@ -392,6 +397,7 @@ class DigestDelivery:
         digest: Digest,
         view: str,
         time_left: Callable[[], float] | None,
+        now: datetime,
     ) -> str:
         if request.channel is Channel.SMS:
             # A signed query string would double the text's segments; /d/<code> fits in one.
@@ -405,6 +411,10 @@ class DigestDelivery:
                 view=view,
                 manage=self.links.manage(subscriber.subscriber_id),
                 unsubscribe=unsubscribe,
+                feeds={
+                    s.search_id: self.links.feed(subscriber.subscriber_id, s.search_id)
+                    for s in digest.sections
+                },
             ),
             self.env,
         )
@@ -425,6 +435,8 @@ class DigestDelivery:
                 "X-Entity-Ref-ID": digest.digest_id,
             },
             tags=email_tags(request),
+            date=now,
+            message_id=_message_id(digest),
         )
         return self._with_backoff(lambda: self.email.send(message), time_left)
 
@@ -465,6 +477,13 @@ class DigestDelivery:
     def _drop_stale(self, request: DeliveryRequest, record: DeliveryRecord | None) -> None:
         if record is not None:
             self.log.release(request, record.attempt_id)
+
+
+def _message_id(digest: Digest) -> str:
+    """Same window and same posts (a resend after a crash): the same Message-ID, so clients that
+    deduplicate show it once. Other posts in the same window: another id, never hidden."""
+    posts = hashlib.blake2b("\n".join(sorted(digest.post_ids)).encode(), digest_size=6)
+    return f"digest.{digest.digest_id}.{posts.hexdigest()}"
 
 
 def _domain(address: str) -> str:

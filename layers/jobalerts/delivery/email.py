@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -34,14 +36,32 @@ class OutgoingEmail:
     # SES message tags: they come back in SES events, which is how a crashed delivery learns
     # that its message went out. Names and values: letters, digits, "_" and "-" only.
     tags: dict[str, str] = field(default_factory=dict)
+    # The moment the use case decided to send: the Date header. None: the sender's clock.
+    date: datetime | None = None
+    # A stable id (without angle brackets) makes a resent digest the same message to mail
+    # clients, which then show it once. None: a fresh random id.
+    message_id: str | None = None
 
 
-def build_mime(message: OutgoingEmail, sender: str, sender_name: str = "jobalerts") -> EmailMessage:
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_mime(
+    message: OutgoingEmail, sender: str, sender_name: str = "jobalerts", *, date: datetime
+) -> EmailMessage:
+    """RFC 5322 requires Date and filters expect a Message-ID: SpamAssassin's MISSING_DATE
+    alone scores 2.7, enough to push an otherwise clean digest towards the spam folder."""
+    domain = sender.rpartition("@")[2] or None
     mime = EmailMessage(policy=_POLICY)
     mime["From"] = formataddr((sender_name, sender))
     mime["To"] = message.to
     mime["Subject"] = message.subject
-    mime["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    mime["Date"] = format_datetime((message.date or date).astimezone(UTC))
+    if message.message_id:
+        mime["Message-ID"] = f"<{message.message_id}@{domain or 'jobalerts.invalid'}>"
+    else:
+        mime["Message-ID"] = make_msgid(domain=domain)
     for name, value in message.headers.items():
         mime[name] = value
     mime.set_content(message.text)
@@ -55,15 +75,17 @@ class EmailSender:
         sender: str,
         configuration_set: str = "",
         client: SESV2Client | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sender = sender
         self.configuration_set = configuration_set
         # Confirmations by default; the digest send passes a client without SDK retries.
         self.client = client or aws.sesv2(aws.NOTIFY)
+        self.clock = clock
 
     def send(self, message: OutgoingEmail) -> str:
         """Hand the message to SES; returns SES's message id."""
-        raw = build_mime(message, self.sender).as_bytes()
+        raw = build_mime(message, self.sender, date=message.date or self.clock()).as_bytes()
         kwargs: dict[str, Any] = {
             "FromEmailAddress": self.sender,
             "Destination": {"ToAddresses": [message.to]},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -43,3 +43,37 @@ class SmsSender:
                 raise Throttled("sns") from exc
             raise
         return str(response["MessageId"])
+
+    def reply(self, phone: str, text: str, origination: str | None = None) -> str:
+        """Answer a text someone sent us, from the number they wrote to. No opt-out check:
+        confirming a STOP is the one message the carriers' rules require after it."""
+        attributes: dict[str, Any] = {
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+        }
+        if origination:
+            attributes["AWS.MM.SMS.OriginationNumber"] = {
+                "DataType": "String",
+                "StringValue": origination,
+            }
+        try:
+            response = self.client.publish(
+                PhoneNumber=phone, Message=text, MessageAttributes=attributes
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+                raise Throttled("sns") from exc
+            raise
+        return str(response["MessageId"])
+
+    def opt_in(self, phone: str) -> bool:
+        """Take a number off the account's opt-out list after it texted START; False when it
+        was not on it. AWS allows this once every 30 days per number."""
+        try:
+            if not self.client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]:
+                return False
+            self.client.opt_in_phone_number(phoneNumber=phone)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+                raise Throttled("sns") from exc
+            raise
+        return True

@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jobalerts.digests.text import Terms, one_line, safe_url, terms_of
-from jobalerts.identity import fingerprints
+from jobalerts.identity import SOCIAL_HOSTS, fingerprints, host_of
 from jobalerts.models import Channel, PendingMatch, Post, SavedSearch, Subscriber
 from jobalerts.schedule import window_key
 
 SUBJECT_LIMIT = 78
+# Posts of one account per search in one digest; the rest become "+N more from @acme".
+MAX_PER_AUTHOR = 3
 NAME_LIMIT = 60
+
+# Hosts that carry other posts, not the job: a link there is not "View the job".
+_SHORT = {"go.bsky.app", "mastodon.social"}
 
 
 def digest_id_for(subscriber_id: str, channel: Channel, window: datetime) -> str:
@@ -27,6 +32,17 @@ def digest_id_for(subscriber_id: str, channel: Channel, window: datetime) -> str
     key = f"{subscriber_id}#{channel.value}#{window_key(window)}".encode()
     digest = hashlib.blake2b(key, digest_size=10, person=b"jobalerts-dgst").digest()
     return base64.b32encode(digest).decode().lower().rstrip("=")
+
+
+def job_url(post: Post) -> str | None:
+    """The first http(s) link of a post that leaves X, Bluesky and the post's own instance."""
+    own = host_of(post.url)
+    for link in post.links:
+        url = safe_url(link)
+        host = host_of(url) if url else ""
+        if url and host and host not in SOCIAL_HOSTS and host != own and host not in _SHORT:
+            return url
+    return None
 
 
 # ---------------------------------------------------------------- the digest
@@ -37,8 +53,19 @@ class DigestItem:
     post: Post
     terms: Terms
     url: str | None
+    """The post on its microblog."""
     also_matches: tuple[str, ...] = ()
     also_posted_by: tuple[str, ...] = ()
+    job_url: str | None = None
+    """The job ad itself (the first link that leaves the microblogs), when the post has one."""
+
+
+@dataclass(frozen=True)
+class AuthorOverflow:
+    """Posts of one account beyond its share of a section: "+N more from @acme"."""
+
+    author: str
+    items: tuple[DigestItem, ...]
 
 
 @dataclass(frozen=True)
@@ -46,15 +73,50 @@ class DigestSection:
     search_id: str
     name: str
     items: tuple[DigestItem, ...]
+    """Every post of the section, newest first."""
     limit: int
+    per_author: int = MAX_PER_AUTHOR
+
+    @property
+    def fair(self) -> tuple[DigestItem, ...]:
+        """The newest `per_author` posts of each account, in the section's order: one employer
+        posting twenty times does not push everyone else out of the digest."""
+        seen: dict[str, int] = {}
+        kept: list[DigestItem] = []
+        for item in self.items:
+            author = _author_key(item.post.author_handle)
+            seen[author] = seen.get(author, 0) + 1
+            if seen[author] <= self.per_author:
+                kept.append(item)
+        return tuple(kept)
+
+    @property
+    def overflow(self) -> tuple[AuthorOverflow, ...]:
+        """What `fair` left out, per account, in the order the accounts first appear."""
+        groups: dict[str, list[DigestItem]] = {}
+        handles: dict[str, str] = {}
+        for item in self.items:
+            author = _author_key(item.post.author_handle)
+            handles.setdefault(author, item.post.author_handle)
+            groups.setdefault(author, []).append(item)
+        return tuple(
+            AuthorOverflow(handles[a], tuple(items[self.per_author :]))
+            for a, items in groups.items()
+            if len(items) > self.per_author
+        )
 
     @property
     def shown(self) -> tuple[DigestItem, ...]:
-        return self.items[: self.limit]
+        return self.fair[: self.limit]
 
     @property
     def more(self) -> int:
-        return max(0, len(self.items) - self.limit)
+        """Fairly kept posts beyond the section's limit (the per-account overflow is apart)."""
+        return max(0, len(self.fair) - self.limit)
+
+
+def _author_key(handle: str) -> str:
+    return handle.strip().lstrip("@").casefold()
 
 
 @dataclass(frozen=True)
@@ -122,6 +184,7 @@ def compose(
     searches: list[SavedSearch],
     *,
     max_per_search: int,
+    max_per_author: int = MAX_PER_AUTHOR,
     sent_fingerprints: set[str] | frozenset[str] = frozenset(),
 ) -> Composition:
     order = {s.search_id: i for i, s in enumerate(sorted(searches, key=_search_order))}
@@ -173,6 +236,7 @@ def compose(
                 post=draft.post,
                 terms=item_terms,
                 url=safe_url(draft.post.url),
+                job_url=job_url(draft.post),
                 also_matches=tuple(names[i] for i in others),
                 also_posted_by=tuple(one_line(h, 60) for h in draft.also_posted_by),
             )
@@ -183,6 +247,7 @@ def compose(
             name=names[search_id],
             items=tuple(sorted(items, key=lambda i: (i.post.created_at, i.post.id), reverse=True)),
             limit=max_per_search,
+            per_author=max_per_author,
         )
         for search_id, items in sorted(grouped.items(), key=lambda p: order[p[0]])
     )
@@ -203,6 +268,7 @@ def _search_order(search: SavedSearch) -> tuple[datetime, str]:
 
 
 __all__ = [
+    "AuthorOverflow",
     "Composition",
     "Digest",
     "DigestItem",
@@ -210,5 +276,6 @@ __all__ = [
     "compose",
     "digest_id_for",
     "fingerprints",
+    "job_url",
     "subject_line",
 ]

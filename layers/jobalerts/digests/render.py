@@ -8,7 +8,8 @@ already cleaned and whose post HTML is built by `highlight`, which escapes befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from jobalerts.digests.compose import Digest, DigestItem, DigestSection
 from jobalerts.digests.sms import compose_sms
 from jobalerts.digests.text import clean, highlight, one_line
+from jobalerts.models import Post
 from jobalerts.schedule import zone_of
 
 SOURCE_LABELS = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
@@ -33,6 +35,8 @@ class DigestLinks:
     view: str
     manage: str | None = None
     unsubscribe: str | None = None
+    feeds: Mapping[str, str] = field(default_factory=dict)
+    """search id -> its Atom feed (read-only, but it follows the search: email only)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,13 @@ def _handle(handle: str) -> str:
     return handle if handle.startswith("@") else f"@{handle}"
 
 
+def profiles(post: Post) -> dict[str, str]:
+    """Mentioned handle -> profile URL: what the source told us, else X's profile path."""
+    found = {h: f"https://x.com/{h}" for h in post.mentions if post.source == "x"}
+    found.update(post.mention_urls)
+    return found
+
+
 def _item(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
     post = item.post
     return {
@@ -83,29 +94,47 @@ def _item(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
         "name": one_line(post.author_name, 80),
         "when": local_time(post.created_at, zone),
         "when_iso": post.created_at.isoformat(),
-        "html": highlight(post.text, item.terms),
+        "warning": one_line(post.content_warning, 200),
+        "html": highlight(post.text, item.terms, profiles(post)),
         "text": clean(post.text).strip(),
         "url": item.url,
+        "job_url": item.job_url,
         "source": SOURCE_LABELS.get(post.source, post.source),
         "also_matches": list(item.also_matches),
         "also_posted_by": [_handle(h) for h in item.also_posted_by],
     }
 
 
-def _section(section: DigestSection, zone: ZoneInfo, limit: int | None) -> dict[str, Any]:
-    items = section.items if limit is None else section.items[:limit]
+def _section(
+    section: DigestSection, index: int, zone: ZoneInfo, limit: int | None
+) -> dict[str, Any]:
+    fair = section.fair
+    items = fair if limit is None else fair[:limit]
     return {
         "name": section.name,
+        "search_id": section.search_id,
         "count": len(section.items),
         "items": [_item(i, zone) for i in items],
-        "more": len(section.items) - len(items),
+        "more": len(fair) - len(items),
+        # Anchors are positions, never user text: the web view opens the matching <details>.
+        "more_from": [
+            {
+                "handle": _handle(extra.author),
+                "count": len(extra.items),
+                "anchor": f"s{index}-more-{number}",
+                "items": [
+                    _item(i, zone) for i in (extra.items if limit is None else extra.items[:limit])
+                ],
+            }
+            for number, extra in enumerate(section.overflow, start=1)
+        ],
     }
 
 
 def context(digest: Digest, links: DigestLinks, *, per_search: int | None) -> dict[str, Any]:
     """`per_search`: how many posts each search shows (None: all of them)."""
     zone = zone_of(digest.subscriber)
-    sections = [_section(s, zone, per_search) for s in digest.sections]
+    sections = [_section(s, i, zone, per_search) for i, s in enumerate(digest.sections, start=1)]
     first = sections[0]["items"][0]
     preheader = one_line(f"{first['handle']}: {first['text']}", PREHEADER_LENGTH)
     return {

@@ -2,12 +2,13 @@
 
 Everything a post author or subscriber typed goes through `clean` before it reaches a template,
 and `highlight` escapes first and only then wraps matches in <mark>, so it returns Markup that
-contains no tag but <mark>, <br> and <wbr>.
+contains no tag but <mark>, <br>, <wbr> and <a> around a mention, with a checked http(s) URL.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,6 +35,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _LONG_RUN = 30
 _BREAK_EVERY = 20
 _RUN = re.compile(rf"\S{{{_LONG_RUN + 1},}}")
+# "@alice", "@alice.bsky.social", "@bob@hachyderm.io"; not the "@" inside an email address.
+_MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]*)(?:@[A-Za-z0-9.-]+)?)")
 
 
 def clean(text: str) -> str:
@@ -156,14 +159,50 @@ def _breakable(piece: str) -> Markup:
     return Markup("".join(out).replace("\n", "<br>\n"))  # noqa: S704 - every piece escaped above
 
 
-def highlight(text: str, terms: Terms) -> Markup:
-    """The post text as HTML: escaped, matched terms in <mark>, long runs breakable."""
-    text = clean(text)
+def mention_ranges(text: str, profiles: Mapping[str, str]) -> list[tuple[int, int, str]]:
+    """(start, end, profile URL) of each "@handle" in `text` whose profile is known. Keys of
+    `profiles` are handles without "@", compared case-insensitively; only http(s) URLs count."""
+    known = {k.casefold(): url for k, v in profiles.items() if (url := safe_url(v))}
+    found: list[tuple[int, int, str]] = []
+    if not known:
+        return found
+    for mention in _MENTION.finditer(text):
+        handle = mention.group(1).rstrip(".-")
+        # Mastodon writes a remote account as "@bob" or "@bob@host"; it is known as "bob".
+        url = known.get(handle.casefold()) or known.get(handle.split("@")[0].casefold())
+        if url is not None:
+            found.append((mention.start(), mention.start() + 1 + len(handle), url))
+    return found
+
+
+def _marked(text: str, low: int, high: int, marks: list[tuple[int, int]]) -> str:
+    """text[low:high], escaped, with the parts of `marks` that fall inside it in <mark>."""
     out: list[str] = []
-    cursor = 0
-    for start, end in matched_ranges(text, terms):
+    cursor = low
+    for start, end in marks:
+        start, end = max(start, low), min(end, high)
+        if start >= end:
+            continue
         out.append(_breakable(text[cursor:start]))
         out.append(f"<mark>{_breakable(text[start:end])}</mark>")
         cursor = end
-    out.append(_breakable(text[cursor:]))
-    return Markup("".join(out))  # noqa: S704 - built only from escaped pieces
+    out.append(_breakable(text[cursor:high]))
+    return "".join(out)
+
+
+def highlight(text: str, terms: Terms, profiles: Mapping[str, str] | None = None) -> Markup:
+    """The post text as HTML: escaped, matched terms in <mark>, long runs breakable, and each
+    mention whose profile is known (`profiles`: handle -> URL) a link to that profile."""
+    text = clean(text)
+    marks = matched_ranges(text, terms)
+    out: list[str] = []
+    cursor = 0
+    for start, end, url in mention_ranges(text, profiles or {}):
+        out.append(_marked(text, cursor, start, marks))
+        out.append(
+            f'<a class="link" href="{escape(url)}" rel="noopener noreferrer nofollow">'
+            f"{_marked(text, start, end, marks)}</a>"
+        )
+        cursor = end
+    out.append(_marked(text, cursor, len(text), marks))
+    return Markup("".join(out))  # noqa: S704 - built only from escaped pieces and checked URLs

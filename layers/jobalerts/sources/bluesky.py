@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -53,6 +54,9 @@ INITIAL_LOOKBACK = timedelta(hours=24)
 EXPIRY_MARGIN = timedelta(seconds=60)
 _LINK = "app.bsky.richtext.facet#link"
 _TAG = "app.bsky.richtext.facet#tag"
+_MENTION = "app.bsky.richtext.facet#mention"
+_DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}")
+_HANDLE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 # ------------------------------------------------------------------ session
@@ -276,6 +280,26 @@ def _external_text(embed: Any) -> str:
     return _external_text(embed.get("media"))
 
 
+def _mention(text: bytes, index: Any, did: Any) -> tuple[str, str] | None:
+    """(handle as written, profile URL) of a mention facet: the facet names the account by DID
+    and points at the "@handle" in the text by UTF-8 byte offsets."""
+    index = _obj(index)
+    start, end = index.get("byteStart"), index.get("byteEnd")
+    if not isinstance(did, str) or not _DID.fullmatch(did):
+        return None
+    if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
+        return None
+    try:
+        written = text[start:end].decode()
+    except UnicodeDecodeError:
+        return None
+    handle = written.removeprefix("@")
+    if not written.startswith("@") or not _HANDLE.fullmatch(handle):
+        return None
+    # The DID, not the handle: a handle can change hands, the DID names the same account forever.
+    return handle, f"https://bsky.app/profile/{did}"
+
+
 def parse_post(post: Mapping[str, Any]) -> Post | None:
     """One searchPosts hit as a Post; None when it has no usable id, author, time or content."""
     uri = post.get("uri")
@@ -292,6 +316,8 @@ def parse_post(post: Mapping[str, Any]) -> Post | None:
         return None
     links: list[str] = []
     tags: list[str] = [str(t) for t in record.get("tags") or [] if isinstance(t, str)]
+    mention_urls: dict[str, str] = {}
+    text_bytes = str(record.get("text") or "").encode()
     for facet in record.get("facets") or []:
         for feature in _obj(facet).get("features") or []:
             feature = _obj(feature)
@@ -299,6 +325,10 @@ def parse_post(post: Mapping[str, Any]) -> Post | None:
                 links.append(feature["uri"])
             elif feature.get("$type") == _TAG and isinstance(feature.get("tag"), str):
                 tags.append(feature["tag"].lstrip("#"))
+            elif feature.get("$type") == _MENTION:
+                mention = _mention(text_bytes, _obj(facet).get("index"), feature.get("did"))
+                if mention is not None:
+                    mention_urls.setdefault(*mention)
     links += _external_uris(record.get("embed")) + _external_uris(post.get("embed"))
     text = (
         str(record.get("text") or "").strip()
@@ -317,6 +347,8 @@ def parse_post(post: Mapping[str, Any]) -> Post | None:
         url=f"https://bsky.app/profile/{handle}/post/{rkey}",
         links=list(dict.fromkeys(canonical_link(u) for u in links if not is_social(u))),
         hashtags=list(dict.fromkeys(tags)),
+        mentions=list(mention_urls),
+        mention_urls=mention_urls,
         lang=str(langs[0]) if isinstance(langs, list) and langs else None,
         created_at=created_at,
     )

@@ -99,6 +99,15 @@ def parse_status(status: Mapping[str, Any], instance: str) -> Post | None:
         for m in status.get("mentions") or []
         if isinstance(m, dict) and m.get("acct")
     ]
+    # The text shows a mention as "@username"; its profile can live on any instance.
+    mention_urls = {
+        str(m["username"]): str(m["url"])
+        for m in reversed(status.get("mentions") or [])
+        if isinstance(m, dict)
+        and isinstance(m.get("username"), str)
+        and isinstance(m.get("url"), str)
+        and str(m["url"]).startswith("https://")
+    }
     return Post(
         id=f"mastodon#{instance}#{status_id}",
         source="mastodon",
@@ -110,6 +119,8 @@ def parse_status(status: Mapping[str, Any], instance: str) -> Post | None:
         links=links,
         hashtags=list(dict.fromkeys(tags)),
         mentions=mentions,
+        mention_urls=mention_urls,
+        content_warning=" ".join(str(status.get("spoiler_text") or "").split())[:500],
         lang=status.get("language") or None,
         created_at=created_at,
     )

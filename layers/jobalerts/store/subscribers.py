@@ -1,7 +1,15 @@
-"""Subscribers table: key `subscriber_id`; GSIs `email-index` and `phone-index`."""
+"""Subscribers table: key `subscriber_id`; GSIs `email-index` and `phone-index`.
+
+One address is one subscriber by construction: next to each subscriber whose address is
+confirmed there is an address item (`subscriber_id = address#<channel>#<sha256 prefix>`,
+`owner = <subscriber id>`), written in the same transaction with `attribute_not_exists`. Two
+confirmations racing for one address cannot both win, whatever the eventually consistent GSIs
+say; lookups by address read that item with a consistent read.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -60,6 +68,21 @@ class SubscribersRepository:
     def find_by_phone(self, phone: str) -> Subscriber | None:
         return self._find("phone-index", "phone", phone)
 
+    def ids_by_phone(self, phone: str) -> list[str]:
+        """Every subscriber with this number (a person may have signed up more than once)."""
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "phone-index",
+            "KeyConditionExpression": Key("phone").eq(phone),
+        }
+        while True:
+            with translated("phone-index"):
+                page = self.table.query(**kwargs)
+            ids += [str(item["subscriber_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _find(self, index: str, attribute: str, value: str) -> Subscriber | None:
         with translated(index):
             page = self.table.query(
@@ -91,6 +114,139 @@ class SubscribersRepository:
 
     def set_status(self, subscriber_id: str, status: SubscriberStatus) -> None:
         self.update(subscriber_id, status=status.value)
+
+
+class AddressTaken(Conflict):
+    """The address already belongs to another subscriber."""
+
+
+def address_key(channel: str, address: str) -> str:
+    """Address items are keyed by a hash: the key never spells the address out."""
+    digest = hashlib.sha256(f"{channel}|{address}".encode()).hexdigest()[:40]
+    return f"address#{channel}#{digest}"
+
+
+class SubscriberAddresses:
+    """The address items of the subscribers table (see the module docstring)."""
+
+    def __init__(self, repository: SubscribersRepository) -> None:
+        self.repository = repository
+        self.table = repository.table
+
+    def owner_of(self, channel: str, address: str) -> Subscriber | None:
+        with translated("address"):
+            item = self.table.get_item(
+                Key={"subscriber_id": address_key(channel, address)}, ConsistentRead=True
+            ).get("Item")
+        if item is not None:
+            try:
+                return self.repository.get(str(item["owner"]))
+            except NotFound:
+                return None
+        # Subscribers from before address items existed are found through the GSI and given
+        # their address item now, so the next lookup is consistent.
+        legacy = (
+            self.repository.find_by_email(address)
+            if channel == "email"
+            else self.repository.find_by_phone(address)
+        )
+        if legacy is None:
+            return None
+        try:
+            self.claim(legacy.subscriber_id, channel, address)
+        except AddressTaken:
+            return self.owner_of(channel, address)
+        return legacy
+
+    def create(self, subscriber: Subscriber, channel: str, address: str) -> None:
+        """The subscriber and its address item, both or neither; AddressTaken if claimed."""
+        client = self.table.meta.client
+        try:
+            with translated("subscriber exists"):
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table.name,
+                                # The resource's client takes plain values, as the table does.
+                                "Item": to_item(subscriber.model_dump(mode="json")),
+                                "ConditionExpression": "attribute_not_exists(subscriber_id)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table.name,
+                                "Item": {
+                                    "subscriber_id": address_key(channel, address),
+                                    "owner": subscriber.subscriber_id,
+                                },
+                                "ConditionExpression": "attribute_not_exists(subscriber_id)",
+                            }
+                        },
+                    ]
+                )
+        except Conflict as exc:
+            raise AddressTaken(channel) from exc
+
+    def claim(self, subscriber_id: str, channel: str, address: str) -> None:
+        """Give the address to this subscriber unless another one owns it (AddressTaken)."""
+        try:
+            with translated("address"):
+                self.table.put_item(
+                    Item={"subscriber_id": address_key(channel, address), "owner": subscriber_id},
+                    ConditionExpression="attribute_not_exists(subscriber_id) OR #o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":me": subscriber_id},
+                )
+        except Conflict as exc:
+            raise AddressTaken(channel) from exc
+
+    def release(self, subscriber_id: str, channel: str, address: str) -> None:
+        """Free an address this subscriber no longer uses (a replaced email or number)."""
+        try:
+            with translated("address"):
+                self.table.delete_item(
+                    Key={"subscriber_id": address_key(channel, address)},
+                    ConditionExpression="#o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":me": subscriber_id},
+                )
+        except Conflict:
+            pass
+
+
+class SearchSlots:
+    """An atomic count of a subscriber's saved searches, so the cap holds under races."""
+
+    def __init__(self, repository: SubscribersRepository) -> None:
+        self.table = repository.table
+
+    def take(self, subscriber_id: str, cap: int, counted: int) -> bool:
+        """One more search; False at the cap. `counted` seeds subscribers without a count."""
+        try:
+            with translated("search slots"):
+                self.table.update_item(
+                    Key={"subscriber_id": subscriber_id},
+                    UpdateExpression="SET search_count = if_not_exists(search_count, :seed) + :one",
+                    ConditionExpression="attribute_exists(subscriber_id) AND "
+                    "((attribute_not_exists(search_count) AND :seed < :cap) OR search_count < :cap)",
+                    ExpressionAttributeValues={":seed": counted, ":one": 1, ":cap": cap},
+                )
+        except Conflict:
+            return False
+        return True
+
+    def give_back(self, subscriber_id: str) -> None:
+        try:
+            with translated("search slots"):
+                self.table.update_item(
+                    Key={"subscriber_id": subscriber_id},
+                    UpdateExpression="SET search_count = search_count - :one",
+                    ConditionExpression="search_count > :zero",
+                    ExpressionAttributeValues={":one": 1, ":zero": 0},
+                )
+        except Conflict:
+            pass
 
 
 def _jsonable(value: Any) -> Any:

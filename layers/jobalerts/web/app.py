@@ -4,12 +4,17 @@ Errors are turned into responses in one place (the exception handlers at the bot
 `/subscriptions` and `/api/*`, an HTML page for everything else.
 
 CSRF: no cookies are used at all. Every state-changing request is a POST (or an API verb) that
-carries a signed token another site cannot know, and manage forms refuse a foreign `Origin`.
+carries a signed token another site cannot know; forms refuse a foreign or `null` `Origin`, and
+JSON routes accept only `application/json` (a cross-site form cannot send it).
+
+Hostile input never costs a 500: bodies are bounded in size and nesting, must be UTF-8 and real
+text (no lone surrogates), and everything is validated before anything is written or sent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import traceback
 from typing import Any
@@ -18,14 +23,38 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from jobalerts import tokens
-from jobalerts.errors import InvalidInput, InvalidToken, NotFound, Throttled
+from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound, Throttled
 from jobalerts.models import SavedSearch, Subscriber
 from jobalerts.observability import logger
 from jobalerts.settings import get_settings
-from jobalerts.subscriptions import FieldError, SubscriptionService
-from jobalerts.web import pages
+from jobalerts.store.signups import Signup
+from jobalerts.subscriptions import FieldError, RateLimited, SubscriptionService, is_encodable
+from jobalerts.web import feeds, pages
 
 app = APIGatewayHttpResolver()
+app.include_router(feeds.router)
+
+# Nobody sends a sign-up or a search in more than this; anything bigger is refused unread.
+MAX_BODY_BYTES = 16_384
+# Every JSON body we accept is a flat object; the decoder recurses once per level.
+MAX_JSON_DEPTH = 8
+
+
+class UnsupportedMediaType(JobAlertsError):
+    """A JSON route was sent something else (a cross-site form can only send text/plain)."""
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The function's entry point: HEAD is answered as GET without a body, as HTTP says."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    if str(http.get("method", "")).upper() != "HEAD":
+        return app.resolve(event, context)
+    as_get = copy.deepcopy(event)
+    as_get["requestContext"]["http"]["method"] = "GET"
+    response = app.resolve(as_get, context)
+    response["body"] = ""
+    response["isBase64Encoded"] = False
+    return response
 
 
 _built: list[SubscriptionService] = []
@@ -61,18 +90,85 @@ def _is_api(path: str) -> bool:
 
 
 def _body_text() -> str:
-    return app.current_event.decoded_body or ""
+    event = app.current_event
+    raw = event.get("body") or ""
+    if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:
+        raise FieldError(f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+    try:
+        text = event.decoded_body or ""
+    except (UnicodeDecodeError, ValueError):
+        raise FieldError("the body is not UTF-8 text", "body") from None
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise FieldError(f"the body is larger than {MAX_BODY_BYTES} bytes", "body")
+    return text
 
 
 def _json_body() -> Any:
+    media_type = (_header("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType("send Content-Type: application/json")
+    text = _body_text()
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise FieldError("the body is nested too deeply", "body")
     try:
-        return json.loads(_body_text() or "null")
+        data = json.loads(text or "null")
     except ValueError:
         raise FieldError("the body is not valid JSON", "body") from None
+    _reject_unencodable(data)
+    return data
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets nest, outside strings: checked before the recursive decoder runs."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _reject_unencodable(data: Any, field: str = "body") -> None:
+    """JSON can spell a lone surrogate (\\ud800); it is no text anyone typed, and it cannot be
+    stored or sent, so it is refused here, naming the field, before anything is written."""
+    if isinstance(data, str):
+        if not is_encodable(data):
+            raise FieldError(f"{field} contains characters that are not text", field)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            name = key if is_encodable(key) and len(key) <= 40 else "body"
+            _reject_unencodable(key, name)
+            _reject_unencodable(value, name)
+    elif isinstance(data, list):
+        for value in data:
+            _reject_unencodable(value, field)
 
 
 def _form() -> dict[str, str]:
-    return dict(parse_qsl(_body_text(), keep_blank_values=True))
+    try:
+        form = dict(parse_qsl(_body_text(), keep_blank_values=True, max_num_fields=50))
+    except ValueError:
+        raise FieldError("the form has too many fields", "body") from None
+    _reject_unencodable(form)
+    return form
+
+
+def _client() -> str:
+    """The caller's address as API Gateway saw it (never from a header a client can set)."""
+    http = (app.current_event.raw_event.get("requestContext") or {}).get("http") or {}
+    return str(http.get("sourceIp") or "unknown")
 
 
 def _header(name: str) -> str | None:
@@ -104,8 +200,13 @@ def _api_subscriber() -> Subscriber:
 def _same_origin() -> None:
     """Browsers send Origin on cross-site POSTs; a foreign one never reaches a form action."""
     origin = _header("origin")
-    if origin is None or origin == "null":
+    if origin is None:
+        # Not a browser (curl, a script): there is no cross-site request to defend against.
         return
+    if origin == "null":
+        # An opaque origin: a sandboxed frame, a data: URL, a file. Never one of our pages,
+        # which send their real origin (Referrer-Policy: same-origin).
+        raise InvalidToken("this form was not sent from our site")
     allowed = {_origin_of(service().settings.public_base_url)}
     host = _header("host")
     if host:
@@ -156,7 +257,7 @@ def subscribe_form() -> Any:
     _same_origin()
     form = _form()
     try:
-        service().subscribe(form)
+        service().subscribe(form, client=_client())
     except FieldError as exc:
         error = _error_view(exc, form, "subscribe")
         return pages.page("index.html", 400, form=form, error=error)
@@ -174,7 +275,7 @@ def subscribe_form() -> Any:
 
 @app.post("/subscriptions")
 def subscribe() -> Any:
-    service().subscribe(_json_body())
+    service().subscribe(_json_body(), client=_client())
     # The same answer whether the address is new, pending or already subscribed.
     return _json_response(
         202,
@@ -185,33 +286,39 @@ def subscribe() -> Any:
 # ---------------------------------------------------------------- confirm (pages)
 
 
+def _confirm_page(signup: Signup, action: str) -> Any:
+    # Says what is being confirmed: the link may come from a request someone else made.
+    return pages.page("confirm.html", action=action, signup=signup)
+
+
+def _after_confirm(subscriber: Subscriber) -> Any:
+    manage = service().manage_token(subscriber.subscriber_id)
+    return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
+
+
 @app.get("/confirm")
 def confirm_page() -> Any:
     token = _query_token()
     # Only check the link here: mail scanners prefetch GETs, so confirming waits for the POST.
-    service().subscriber_for(token, tokens.CONFIRM)
-    return pages.page("confirm.html", action=f"/confirm?{urlencode({'t': token})}")
+    signup = service().pending_signup(token)
+    return _confirm_page(signup, f"/confirm?{urlencode({'t': token})}")
 
 
 @app.post("/confirm")
 def confirm() -> Any:
-    subscriber = service().confirm(_query_token())
-    manage = service().manage_token(subscriber.subscriber_id)
-    return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
+    return _after_confirm(service().confirm(_query_token()))
 
 
 @app.get("/c/<code>")
 def short_confirm_page(code: str) -> Any:
     # The short link texts carry; like /confirm, a GET only shows the button.
-    service().subscriber_for_code(code)
-    return pages.page("confirm.html", action=f"/c/{quote(code, safe='')}")
+    signup = service().pending_signup_code(code)
+    return _confirm_page(signup, f"/c/{quote(code, safe='')}")
 
 
 @app.post("/c/<code>")
 def short_confirm(code: str) -> Any:
-    subscriber = service().confirm_code(code)
-    manage = service().manage_token(subscriber.subscriber_id)
-    return pages.redirect(f"/manage?{urlencode({'t': manage, 'confirmed': '1'})}")
+    return _after_confirm(service().confirm_code(code))
 
 
 @app.get("/m/<code>")
@@ -271,6 +378,26 @@ def manage_add_search() -> Any:
     except FieldError as exc:
         return _manage_page(subscriber, token, status=400, error=exc, form_name="search", form=form)
     return pages.redirect(f"/manage?{urlencode({'t': token})}")
+
+
+@app.post("/manage/channels")
+def manage_add_channel() -> Any:
+    _same_origin()
+    token = _query_token()
+    subscriber = service().subscriber_for(token, tokens.MANAGE)
+    form = {k: v for k, v in _form().items() if k in {"email", "phone"} and v.strip()}
+    try:
+        channel = service().request_channel(subscriber.subscriber_id, form, client=_client())
+    except FieldError as exc:
+        return _manage_page(
+            subscriber, token, status=400, error=exc, form_name="channel", form=form
+        )
+    where = "inbox" if channel.value == "email" else "phone"
+    return _manage_page(
+        subscriber,
+        token,
+        notice=f"We sent a link to confirm it: check that {where}. Nothing is sent there before.",
+    )
 
 
 @app.post("/manage/searches/<search_id>/delete")
@@ -356,6 +483,15 @@ def api_delete_search(search_id: str) -> Any:
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
+@app.post("/api/channels")
+def api_add_channel() -> Any:
+    subscriber = _api_subscriber()
+    service().request_channel(subscriber.subscriber_id, _json_body(), client=_client())
+    return _json_response(
+        202, {"status": "pending", "message": "confirm it from the link we sent to it"}
+    )
+
+
 @app.get("/api/subscriber")
 def api_get_subscriber() -> Any:
     return _json_response(200, _subscriber_json(_api_subscriber()))
@@ -373,6 +509,14 @@ def api_update_subscriber() -> Any:
 
 @app.not_found
 def not_found(_: Exception) -> Any:
+    allowed = _methods_for(app.current_event.path)
+    if allowed:
+        headers = {"Allow": ", ".join(allowed)}
+        if _is_api(app.current_event.path):
+            return _json_response(405, {"error": "method not allowed"}, headers=headers)
+        response = pages.notice(405, "Not allowed", "This page does not take that kind of request.")
+        response.headers.update(headers)
+        return response
     if _is_api(app.current_event.path):
         return _json_response(404, {"error": "no such route"})
     return pages.notice(404, "Page not found", "There is nothing at this address.")
@@ -407,6 +551,23 @@ def not_found_error(_: NotFound) -> Any:
     return pages.notice(404, "Not found", "This page is gone; it may have expired.")
 
 
+@app.exception_handler(UnsupportedMediaType)
+def unsupported_media_type(exc: UnsupportedMediaType) -> Any:
+    return _json_response(415, {"error": str(exc), "field": "content-type"})
+
+
+@app.exception_handler(RateLimited)
+def rate_limited(exc: RateLimited) -> Any:
+    headers = {"Retry-After": str(exc.retry_after)}
+    if _is_api(app.current_event.path):
+        return _json_response(
+            429, {"error": "too many requests, try again later", "field": "rate"}, headers=headers
+        )
+    response = pages.notice(429, "Too many requests", "Please try again later.")
+    response.headers.update(headers)
+    return response
+
+
 @app.exception_handler(Throttled)
 def throttled(_: Throttled) -> Any:
     headers = {"Retry-After": "30"}
@@ -438,10 +599,28 @@ def unexpected(exc: Exception) -> Any:
     return pages.notice(500, "Something went wrong", "Please try again later.")
 
 
+def _methods_for(path: str) -> list[str]:
+    """Methods some route takes at `path` (for 405 and `Allow`); HEAD wherever GET is."""
+    # Powertools keeps its route table private; tests of 405 fail loudly if it moves.
+    routes = app._static_routes + app._dynamic_routes
+    methods = {route.method for route in routes if route.rule.match(path)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def _route_name() -> str:
     """The path without its variable parts (ids) or query string (tokens)."""
     path = app.current_event.path
-    for prefix in ("/manage/searches/", "/api/searches/", "/digests/", "/d/", "/c/", "/m/"):
+    for prefix in (
+        "/manage/searches/",
+        "/api/searches/",
+        "/digests/",
+        "/d/",
+        "/c/",
+        "/m/",
+        "/feeds/",
+    ):
         if path.startswith(prefix):
             return prefix + "*"
     return path

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import boto3
 
-from jobalerts.local.outbox import SentEmail, SentSms, sent_emails, sent_sms, write_outbox
-from jobalerts.local.service import LocalService, local_service
-from jobalerts.local.template import REGION
+from jobalerts_local.outbox import SentEmail, SentSms, sent_emails, sent_sms, write_outbox
+from jobalerts_local.service import LocalService, local_service
+from jobalerts_local.template import REGION
 
 DEMO_BASE_URL = "http://127.0.0.1:8080"
 DEMO_SOURCES = "x,mastodon,bluesky"
@@ -91,16 +91,6 @@ class DemoResult:
 
 
 def token_of(link: str) -> str:
-    path = urlparse(link).path
-    if "/c/" in path:
-        # A text's short confirm link: the confirm token its code stands for (same subscriber).
-        from jobalerts import tokens
-        from jobalerts.links import CONFIRM_TTL, expand_id
-        from jobalerts.settings import get_settings
-
-        signer = tokens.load_signer(get_settings().signing_secret_name)
-        subscriber_id = expand_id(signer.verify_short(path.rsplit("/", 1)[1], tokens.CONFIRM))
-        return signer.sign(tokens.CONFIRM, subscriber_id, CONFIRM_TTL)
     return parse_qs(urlparse(link).query)["t"][0]
 
 
@@ -108,6 +98,27 @@ def _confirm_links(already: int, texts_before: int) -> list[str]:
     links = [link for sent in sent_emails()[already:] for link in sent.links()]
     links += [word for sms in sent_sms()[texts_before:] for word in sms.text.split()]
     return [link for link in links if "/confirm?" in link or "/c/" in urlparse(link).path]
+
+
+def confirm_from_outbox(service: LocalService, emails_before: int, texts_before: int) -> str | None:
+    """Follow every confirmation link that arrived since the counts given, as a person would.
+
+    Each channel confirms through its own single-use link (an email's `/confirm?t=`, a text's
+    `/c/<code>`); confirming lands on the manage page, whose token this returns (None: nothing
+    arrived to confirm).
+    """
+    manage = None
+    for link in _confirm_links(emails_before, texts_before):
+        path = urlparse(link).path
+        if "/c/" in path:
+            # A text's short confirm link: its button posts back to the same path.
+            done = service.api("POST", path, body="", headers={})
+        else:
+            done = service.api("POST", "/confirm", query={"t": token_of(link)}, body="")
+        location = (done.get("headers") or {}).get("Location")
+        if manage is None and location and "t=" in location:
+            manage = token_of(location)
+    return manage
 
 
 def subscribe_everyone(service: LocalService, people: list[DemoSubscription]) -> int:
@@ -118,25 +129,15 @@ def subscribe_everyone(service: LocalService, people: list[DemoSubscription]) ->
         response = service.api("POST", "/subscriptions", body=person.body)
         if response["statusCode"] >= 400:
             raise RuntimeError(f"demo subscription refused: {response.get('body')}")
-        for link in _confirm_links(emails_before, texts_before):
-            token = token_of(link)
-            service.api("POST", "/confirm", query={"t": token}, body="", headers={})
-            confirmed += 1
-            manage = {"authorization": f"Bearer {_manage_token(service, token)}"}
-            for search in person.extra_searches:
-                service.api("POST", "/api/searches", body=search, headers=manage)
+        token = confirm_from_outbox(service, emails_before, texts_before)
+        if token is None:
+            continue
+        confirmed += 1
+        # The manage page's token adds the person's other searches.
+        manage = {"authorization": f"Bearer {token}"}
+        for search in person.extra_searches:
+            service.api("POST", "/api/searches", body=search, headers=manage)
     return confirmed
-
-
-def _manage_token(service: LocalService, confirm_token: str) -> str:
-    """The manage link a subscriber gets; built the same way the service builds it."""
-    from jobalerts import tokens
-    from jobalerts.links import MANAGE_TTL
-    from jobalerts.settings import get_settings
-
-    signer = tokens.load_signer(get_settings().signing_secret_name)
-    subscriber_id = signer.verify(confirm_token, tokens.CONFIRM)
-    return signer.sign(tokens.MANAGE, subscriber_id, MANAGE_TTL)
 
 
 def count_items(table: str, prefix: str | None = None) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import boto3
 
-from jobalerts.local.template import ACCOUNT_ID, REGION, LocalStack, repo_root
+from jobalerts_local.template import ACCOUNT_ID, REGION, LocalStack, repo_root
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -160,6 +160,7 @@ def http_event(
     body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
     host: str = "127.0.0.1:8080",
+    source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) request, as the subscriptions function receives it."""
     raw_body: str | None = None
@@ -186,7 +187,7 @@ def http_event(
                 "method": method.upper(),
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
+                "sourceIp": source_ip,
                 "userAgent": header_map.get("user-agent", "local"),
             },
             "requestId": str(uuid.uuid4()),

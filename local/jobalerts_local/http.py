@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jobalerts.local.runtime import http_event
-from jobalerts.local.serving import BackgroundServer
+from jobalerts_local.runtime import http_event
+from jobalerts_local.serving import BackgroundServer
 
 HttpHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -41,6 +41,8 @@ class _Bridge(BaseHTTPRequestHandler):
             body=body,
             headers=headers,
             host=headers.get("host", self.server.host_header),
+            # As API Gateway does: the peer's address, never a header the client chose.
+            source_ip=str(self.client_address[0]),
         )
         # http_event re-encodes the query; keep the raw string exactly as the client sent it.
         event["rawQueryString"] = parts.query

@@ -16,7 +16,7 @@ Kinds (one is drawn per faulted attempt):
   BaseException so no `except Exception` swallows it.
 
 Step-boundary faults (a stream batch failing half-way, a duplicated SQS message) are the
-pumps' business: see `jobalerts.local.simulate`.
+pumps' business: see `jobalerts_local.simulate`.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _body(request: Any) -> bytes:
 
 
 def _last_message(operation: str) -> str:
-    from jobalerts.local.template import ACCOUNT_ID, REGION
+    from jobalerts_local.template import ACCOUNT_ID, REGION
 
     if operation == "SendEmail":
         from moto.ses.models import ses_backends

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     workload.add_argument("--seed", type=int, default=7)
     workload.set_defaults(run=run_simulate_workload)
 
+    abuse = subparsers.add_parser(
+        "abuse", help="replay the sign-up attacks against the served API and print what got through"
+    )
+    abuse.add_argument("--quick", action="store_true", help="fewer requests per attack")
+    abuse.set_defaults(run=run_abuse)
+
 
 def _quiet_console() -> None:
     # Metrics are disabled locally; Powertools still warns on every invocation that it has none.
@@ -48,8 +54,8 @@ def _quiet_console() -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     _quiet_console()
-    from jobalerts.local.demo import print_summary
-    from jobalerts.local.demo import run_demo as demo
+    from jobalerts_local.demo import print_summary
+    from jobalerts_local.demo import run_demo as demo
 
     result = demo(args.outbox)
     print_summary(result, args.outbox)
@@ -57,9 +63,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from jobalerts.local.http import ApiServer
-    from jobalerts.local.outbox import sent_emails, sent_sms, write_outbox
-    from jobalerts.local.service import local_service
+    from jobalerts_local.http import ApiServer
+    from jobalerts_local.outbox import sent_emails, sent_sms, write_outbox
+    from jobalerts_local.service import local_service
 
     _quiet_console()
     base_url = f"http://{args.host}:{args.port}"
@@ -91,7 +97,7 @@ EXIT_BAD_INPUT = 2
 def run_simulate(args: argparse.Namespace) -> int:
     import sys
 
-    from jobalerts.local.simulate import WorkloadError, load_posts, load_subscribers, simulate
+    from jobalerts_local.simulate import WorkloadError, load_posts, load_subscribers, simulate
 
     _quiet_console()
     if not 0.0 <= args.faults <= 1.0:
@@ -115,7 +121,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_simulate_workload(args: argparse.Namespace) -> int:
     import json
 
-    from jobalerts.local.workload import generate
+    from jobalerts_local.workload import generate
 
     people, posts = generate(args.seed, args.people, args.count)
     for path, rows in ((args.subscribers, people), (args.posts, posts)):
@@ -124,3 +130,16 @@ def run_simulate_workload(args: argparse.Namespace) -> int:
     searches = sum(len(p["searches"]) for p in people)
     print(f"{len(people)} subscribers, {searches} searches, {len(posts)} posts")
     return 0
+
+
+def run_abuse(args: argparse.Namespace) -> int:
+    _quiet_console()
+    from jobalerts_local.abuse import run_abuse as abuse
+    from jobalerts_local.abuse import table
+
+    report = abuse(quick=args.quick)
+    print(table(report.tallies))
+    print(f"\ndigests and texts the pipeline then sent to confirmed addresses: {report.digests}")
+    tallies = report.tallies
+    harmful = sum(t.server_errors + t.unconfirmed_sends + t.stored_by_rejected for t in tallies)
+    return 0 if harmful == 0 else 1

@@ -36,13 +36,14 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jobalerts.local.serving import BackgroundServer
+from jobalerts_local.serving import BackgroundServer
 
 ANY = "*"
 _EPOCH = re.compile(r"\{epoch([+-]\d+)?\}")
@@ -114,9 +115,9 @@ def load_routes(directory: Path) -> list[Route]:
     return routes
 
 
-def _expand(value: str) -> str:
+def _expand(value: str, clock: Callable[[], float]) -> str:
     def epoch(match: re.Match[str]) -> str:
-        return str(int(time.time()) + int(match.group(1) or 0))
+        return str(int(clock()) + int(match.group(1) or 0))
 
     return _EPOCH.sub(epoch, value)
 
@@ -131,8 +132,15 @@ class Served:
 class ReplayServer(BackgroundServer):
     """Context manager; see the module docstring for the recording format."""
 
-    def __init__(self, directory: Path, routes: list[Route] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        routes: list[Route] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock` is the "now" of `{epoch+N}`: tests pin it to the time their run pretends."""
         self.directory = Path(directory)
+        self.clock = clock
         self.routes = routes if routes is not None else load_routes(self.directory)
         self.requests: list[Served] = []
         self.unmatched: list[Served] = []
@@ -177,7 +185,7 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
             try:
                 self.send_response(recorded.status)
                 for name, value in recorded.headers.items():
-                    self.send_header(name, _expand(value))
+                    self.send_header(name, _expand(value, replay.clock))
                 self.send_header("content-length", str(len(recorded.body)))
                 self.end_headers()
                 self.wfile.write(recorded.body)
@@ -194,10 +202,10 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m jobalerts.local.replay events/sources/demo`: serve recordings until Ctrl-C."""
+    """`python -m jobalerts_local.replay events/sources/demo`: serve recordings until Ctrl-C."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m jobalerts.local.replay")
+    parser = argparse.ArgumentParser(prog="python -m jobalerts_local.replay")
     parser.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     with ReplayServer(args.directory) as server:

@@ -18,7 +18,7 @@ What a run does, all on moto in this process through the real handlers:
    clock passes its `created_at`, and each planned X query gets the posts it selects.
 
 Faults (`--faults RATE`): each AWS call attempt made by a function is faulted with probability
-RATE (see `jobalerts.local.faults` for the kinds); each match invocation of more than one record
+RATE (see `jobalerts_local.faults` for the kinds); each match invocation of more than one record
 fails half-way with probability RATE; each SQS batch has one message delivered twice with
 probability RATE.
 
@@ -48,10 +48,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from jobalerts.local.faults import Accepted, FaultInjector, SimulatedCrash, installed
-from jobalerts.local.replay import Recorded, ReplayServer
-from jobalerts.local.template import REGION
 from jobalerts.models import Post
+from jobalerts_local.faults import Accepted, FaultInjector, SimulatedCrash, installed
+from jobalerts_local.replay import Recorded, ReplayServer
+from jobalerts_local.template import REGION
 
 SIM_BASE_URL = "http://jobalerts.simulate"
 CHANNELS = ("email", "sms")
@@ -418,7 +418,7 @@ class _Harness:
         return refs
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        from jobalerts.local.runtime import invoke
+        from jobalerts_local.runtime import invoke
 
         self.injector.arm()
         with self.injector.enabled():
@@ -426,7 +426,7 @@ class _Harness:
 
     def scheduled(self, function: str) -> Any:
         """The run's result, or None when it failed: the schedule fires again and covers it."""
-        from jobalerts.local.runtime import scheduled_event
+        from jobalerts_local.runtime import scheduled_event
 
         with suppress(Exception, SimulatedCrash):
             return self.invoke(function, scheduled_event(function, datetime.now(UTC)))
@@ -435,7 +435,7 @@ class _Harness:
     # ------------------------------------------------------------ stream -> match
 
     def pump_stream(self) -> None:
-        from jobalerts.local.runtime import StreamPump
+        from jobalerts_local.runtime import StreamPump
 
         if self.stream is None:
             self.stream = StreamPump(self.service.stack.attrs[("PostsTable", "StreamArn")])
@@ -480,7 +480,7 @@ class _Harness:
     # ------------------------------------------------------------ queue -> deliver
 
     def drain_queue(self) -> None:
-        from jobalerts.local.runtime import sqs_event
+        from jobalerts_local.runtime import sqs_event
 
         sqs = self.client("sqs")
         url = self.refs["DeliveryQueue"]
@@ -544,7 +544,7 @@ class _Harness:
     # ------------------------------------------------------------ SES events -> feedback
 
     def feedback(self) -> None:
-        from jobalerts.local.runtime import sns_event
+        from jobalerts_local.runtime import sns_event
 
         topic = self.refs["EmailFeedbackTopic"]
         fresh = self.injector.accepted[self.feedback_seen :]
@@ -634,7 +634,7 @@ def simulate(
 ) -> Report:
     import time_machine
 
-    from jobalerts.local.service import local_service
+    from jobalerts_local.service import local_service
 
     began = time.monotonic()
     rng = random.Random(seed)
@@ -682,7 +682,7 @@ def simulate(
 
 
 def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
-    from jobalerts.local.service import LocalService
+    from jobalerts_local.service import LocalService
 
     service: LocalService = harness.service
     periods = {s.function: s.every for s in service.schedules()}
@@ -733,7 +733,7 @@ def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
 
 
 def _sent_counts() -> tuple[int, int]:
-    from jobalerts.local.outbox import sent_emails, sent_sms
+    from jobalerts_local.outbox import sent_emails, sent_sms
 
     return len(sent_emails()), len(sent_sms())
 
@@ -744,7 +744,7 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
     Returns the subscribers as the service took them (only the searches it accepted) and how
     many searches it refused.
     """
-    from jobalerts.local.demo import _confirm_links, _manage_token, token_of
+    from jobalerts_local.demo import confirm_from_outbox
 
     taken: list[SubscriberSpec] = []
     refused = 0
@@ -759,14 +759,16 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
         }
         body.update({k: v for k, v in (("email", person.email), ("phone", person.phone)) if v})
         response = service.api("POST", "/subscriptions", body=body)
-        links = _confirm_links(emails_before, texts_before) if response["statusCode"] < 400 else []
-        if not links:
+        token = None
+        if response["statusCode"] < 400:
+            token = confirm_from_outbox(service, emails_before, texts_before)
+        if token is None:
             refused += len(person.searches)
             continue
-        token = token_of(links[0])
-        service.api("POST", "/confirm", query={"t": token}, body="", headers={})
         kept = [first]
-        manage = {"authorization": f"Bearer {_manage_token(service, token)}"}
+        manage = {"authorization": f"Bearer {token}"}
+        # A search on a channel not yet confirmed sends that channel its own confirmation.
+        emails_before, texts_before = _sent_counts()
         for search in others:
             added = service.api(
                 "POST",
@@ -782,6 +784,7 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
                 refused += 1
             else:
                 kept.append(search)
+        confirm_from_outbox(service, emails_before, texts_before)
         taken.append(
             SubscriberSpec(person.line, person.email, person.phone, person.timezone, tuple(kept))
         )
@@ -801,8 +804,8 @@ def _collect(
 ) -> tuple[list[Any], list[Any], _Delivered]:
     from jobalerts import tokens
     from jobalerts.digests.archive import DigestArchive
-    from jobalerts.local.outbox import sent_emails, sent_sms
     from jobalerts.settings import get_settings
+    from jobalerts_local.outbox import sent_emails, sent_sms
 
     signer = tokens.load_signer(get_settings().signing_secret_name)
     archive = DigestArchive()
@@ -869,7 +872,7 @@ def _report(
     ingested: int,
     elapsed: float,
 ) -> Report:
-    from jobalerts.local.outbox import write_outbox
+    from jobalerts_local.outbox import write_outbox
 
     ref = reference(subscribers, posts)
     by_recipient = {(p.recipient(c), c): p.line for p in subscribers for c in CHANNELS}

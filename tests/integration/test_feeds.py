@@ -1,0 +1,238 @@
+"""The Atom feed of a saved search: filled by the match function, read by a real feed parser.
+
+Posts are dated in 2099 so the feed's 7-day window (relative to the request) always holds them,
+whenever the tests run; the window itself is tested with an injected clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+
+from jobalerts import tokens
+from jobalerts.feeds import FeedService
+from jobalerts.links import Links
+from jobalerts.models import Frequency, Post, SubscriberStatus
+from jobalerts.settings import get_settings
+from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store._dynamo import now_iso
+from jobalerts_local.http import ApiServer
+from jobalerts_local.runtime import StreamPump, http_event, invoke, stream_batches
+from jobalerts_local.template import LocalStack
+from tests.support.digests import (
+    Outbox,
+    make_search,
+    make_subscriber,
+    run_deliver,
+    run_digest,
+    seed,
+)
+
+T = datetime(2099, 3, 10, 12, tzinfo=UTC)
+
+
+def post(pid: str, text: str, *, author: str = "acme", at: datetime = T, **fields: Any) -> Post:
+    return Post(
+        id=f"x#{pid}",
+        source="x",
+        author_handle=author,
+        author_name=author.title(),
+        text=text,
+        url=f"https://x.com/{author}/status/{pid}",
+        created_at=at,
+        **fields,
+    )
+
+
+def publish(stack: LocalStack, *posts: Post) -> None:
+    """Into the posts table; the stream feeds the real match handler, as Lambda would."""
+    pump = StreamPump(stack.attrs[("PostsTable", "StreamArn")])
+    for item in posts:
+        PostsRepository().put_new(item)
+    for batch in stream_batches(pump.poll(), 100):
+        invoke("match", batch)
+
+
+def subscribe_ana(*queries: str) -> None:
+    searches = [
+        make_search("ana", f"s{i}", q, frequency=Frequency.WEEKLY, order=i)
+        for i, q in enumerate(queries, start=1)
+    ]
+    for search in searches:
+        search.updated_at = now_iso()
+    seed(make_subscriber("ana"), *searches)
+
+
+def links() -> Links:
+    settings = get_settings()
+    return Links(settings.public_base_url, tokens.load_signer(settings.signing_secret_name))
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    path = url.split("jobalerts.test", 1)[1]
+    response: dict[str, Any] = invoke("subscriptions", http_event("GET", path, headers=headers))
+    return response
+
+
+def test_a_search_has_a_well_formed_atom_feed_of_its_matches_newest_first(
+    stack: LocalStack,
+) -> None:
+    # Given two saved searches and posts the match function matched over three days
+    subscribe_ana("python remote", "golang")
+    publish(
+        stack,
+        post("1", "Python developer, fully remote", at=T - timedelta(days=2)),
+        post(
+            "2",
+            "Remote Python backend role <b>now</b> & more: https://shop.example/jobs/42",
+            author="shopco",
+            at=T,
+            links=["https://shop.example/jobs/42"],
+        ),
+        post("3", "Python remote data role", author="datalab", at=T - timedelta(days=1)),
+        post("4", "Golang platform engineer", at=T),
+    )
+
+    # When a feed reader fetches the first search's feed
+    response = get(links().feed("ana", "s1"))
+
+    # Then it is well-formed Atom 1.0 with the search's three posts, newest first
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/atom+xml; charset=utf-8"
+    feed = feedparser.parse(response["body"])
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.feed.title == "jobalerts: python remote"
+    assert [e.link for e in feed.entries] == [
+        "https://x.com/shopco/status/2",
+        "https://x.com/datalab/status/3",
+        "https://x.com/acme/status/1",
+    ]
+    # And each entry has its author, time and text, and the job ad as a related link
+    first = feed.entries[0]
+    assert first.author == "@shopco (Shopco)"
+    assert first.updated == "2099-03-10T12:00:00Z"
+    assert first.content[0].value.startswith("Remote Python backend role <b>now</b> & more")
+    assert {(link.rel, link.href) for link in first.links} == {
+        ("alternate", "https://x.com/shopco/status/2"),
+        ("related", "https://shop.example/jobs/42"),
+    }
+    assert first.id == "tag:jobalerts.test,2026:post/x%232"
+    # And the feed says where it lives and when it last changed
+    assert feed.feed.updated_parsed is not None
+    assert any(link.rel == "self" for link in feed.feed.links)
+
+
+def test_the_feed_answers_conditional_requests_with_304(stack: LocalStack) -> None:
+    # Given a feed a reader has fetched once
+    subscribe_ana("python")
+    publish(stack, post("1", "Python developer, remote"))
+    url = links().feed("ana", "s1")
+    first = get(url)
+    etag, modified = first["headers"]["ETag"], first["headers"]["Last-Modified"]
+
+    # When it asks again with what it got, by ETag or by date
+    by_etag = get(url, {"If-None-Match": etag})
+    by_date = get(url, {"If-Modified-Since": modified})
+    stale_etag = get(url, {"If-None-Match": '"other"', "If-Modified-Since": modified})
+
+    # Then nothing is resent; a stale ETag wins over a matching date (RFC 9110)
+    assert (by_etag["statusCode"], by_etag["body"]) == (304, "")
+    assert by_etag["headers"]["ETag"] == etag
+    assert by_date["statusCode"] == 304
+    assert stale_etag["statusCode"] == 200
+
+    # And a new match changes both
+    publish(stack, post("2", "Python data engineer", at=T + timedelta(hours=1)))
+    again = get(url, {"If-None-Match": etag})
+    assert again["statusCode"] == 200
+    assert again["headers"]["ETag"] != etag
+    assert len(feedparser.parse(again["body"]).entries) == 2
+
+
+def test_feedparser_fetches_over_http_and_gets_304_on_its_second_poll(stack: LocalStack) -> None:
+    # Given the subscriptions function behind a real HTTP server on localhost
+    subscribe_ana("python")
+    publish(stack, post("1", "Python developer, remote"))
+    path = links().feed("ana", "s1").split("jobalerts.test", 1)[1]
+    with ApiServer(lambda event: invoke("subscriptions", event)) as server:
+        # When feedparser polls the feed twice, as a feed reader does
+        first = feedparser.parse(server.base_url + path)
+        second = feedparser.parse(server.base_url + path, etag=first.etag, modified=first.modified)
+
+    # Then the first poll reads one entry and the second is a 304 with none
+    assert (first.status, first.bozo, len(first.entries)) == (200, 0, 1)
+    assert (second.status, len(second.entries)) == (304, 0)
+
+
+def test_hostile_text_stays_text_and_the_feed_stays_well_formed(stack: LocalStack) -> None:
+    subscribe_ana("python")
+    hostile = 'Python <script>alert(1)</script> "]]> \x00\x07\ufffe &amp; \u202eexe.pdf'
+    publish(stack, post("1", hostile, author='"><svg onload=x>'))
+    response = get(links().feed("ana", "s1"))
+    feed = feedparser.parse(response["body"])
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert "<script>" not in response["body"]
+    assert (
+        feed.entries[0].content[0].value == 'Python <script>alert(1)</script> "]]>  &amp; exe.pdf'
+    )
+
+
+def test_forged_codes_and_other_links_do_not_open_a_feed(stack: LocalStack) -> None:
+    subscribe_ana("python")
+    code = links().feed("ana", "s1").rsplit("/", 1)[1]
+    forged = code[:-2] + ("AA" if not code.endswith("AA") else "BB")
+    digest_code = links().short_digest("ana~s1").rsplit("/", 1)[1]
+    for bad in (forged, digest_code, "nothing"):
+        assert get(f"http://jobalerts.test/feeds/{bad}")["statusCode"] == 403
+
+
+def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> None:
+    subscribe_ana("python", "golang")
+    url_one, url_two = links().feed("ana", "s1"), links().feed("ana", "s2")
+    SearchesRepository().delete("ana", "s1")
+    assert get(url_one)["statusCode"] == 404
+    assert get(url_two)["statusCode"] == 200
+    SubscribersRepository().set_status("ana", SubscriberStatus.UNSUBSCRIBED)
+    assert get(url_two)["statusCode"] == 404
+
+
+def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
+    # Given matches from nine, six and zero days before the request
+    subscribe_ana("python")
+    publish(
+        stack,
+        post("1", "Python one", at=T - timedelta(days=9)),
+        post("2", "Python two", at=T - timedelta(days=6)),
+        post("3", "Python three", at=T),
+    )
+
+    # When the feed is built at T
+    answer = FeedService(clock=lambda: T).respond(links().feed("ana", "s1").rsplit("/", 1)[1])
+
+    # Then the nine-day-old post is gone
+    links_in_feed = [e.link for e in feedparser.parse(answer.body).entries]
+    assert links_in_feed == ["https://x.com/acme/status/3", "https://x.com/acme/status/2"]
+
+
+def test_every_email_digest_links_the_feed_of_each_search_in_it(stack: LocalStack) -> None:
+    # Given a weekly digest with posts for two searches
+    subscribe_ana("python", "golang")
+    publish(stack, post("1", "Python developer"), post("2", "Golang developer"))
+    outbox = Outbox()
+
+    # When it is sent
+    run_digest(T + timedelta(days=8))
+    run_deliver(stack)
+
+    # Then its text part links each search's feed, and the links work
+    [sent] = outbox.emails
+    text = sent.part("plain")
+    feeds = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith("Feed of ")]
+    assert len(feeds) == 2
+    assert 'Feed of "python" (Atom): ' in text
+    assert "Follow in a feed reader (Atom)" in sent.part("html")
+    for url in feeds:
+        assert feedparser.parse(get(url)["body"]).entries
