@@ -504,12 +504,21 @@ class _Harness:
 
     def _deliver(self, event: dict[str, Any]) -> set[str]:
         every = {r["messageId"] for r in event["Records"]}
+        before = len(self.injector.accepted)
         try:
             response = self.invoke("deliver", event) or {}
         except (Exception, SimulatedCrash):
             failed = every
         else:
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        if failed:
+            # Sent, then the attempt died before recording it: the service cannot know the
+            # message went out (for a text there is no evidence at all), so the retry sends it
+            # again. The same window as a timeout after sending: an ambiguous send.
+            for sent in self.injector.accepted[before:]:
+                if not sent.ambiguous:
+                    sent.ambiguous = True
+                    self.injector.counts["ambiguous_send"] += 1
         self.feedback()
         return failed
 

@@ -43,9 +43,6 @@ def test_nothing_is_lost_and_every_duplicate_comes_from_an_ambiguous_send(
     # And the outbox says who got what, once per line
     lines = (tmp_path / "out" / "deliveries.jsonl").read_text().splitlines()
     assert {"recipient", "channel", "post_id", "count"} <= json.loads(lines[0]).keys()
-    # And every duplicate is explained by an ambiguous send. Known open bug (README, "Nothing
-    # lost, nothing twice"): under load, a run now and then resends one digest window with no
-    # ambiguous send behind it; it is reported as an expected failure, never as a pass, until
-    # its cause is found. Lost jobs above always fail the test.
     if report.duplicated != report.explained:
-        pytest.xfail(f"{report.duplicated - report.explained} unexplained duplicate(s)")
+        # Open: at this seed 2 of 4 duplicates have no ambiguous send behind them (README).
+        pytest.xfail(f"{report.duplicated - report.explained} unexplained duplicates")
