@@ -89,7 +89,7 @@ bench: $(STAMP)
 
 # jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
 chaos: $(STAMP)
-	$(BIN)/python -m jobalerts.local.chaos --out out/chaos
+	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
 
 # Mutation testing of the modules the exactly-once promise rests on; slow, so never in `make test`.
 # MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.

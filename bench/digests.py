@@ -132,10 +132,10 @@ def bench_enqueue(subscribers: int, baseline_sample: int) -> tuple[float, float,
     from moto import mock_aws
 
     from jobalerts.digests.enqueue import SQS_BATCH, DeliveryQueue, plan
-    from jobalerts.local.runtime import apply_environment
-    from jobalerts.local.template import provision
     from jobalerts.settings import get_settings
     from jobalerts.store.matches import _TRANSACTION_ITEMS
+    from jobalerts_local.runtime import apply_environment
+    from jobalerts_local.template import provision
 
     markers = [(f"sub{i}", Channel.EMAIL, NOW) for i in range(subscribers)]
     requests = [request for request, _ in plan(markers)]

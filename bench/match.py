@@ -737,7 +737,11 @@ def _run_cli(searches: Path, posts: Path) -> tuple[float, int]:
     command = (
         [str(script)]
         if script.exists()
-        else [sys.executable, "-c", "import sys; from jobalerts.cli import main; sys.exit(main())"]
+        else [
+            sys.executable,
+            "-c",
+            "import sys; from jobalerts_local.cli import main; sys.exit(main())",
+        ]
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = 0

@@ -52,9 +52,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Given every resource of template.yaml created on in-process moto, and its env applied."""
     from moto import mock_aws
 
-    from jobalerts.local.runtime import apply_environment
-    from jobalerts.local.template import provision
     from jobalerts.settings import get_settings
+    from jobalerts_local.runtime import apply_environment
+    from jobalerts_local.template import provision
 
     with mock_aws():
         created = provision(parameters={"PublicBaseUrl": TEST_BASE_URL})

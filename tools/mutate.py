@@ -206,14 +206,15 @@ def _scratch() -> Path:
     return where
 
 
-def run_tests(where: Path, tests: list[str], timeout: float) -> str:
-    """'passed', 'failed' or 'timeout' for these tests in the scratch copy `where`."""
+def run_tests(where: Path, tests: list[str], timeout: float, budget: float) -> str:
+    """'passed', 'failed' or 'timeout' for these tests in the scratch copy `where`: `timeout`
+    seconds per test (an endless loop), `budget` seconds for the whole run."""
     env = {**os.environ, "PYTHONPATH": f"{where / 'layers'}{os.pathsep}{where}"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     command += ["-o", "addopts=", "--timeout", str(int(timeout))]
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and test paths
-            command, cwd=where, env=env, capture_output=True, timeout=timeout + 30, check=False
+            command, cwd=where, env=env, capture_output=True, timeout=budget, check=False
         )
     except subprocess.TimeoutExpired:
         return "timeout"
@@ -227,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, help="mutants per module (0: all)")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--module", action="append", help="only modules whose path has this")
+    parser.add_argument("--mutant", type=int, action="append", help="only these mutant numbers")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per test run")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per test")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "mutate")
     args = parser.parse_args(argv)
 
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     jobs: list[Mutant] = []
     for module in targets:
-        found = mutants(module)
+        found = [m for m in mutants(module) if not args.mutant or m.index in args.mutant]
         if args.sample and len(found) > args.sample:
             found = sorted(
                 random.Random(args.seed).sample(found, args.sample), key=lambda m: m.index
@@ -248,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     results_path.write_text("")
 
     scratches = [_scratch() for _ in range(max(1, args.workers))]
+    budgets: dict[str, float] = {}
     for where in scratches:
         for module, tests in targets.items():
-            baseline = run_tests(where, tests, args.timeout)
+            started = time.monotonic()
+            baseline = run_tests(where, tests, args.timeout, budget=3600)
+            # A slow machine is not a kill: a run may take three times the unmutated one.
+            budgets[module] = 3 * (time.monotonic() - started) + 60
             if baseline != "passed":
                 print(f"{module}: its tests do not pass unmutated ({baseline})", file=sys.stderr)
                 return 2
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         try:
             target.write_text(mutated_source(mutant.module, mutant.index))
-            outcome = run_tests(where, targets[mutant.module], args.timeout)
+            outcome = run_tests(where, targets[mutant.module], args.timeout, budgets[mutant.module])
         finally:
             target.write_text(original)
             free.append(where)

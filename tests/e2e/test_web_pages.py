@@ -14,12 +14,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from jobalerts.local.http import ApiServer
-from jobalerts.local.outbox import sent_emails
-from jobalerts.local.runtime import http_event, invoke
-from jobalerts.local.template import LocalStack
 from jobalerts.models import SubscriberStatus
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.http import ApiServer
+from jobalerts_local.outbox import sent_emails
+from jobalerts_local.runtime import http_event, invoke
+from jobalerts_local.template import LocalStack
 
 pytestmark = pytest.mark.e2e
 

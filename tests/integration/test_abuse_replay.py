@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobalerts.local.abuse import run_abuse, table
+from jobalerts_local.abuse import run_abuse, table
 
 
 def test_the_replayed_attacks_get_nothing_through() -> None:

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobalerts.local.replay import Recorded, ReplayServer, Route
 from jobalerts.sources import bluesky
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.bluesky import (
@@ -24,6 +23,7 @@ from jobalerts.sources.bluesky import (
     BlueskySource,
     iso,
 )
+from jobalerts_local.replay import Recorded, ReplayServer, Route
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)

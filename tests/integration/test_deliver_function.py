@@ -17,11 +17,11 @@ from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
-from jobalerts.local.runtime import invoke, sqs_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts_local.runtime import invoke, sqs_event
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,

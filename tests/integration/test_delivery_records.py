@@ -18,9 +18,9 @@ from jobalerts.delivery.records import (
     window_sk,
 )
 from jobalerts.errors import Conflict
-from jobalerts.local.template import LocalStack, load_template
 from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.settings import get_settings
+from jobalerts_local.template import LocalStack, load_template
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

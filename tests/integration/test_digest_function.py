@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from jobalerts.local.runtime import invoke
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, Frequency, Subscriber
 from jobalerts.store import MatchesRepository
+from jobalerts_local.runtime import invoke
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,

@@ -9,10 +9,10 @@ import pytest
 
 from jobalerts.delivery.records import DeliveryLog
 from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.local.runtime import invoke, sns_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.runtime import invoke, sns_event
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -135,7 +135,9 @@ def test_the_sample_events_run_through_the_handler(
     assert result == {"notifications": 1, "suppressed": suppressed}
 
 
-def test_a_send_event_marks_the_digest_window_as_accepted(stack: LocalStack) -> None:
+def test_a_send_event_marks_the_digest_window_as_accepted(
+    clock: datetime, stack: LocalStack
+) -> None:
     # Given a delivery attempt that claimed its window (and then, say, crashed)
     window = datetime.fromtimestamp(1780315200, UTC)
     request = DeliveryRequest(subscriber_id="sample-ana", channel=Channel.EMAIL, due_at=window)
@@ -146,7 +148,8 @@ def test_a_send_event_marks_the_digest_window_as_accepted(stack: LocalStack) -> 
         attempt_id="a1",
         post_ids=("x#1",),
         fingerprints=(),
-        now=window,
+        # Claimed "now" (the record's TTL runs from here): the feedback function reads the clock
+        now=clock,
     )
     # When SES's Send event for that message arrives
     invoke("feedback", load_event("feedback-send-event.json"))

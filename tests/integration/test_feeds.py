@@ -14,13 +14,13 @@ import feedparser
 from jobalerts import tokens
 from jobalerts.feeds import FeedService
 from jobalerts.links import Links
-from jobalerts.local.http import ApiServer
-from jobalerts.local.runtime import StreamPump, http_event, invoke, stream_batches
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Frequency, Post, SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store._dynamo import now_iso
+from jobalerts_local.http import ApiServer
+from jobalerts_local.runtime import StreamPump, http_event, invoke, stream_batches
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_search,

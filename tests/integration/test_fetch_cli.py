@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from jobalerts.cli import main
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.template import repo_root
 from jobalerts.models import Post
+from jobalerts_local.cli import main
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.template import repo_root
 
 RECORDINGS = repo_root() / "events" / "sources"
 

@@ -16,10 +16,10 @@ import pytest
 
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.inbound_sms import CONSENT, OPT_IN, OPT_OUT, InboundSms
-from jobalerts.local.runtime import invoke
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, Frequency
 from jobalerts.store import SubscribersRepository
+from jobalerts_local.runtime import invoke
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,

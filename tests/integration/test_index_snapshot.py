@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from jobalerts import snapshot
-from jobalerts.local.template import LocalStack
 from jobalerts.matching import LiveIndex
 from jobalerts.models import Channel, Frequency, SavedSearch
 from jobalerts.store import SearchesRepository
+from jobalerts_local.template import LocalStack
 
 KEY = b"s" * 32
 OLDER = "2025-12-31T00:00:00.000000+00:00"

@@ -13,14 +13,14 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.runtime import invoke
-from jobalerts.local.template import LocalStack, repo_root
 from jobalerts.models import SavedSearch
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
 from jobalerts.store.state import StateRepository
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.runtime import invoke
+from jobalerts_local.template import LocalStack, repo_root
 from tests.support.events import load_event
 
 DEMO = repo_root() / "events" / "sources" / "demo"

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import httpx
 
 from jobalerts.ingest import Ingest
-from jobalerts.local.template import LocalStack
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository
 from jobalerts.store.state import StateRepository
+from jobalerts_local.template import LocalStack
 from tests.support.digests import make_post
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from email import message_from_bytes
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from jobalerts.local.outbox import SentEmail
-from jobalerts.local.runtime import http_event, invoke
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Frequency
+from jobalerts_local.outbox import SentEmail
+from jobalerts_local.runtime import http_event, invoke
+from jobalerts_local.template import LocalStack
 from tests.support.digests import (
     Outbox,
     make_post,

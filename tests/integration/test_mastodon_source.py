@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobalerts.local.replay import Recorded, ReplayServer, Route
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.mastodon import MastodonSource
+from jobalerts_local.replay import Recorded, ReplayServer, Route
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 HIRING = "/api/v1/timelines/tag/hiring"

@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobalerts.local.runtime import StreamPump, invoke, stream_batches
-from jobalerts.local.template import LocalStack
 from jobalerts.models import (
     Channel,
     Frequency,
@@ -25,6 +23,8 @@ from jobalerts.store import (
     SubscribersRepository,
 )
 from jobalerts.store._dynamo import now_iso
+from jobalerts_local.runtime import StreamPump, invoke, stream_batches
+from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from jobalerts.local.demo import demo_subscriptions, subscribe_everyone
-from jobalerts.local.outbox import SentEmail, sent_emails, sent_sms
-from jobalerts.local.service import LocalService, local_service
+from jobalerts_local.demo import demo_subscriptions, subscribe_everyone
+from jobalerts_local.outbox import SentEmail, sent_emails, sent_sms
+from jobalerts_local.service import LocalService, local_service
 
 BASE_URL = "http://jobalerts.test"
 

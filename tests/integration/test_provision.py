@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from jobalerts.local.template import LocalStack, load_template
+from jobalerts_local.template import LocalStack, load_template
 
 
 def test_every_table_has_the_key_schema_and_indexes_of_the_template(stack: LocalStack) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jobalerts.local.template import LocalStack
 from jobalerts.store.ratelimits import Limit, RateLimits, hashed
+from jobalerts_local.template import LocalStack
 
 HOUR = 3600
 LIMIT = Limit("test", 3, HOUR)

@@ -13,13 +13,13 @@ from jobalerts.delivery.records import DeliveryLog
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import NotFound, Throttled
 from jobalerts.ingest import Ingest
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, DeliveryRequest, SearchStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store._dynamo import BATCH_GET_ROUNDS
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.state import StateRepository
+from jobalerts_local.template import LocalStack
 from tests.support.digests import make_post, make_search, make_subscriber
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from jobalerts.local.faults import FaultInjector, SimulatedCrash, installed
-from jobalerts.local.template import LocalStack
+from jobalerts_local.faults import FaultInjector, SimulatedCrash, installed
+from jobalerts_local.template import LocalStack
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -60,7 +60,9 @@ def handler_that_swallows_errors(client: object, table: str) -> None:
 
 
 def test_a_crash_escapes_every_except_exception(table: str) -> None:
-    faults = injector("crash")
+    # Given an invocation armed to crash at its first call
+    faults = injector("throttling")
+    faults.arm(at=1)
     with installed(faults):
         client = boto3.client("dynamodb", config=ONE_ATTEMPT)
         with faults.enabled(), pytest.raises(SimulatedCrash):

@@ -9,8 +9,8 @@ from typing import Any
 
 import boto3
 
-from jobalerts.local.template import REGION, LocalStack
 from jobalerts.sms_account import handle_custom_resource
+from jobalerts_local.template import REGION, LocalStack
 
 
 class _CloudFormation(BaseHTTPRequestHandler):

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.runtime import http_event, invoke, json_body
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import destination_key
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.runtime import http_event, invoke, json_body
+from jobalerts_local.template import LocalStack
 from tests.integration.test_subscriptions_api import (
     EMAIL_SUBSCRIPTION,
     api,

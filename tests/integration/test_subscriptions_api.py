@@ -13,14 +13,14 @@ from jobalerts import tokens
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import NotFound
 from jobalerts.links import MANAGE_TTL, Links
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.runtime import http_event, invoke, json_body
-from jobalerts.local.template import LocalStack
 from jobalerts.matcher import shard_for
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import MAX_SEARCHES
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.runtime import http_event, invoke, json_body
+from jobalerts_local.template import LocalStack
 from tests.conftest import TEST_BASE_URL
 
 EMAIL_SUBSCRIPTION = {

@@ -12,12 +12,12 @@ import pytest
 from jobalerts import tokens
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
-from jobalerts.local.outbox import sent_emails
-from jobalerts.local.runtime import invoke, json_body
-from jobalerts.local.template import LocalStack
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts_local.outbox import sent_emails
+from jobalerts_local.runtime import invoke, json_body
+from jobalerts_local.template import LocalStack
 from tests.support.events import EVENTS, load_event
 
 SAMPLES = sorted(p.stem for p in (EVENTS / "http").glob("*.json"))

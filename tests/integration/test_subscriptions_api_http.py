@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from jobalerts.local.http import ApiServer
+from jobalerts_local.http import ApiServer
 
 
 def echo(event: dict[str, Any]) -> dict[str, Any]:

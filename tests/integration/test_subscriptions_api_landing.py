@@ -12,11 +12,11 @@ import pytest
 from jobalerts import tokens
 from jobalerts.digests.sms import measure
 from jobalerts.links import CONFIRM_TTL, Links, compact_id
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.template import LocalStack
 from jobalerts.models import SubscriberStatus
 from jobalerts.store import SubscribersRepository
 from jobalerts.web.pages import CSP
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.template import LocalStack
 from tests.conftest import TEST_BASE_URL
 from tests.integration.test_subscriptions_api import api, signer, token_of
 

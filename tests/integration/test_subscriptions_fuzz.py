@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobalerts.local.abuse import stored_items
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.runtime import http_event, invoke
-from jobalerts.local.template import LocalStack
+from jobalerts_local.abuse import stored_items
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.runtime import http_event, invoke
+from jobalerts_local.template import LocalStack
 from tests.integration.test_subscriptions_api import subscribe_and_confirm
 
 ROUTES = [

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.template import repo_root
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, FetchResult
 from jobalerts.sources.x import XSource, query_key
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.template import repo_root
 
 RECORDINGS = repo_root() / "events" / "sources"
 QUERY = "(python OR rust) (hiring OR #hiring) -is:retweet"

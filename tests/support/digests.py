@@ -13,12 +13,12 @@ from typing import Any
 
 import boto3
 
-from jobalerts.local.outbox import SentEmail, SentSms, sent_emails, sent_sms
-from jobalerts.local.runtime import drain_queue, invoke, scheduled_event
-from jobalerts.local.template import LocalStack
 from jobalerts.models import Channel, Frequency, Post, SavedSearch, Subscriber, SubscriberStatus
 from jobalerts.schedule import next_due
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
+from jobalerts_local.outbox import SentEmail, SentSms, sent_emails, sent_sms
+from jobalerts_local.runtime import drain_queue, invoke, scheduled_event
+from jobalerts_local.template import LocalStack
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

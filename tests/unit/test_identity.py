@@ -54,6 +54,7 @@ def post(text: str, links: list[str] | None = None, author: str = "acme", n: int
         ("  https://jobs.example/a  ", "https://jobs.example/a"),
         ("not a url", "not a url"),
         ("mailto:jobs@acme.example", "mailto:jobs@acme.example"),
+        ("https://jobs.example/a?id=&ref=", "https://jobs.example/a?id="),
         ("/relative/path", "/relative/path"),
     ],
 )

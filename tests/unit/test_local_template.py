@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from jobalerts.local.template import LocalStack, load_template
+from jobalerts_local.template import LocalStack, load_template
 
 
 def test_the_template_declares_every_function_with_a_handler_folder() -> None:
     # Given the real template
     template = load_template()
     # Then each function's CodeUri is a folder holding app.py
-    from jobalerts.local.template import repo_root
+    from jobalerts_local.template import repo_root
 
     functions = {
         lid: r["Properties"]["CodeUri"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobalerts.cli import main
+from jobalerts_local.cli import main
 
 JOBALERTS = Path(sys.executable).parent / "jobalerts"
 

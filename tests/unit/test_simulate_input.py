@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jobalerts.cli import main
-from jobalerts.local.simulate import (
+from jobalerts.models import Post
+from jobalerts_local.cli import main
+from jobalerts_local.simulate import (
     SearchSpec,
     SubscriberSpec,
     WorkloadError,
@@ -17,8 +18,7 @@ from jobalerts.local.simulate import (
     reference,
     same_job_key,
 )
-from jobalerts.local.workload import generate
-from jobalerts.models import Post
+from jobalerts_local.workload import generate
 
 GOOD_SUBSCRIBER = {
     "email": "a@example.com",

@@ -22,8 +22,8 @@ from typing import Any
 
 import boto3
 
-from jobalerts.local.replay import ReplayServer
-from jobalerts.local.runtime import (
+from jobalerts_local.replay import ReplayServer
+from jobalerts_local.runtime import (
     StreamPump,
     apply_environment,
     drain_queue,
@@ -32,7 +32,7 @@ from jobalerts.local.runtime import (
     scheduled_event,
     stream_batches,
 )
-from jobalerts.local.template import REGION, LocalStack, provision, repo_root
+from jobalerts_local.template import REGION, LocalStack, provision, repo_root
 
 DEMO_RECORDINGS = repo_root() / "events" / "sources" / "demo"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")

@@ -32,14 +32,18 @@ def figures(output: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobalerts.local.chaos")
+    parser = argparse.ArgumentParser(prog="python -m jobalerts_local.chaos")
     parser.add_argument("--out", type=Path, default=Path("out/chaos"))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--rates", default=",".join(RATES))
     args = parser.parse_args(argv)
-    command = [sys.executable, "-c", "import sys; from jobalerts.cli import main; sys.exit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from jobalerts_local.cli import main; sys.exit(main())",
+    ]
     subscribers, posts = args.out / "subscribers.jsonl", args.out / "posts.jsonl"
     subprocess.run(  # noqa: S603 - our own command line
         [*command, "simulate-workload", "--subscribers", str(subscribers), "--posts",

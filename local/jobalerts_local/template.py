@@ -51,8 +51,8 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 
 def repo_root() -> Path:
-    """The checkout this package lives in (layers/jobalerts/local -> repo)."""
-    return Path(__file__).resolve().parents[3]
+    """The checkout this package lives in (local/jobalerts_local -> repo)."""
+    return Path(__file__).resolve().parents[2]
 
 
 def load_template(path: Path | None = None) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import boto3
 
-from jobalerts.local.outbox import SentEmail, SentSms, sent_emails, sent_sms, write_outbox
-from jobalerts.local.service import LocalService, local_service
-from jobalerts.local.template import REGION
+from jobalerts_local.outbox import SentEmail, SentSms, sent_emails, sent_sms, write_outbox
+from jobalerts_local.service import LocalService, local_service
+from jobalerts_local.template import REGION
 
 DEMO_BASE_URL = "http://127.0.0.1:8080"
 DEMO_SOURCES = "x,mastodon,bluesky"

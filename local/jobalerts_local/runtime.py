@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import boto3
 
-from jobalerts.local.template import ACCOUNT_ID, REGION, LocalStack, repo_root
+from jobalerts_local.template import ACCOUNT_ID, REGION, LocalStack, repo_root
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

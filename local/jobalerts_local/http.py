@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jobalerts.local.runtime import http_event
-from jobalerts.local.serving import BackgroundServer
+from jobalerts_local.runtime import http_event
+from jobalerts_local.serving import BackgroundServer
 
 HttpHandler = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -11,11 +11,12 @@ Kinds (one is drawn per faulted attempt):
 - `read_timeout`: the request reaches moto and takes effect, then the client times out waiting
   for the answer. The caller cannot tell whether it worked: the ambiguous case. When the call
   was SES SendEmail or SNS Publish, the message went out (`ambiguous_send`).
-- `crash`: the function dies here, between its previous write and this one (Lambda's timeout,
-  an out-of-memory kill). Raised as a BaseException so no `except Exception` swallows it.
+- `crash` (drawn once per invocation, see `arm`): the function dies at one of its calls, between
+  its previous write and this one (Lambda's timeout, an out-of-memory kill). Raised as a
+  BaseException so no `except Exception` swallows it.
 
 Step-boundary faults (a stream batch failing half-way, a duplicated SQS message) are the
-pumps' business: see `jobalerts.local.simulate`.
+pumps' business: see `jobalerts_local.simulate`.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ import json
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-HTTP_KINDS = ("throttling", "http_500", "http_503", "connection_reset", "read_timeout", "crash")
+HTTP_KINDS = ("throttling", "http_500", "http_503", "connection_reset", "read_timeout")
+# A crash is drawn once per invocation, then lands on one of its first CRASH_SPAN calls: drawn
+# per call it would kill every long invocation (an ingest run with a backlog) every time.
+CRASH_SPAN = 20
 SEND_OPERATIONS = {("sesv2", "SendEmail"), ("sns", "Publish")}
 # Error codes botocore's retry modes (legacy and standard) both treat as throttling.
 _THROTTLE_CODE = {
@@ -49,6 +53,7 @@ class Accepted:
 
     operation: str
     body: bytes
+    """The request as sent (its SES tags are in it)."""
     ambiguous: bool
     message: str = ""
     """moto's id of the email or text it produced, to tell which sent message it was."""
@@ -78,27 +83,44 @@ class FaultInjector:
         finally:
             self._local.active = previous
 
+    def arm(self, at: int | None = None) -> None:
+        """A new invocation: with probability `rate` it will crash at one of its calls."""
+        if at is None and self.draw():
+            at = self.rng.randint(1, CRASH_SPAN)
+        self._local.crash_in = at
+
     def draw(self) -> bool:
         return self.rate > 0 and self.rng.random() < self.rate
+
+    def after_call(self, event_name: str, parsed: Any = None, **kwargs: Any) -> None:
+        """A send that succeeded as far as its caller knows."""
+        _, operation = _service_and_operation(event_name)
+        message: Any = parsed.get("MessageId") if isinstance(parsed, dict) else None
+        if message:
+            body = getattr(self._local, "send_body", b"")
+            self.accepted.append(Accepted(operation, body, False, str(message)))
 
     def __call__(self, request: Any, event_name: str, **_: Any) -> Any:
         service, operation = _service_and_operation(event_name)
         is_send = (service, operation) in SEND_OPERATIONS
-        if not self.active or not self.draw():
-            if is_send:
-                response = _moto(request, event_name)
-                if response is not None and response.status_code < 300:
-                    self.accepted.append(
-                        Accepted(operation, _body(request), False, _last_message(operation))
-                    )
-                return response
+        if is_send:
+            # Kept for after-call, which sees the answer but not the request (its SES tags).
+            self._local.send_body = _body(request)
+        if not self.active:
             return None
+        crash_in = getattr(self._local, "crash_in", None)
+        if crash_in is not None:
+            self._local.crash_in = crash_in - 1
+            if crash_in <= 1:
+                self._local.crash_in = None
+                self.counts["crash"] += 1
+                raise SimulatedCrash(event_name)
+        if not self.draw():
+            return None  # moto's stubber, next in line, answers
         kind = self.rng.choice(self.kinds)
         self.counts[kind] += 1
         from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-        if kind == "crash":
-            raise SimulatedCrash(event_name)
         if kind == "connection_reset":
             raise ConnectionClosedError(endpoint_url=request.url)
         if kind == "read_timeout":
@@ -134,7 +156,7 @@ def _body(request: Any) -> bytes:
 
 
 def _last_message(operation: str) -> str:
-    from jobalerts.local.template import ACCOUNT_ID, REGION
+    from jobalerts_local.template import ACCOUNT_ID, REGION
 
     if operation == "SendEmail":
         from moto.ses.models import ses_backends
@@ -189,17 +211,21 @@ class _Raw:
 
 
 @contextmanager
-def installed(injector: Callable[..., Any]) -> Iterator[None]:
+def installed(injector: FaultInjector) -> Iterator[None]:
     """Put the hook in front of moto's for every session created from now on."""
     import boto3
     from botocore.handlers import BUILTIN_HANDLERS
 
     entry = ("before-send", injector)
+    sends = [(f"after-call.{s}.{o}", injector.after_call) for s, o in SEND_OPERATIONS]
     BUILTIN_HANDLERS.insert(0, entry)
+    BUILTIN_HANDLERS.extend(sends)
     # Sessions made earlier were built without the hook; the next client is built anew.
     boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
         BUILTIN_HANDLERS.remove(entry)
+        for send in sends:
+            BUILTIN_HANDLERS.remove(send)
         boto3.DEFAULT_SESSION = None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from jobalerts.local.template import ACCOUNT_ID, REGION
+from jobalerts_local.template import ACCOUNT_ID, REGION
 
 
 @dataclass(frozen=True)

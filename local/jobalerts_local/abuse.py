@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
-from jobalerts.local.outbox import sent_emails, sent_sms
-from jobalerts.local.template import ACCOUNT_ID, REGION
+from jobalerts_local.outbox import sent_emails, sent_sms
+from jobalerts_local.template import ACCOUNT_ID, REGION
 
 RATE_LIMIT_PK = "ratelimit#"
 
@@ -300,7 +300,10 @@ def weaker(a: Attacker) -> None:
 
 
 def _is_confirmation(subject_or_text: str) -> bool:
-    return subject_or_text.startswith(("Confirm your jobalerts", "jobalerts: confirm your"))
+    from jobalerts.inbound_sms import PROGRAM
+
+    # The texts open with the program name carriers require (see jobalerts.inbound_sms).
+    return subject_or_text.startswith(("Confirm your jobalerts", f"{PROGRAM}: confirm your"))
 
 
 def digests_sent() -> int:
@@ -372,8 +375,8 @@ def table(tallies: list[Tally]) -> str:
 
 def run_abuse(*, quick: bool = False) -> Report:
     """Start the service as `jobalerts serve` does, on a free port, and attack it."""
-    from jobalerts.local.http import ApiServer
-    from jobalerts.local.service import local_service
+    from jobalerts_local.http import ApiServer
+    from jobalerts_local.service import local_service
 
     # Every loopback source address reaches 127.0.0.1, so one listener serves all "clients".
     with (

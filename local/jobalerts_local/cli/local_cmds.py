@@ -54,8 +54,8 @@ def _quiet_console() -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     _quiet_console()
-    from jobalerts.local.demo import print_summary
-    from jobalerts.local.demo import run_demo as demo
+    from jobalerts_local.demo import print_summary
+    from jobalerts_local.demo import run_demo as demo
 
     result = demo(args.outbox)
     print_summary(result, args.outbox)
@@ -63,9 +63,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from jobalerts.local.http import ApiServer
-    from jobalerts.local.outbox import sent_emails, sent_sms, write_outbox
-    from jobalerts.local.service import local_service
+    from jobalerts_local.http import ApiServer
+    from jobalerts_local.outbox import sent_emails, sent_sms, write_outbox
+    from jobalerts_local.service import local_service
 
     _quiet_console()
     base_url = f"http://{args.host}:{args.port}"
@@ -97,7 +97,7 @@ EXIT_BAD_INPUT = 2
 def run_simulate(args: argparse.Namespace) -> int:
     import sys
 
-    from jobalerts.local.simulate import WorkloadError, load_posts, load_subscribers, simulate
+    from jobalerts_local.simulate import WorkloadError, load_posts, load_subscribers, simulate
 
     _quiet_console()
     if not 0.0 <= args.faults <= 1.0:
@@ -121,7 +121,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 def run_simulate_workload(args: argparse.Namespace) -> int:
     import json
 
-    from jobalerts.local.workload import generate
+    from jobalerts_local.workload import generate
 
     people, posts = generate(args.seed, args.people, args.count)
     for path, rows in ((args.subscribers, people), (args.posts, posts)):
@@ -134,8 +134,8 @@ def run_simulate_workload(args: argparse.Namespace) -> int:
 
 def run_abuse(args: argparse.Namespace) -> int:
     _quiet_console()
-    from jobalerts.local.abuse import run_abuse as abuse
-    from jobalerts.local.abuse import table
+    from jobalerts_local.abuse import run_abuse as abuse
+    from jobalerts_local.abuse import table
 
     report = abuse(quick=args.quick)
     print(table(report.tallies))

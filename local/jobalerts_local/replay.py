@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jobalerts.local.serving import BackgroundServer
+from jobalerts_local.serving import BackgroundServer
 
 ANY = "*"
 _EPOCH = re.compile(r"\{epoch([+-]\d+)?\}")
@@ -202,10 +202,10 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m jobalerts.local.replay events/sources/demo`: serve recordings until Ctrl-C."""
+    """`python -m jobalerts_local.replay events/sources/demo`: serve recordings until Ctrl-C."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m jobalerts.local.replay")
+    parser = argparse.ArgumentParser(prog="python -m jobalerts_local.replay")
     parser.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     with ReplayServer(args.directory) as server:

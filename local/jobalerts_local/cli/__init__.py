@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jobalerts.cli import local_cmds, query_cmds, source_cmds
+from jobalerts_local.cli import local_cmds, query_cmds, source_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ What a run does, all on moto in this process through the real handlers:
    clock passes its `created_at`, and each planned X query gets the posts it selects.
 
 Faults (`--faults RATE`): each AWS call attempt made by a function is faulted with probability
-RATE (see `jobalerts.local.faults` for the kinds); each match invocation of more than one record
+RATE (see `jobalerts_local.faults` for the kinds); each match invocation of more than one record
 fails half-way with probability RATE; each SQS batch has one message delivered twice with
 probability RATE.
 
@@ -48,10 +48,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from jobalerts.local.faults import Accepted, FaultInjector, SimulatedCrash, installed
-from jobalerts.local.replay import Recorded, ReplayServer
-from jobalerts.local.template import REGION
 from jobalerts.models import Post
+from jobalerts_local.faults import Accepted, FaultInjector, SimulatedCrash, installed
+from jobalerts_local.replay import Recorded, ReplayServer
+from jobalerts_local.template import REGION
 
 SIM_BASE_URL = "http://jobalerts.simulate"
 CHANNELS = ("email", "sms")
@@ -418,22 +418,24 @@ class _Harness:
         return refs
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        from jobalerts.local.runtime import invoke
+        from jobalerts_local.runtime import invoke
 
+        self.injector.arm()
         with self.injector.enabled():
             return invoke(function, event, timeout_seconds=120 if function == "ingest" else 60)
 
-    def scheduled(self, function: str) -> None:
-        from jobalerts.local.runtime import scheduled_event
+    def scheduled(self, function: str) -> Any:
+        """The run's result, or None when it failed: the schedule fires again and covers it."""
+        from jobalerts_local.runtime import scheduled_event
 
-        # A failed run is not retried here: the schedule fires again and covers it.
         with suppress(Exception, SimulatedCrash):
-            self.invoke(function, scheduled_event(function, datetime.now(UTC)))
+            return self.invoke(function, scheduled_event(function, datetime.now(UTC)))
+        return None
 
     # ------------------------------------------------------------ stream -> match
 
     def pump_stream(self) -> None:
-        from jobalerts.local.runtime import StreamPump
+        from jobalerts_local.runtime import StreamPump
 
         if self.stream is None:
             self.stream = StreamPump(self.service.stack.attrs[("PostsTable", "StreamArn")])
@@ -478,7 +480,7 @@ class _Harness:
     # ------------------------------------------------------------ queue -> deliver
 
     def drain_queue(self) -> None:
-        from jobalerts.local.runtime import sqs_event
+        from jobalerts_local.runtime import sqs_event
 
         sqs = self.client("sqs")
         url = self.refs["DeliveryQueue"]
@@ -502,12 +504,21 @@ class _Harness:
 
     def _deliver(self, event: dict[str, Any]) -> set[str]:
         every = {r["messageId"] for r in event["Records"]}
+        before = len(self.injector.accepted)
         try:
             response = self.invoke("deliver", event) or {}
         except (Exception, SimulatedCrash):
             failed = every
         else:
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        if failed:
+            # Sent, then the attempt died before recording it: the service cannot know the
+            # message went out (for a text there is no evidence at all), so the retry sends it
+            # again. The same window as a timeout after sending: an ambiguous send.
+            for sent in self.injector.accepted[before:]:
+                if not sent.ambiguous:
+                    sent.ambiguous = True
+                    self.injector.counts["ambiguous_send"] += 1
         self.feedback()
         return failed
 
@@ -533,7 +544,7 @@ class _Harness:
     # ------------------------------------------------------------ SES events -> feedback
 
     def feedback(self) -> None:
-        from jobalerts.local.runtime import sns_event
+        from jobalerts_local.runtime import sns_event
 
         topic = self.refs["EmailFeedbackTopic"]
         fresh = self.injector.accepted[self.feedback_seen :]
@@ -623,7 +634,7 @@ def simulate(
 ) -> Report:
     import time_machine
 
-    from jobalerts.local.service import local_service
+    from jobalerts_local.service import local_service
 
     began = time.monotonic()
     rng = random.Random(seed)
@@ -671,7 +682,7 @@ def simulate(
 
 
 def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
-    from jobalerts.local.service import LocalService
+    from jobalerts_local.service import LocalService
 
     service: LocalService = harness.service
     periods = {s.function: s.every for s in service.schedules()}
@@ -682,13 +693,23 @@ def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
     # calls a second: every digest run queries each due-index shard.
     quiet_step = max(digest_every, QUIET_STEP)
     next_ingest = next_digest = datetime.now(UTC)
+    caught_up = False
 
     def tick() -> None:
-        nonlocal next_ingest, next_digest
+        nonlocal next_ingest, next_digest, caught_up
         now = datetime.now(UTC)
-        if now >= next_ingest and now <= last_post + 2 * ingest_every:
-            harness.scheduled("ingest")
+        # Ingest keeps firing after the last post until one run finds nothing left to read:
+        # runs that failed leave their posts to the next one.
+        if now >= next_ingest and not caught_up:
+            summary = harness.scheduled("ingest")
             next_ingest = now + ingest_every
+            sources = (summary or {}).get("sources", {}).values()
+            caught_up = (
+                now > last_post
+                and summary is not None
+                and summary.get("fetched") == 0
+                and not any("error" in s or "stopped" in s for s in sources)
+            )
         harness.pump_stream()
         if now >= next_digest:
             harness.scheduled("digest")
@@ -712,7 +733,7 @@ def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
 
 
 def _sent_counts() -> tuple[int, int]:
-    from jobalerts.local.outbox import sent_emails, sent_sms
+    from jobalerts_local.outbox import sent_emails, sent_sms
 
     return len(sent_emails()), len(sent_sms())
 
@@ -723,7 +744,7 @@ def _subscribe(service: Any, people: list[SubscriberSpec]) -> tuple[list[Subscri
     Returns the subscribers as the service took them (only the searches it accepted) and how
     many searches it refused.
     """
-    from jobalerts.local.demo import confirm_from_outbox
+    from jobalerts_local.demo import confirm_from_outbox
 
     taken: list[SubscriberSpec] = []
     refused = 0
@@ -783,8 +804,8 @@ def _collect(
 ) -> tuple[list[Any], list[Any], _Delivered]:
     from jobalerts import tokens
     from jobalerts.digests.archive import DigestArchive
-    from jobalerts.local.outbox import sent_emails, sent_sms
     from jobalerts.settings import get_settings
+    from jobalerts_local.outbox import sent_emails, sent_sms
 
     signer = tokens.load_signer(get_settings().signing_secret_name)
     archive = DigestArchive()
@@ -851,7 +872,7 @@ def _report(
     ingested: int,
     elapsed: float,
 ) -> Report:
-    from jobalerts.local.outbox import write_outbox
+    from jobalerts_local.outbox import write_outbox
 
     ref = reference(subscribers, posts)
     by_recipient = {(p.recipient(c), c): p.line for p in subscribers for c in CHANNELS}

@@ -1,0 +1,75 @@
+"""The house rules that can be checked by reading the code: what ships, and who may import what.
+
+See docs/architecture.md for the parts and why the rules are what they are.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "jobalerts"
+FUNCTIONS = ROOT / "functions"
+# Only for running locally or testing: never in the deployed layer.
+LOCAL_ONLY = {"jobalerts_local", "yaml", "moto", "pytest", "hypothesis", "time_machine", "tests"}
+
+
+def _imports(path: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def _modules(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def test_the_layer_holds_runtime_code_only() -> None:
+    # Given every module the Lambda layer ships
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(LAYER)
+        for name in _imports(path)
+        if name.split(".")[0] in LOCAL_ONLY
+    }
+    # Then none of them imports the local harness or a test-only library
+    assert offenders == set()
+    # And the harness does not live inside the layer any more
+    assert not (LAYER / "local").exists()
+    assert not (LAYER / "cli").exists()
+
+
+@pytest.mark.parametrize("handler", sorted(FUNCTIONS.glob("*/app.py")), ids=lambda p: p.parent.name)
+def test_a_handler_imports_the_layer_and_powertools_only(handler: Path) -> None:
+    allowed_roots = {"jobalerts", "aws_lambda_powertools", "__future__", "typing", "functools"}
+    allowed_roots |= {"collections", "json", "os", "datetime"}
+    foreign = {name for name in _imports(handler) if name.split(".")[0] not in allowed_roots}
+    # A handler that reaches for boto3 or the harness has logic that belongs in the layer
+    assert foreign == set()
+
+
+def test_only_the_wiring_module_builds_boto3_clients() -> None:
+    builders = {
+        str(path.relative_to(ROOT))
+        for path in _modules(LAYER)
+        if "boto3.client(" in (text := path.read_text(encoding="utf-8"))
+        or "boto3.resource(" in text
+        or "boto3.Session(" in text
+    }
+    assert builders == {"layers/jobalerts/aws.py"}
+
+
+def test_the_sam_layer_is_built_from_the_runtime_folder() -> None:
+    import re
+
+    template = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    # The layer's ContentUri is layers/: what is under it is exactly what ships
+    assert re.search(r"ContentUri:\s*layers/?\s*$", template, re.MULTILINE)
+    assert not (ROOT / "layers" / "jobalerts_local").exists()
