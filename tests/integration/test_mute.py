@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlparse
 from jobalerts import tokens
 from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import MANAGE_TTL, Links
-from jobalerts_local.abuse import stored_items
-from jobalerts_local.runtime import json_body
-from jobalerts_local.template import LocalStack
 from jobalerts.models import Channel, Frequency
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts_local.abuse import stored_items
+from jobalerts_local.runtime import json_body
+from jobalerts_local.template import LocalStack
 from tests.integration.test_subscriptions_api import api, bearer, form_post, signer
 from tests.support.digests import (
     Outbox,

@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlparse
 
 from jobalerts import tokens
 from jobalerts.links import MANAGE_TTL
-from jobalerts_local.abuse import stored_items
-from jobalerts_local.runtime import json_body
-from jobalerts_local.template import LocalStack
 from jobalerts.models import Frequency
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import SubscriptionService
+from jobalerts_local.abuse import stored_items
+from jobalerts_local.runtime import json_body
+from jobalerts_local.template import LocalStack
 from tests.integration.test_subscriptions_api import (
     api,
     bearer,
