@@ -446,9 +446,16 @@ def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: Loca
 # ---------------------------------------------------------------- the sample event
 
 
-def test_the_sample_sqs_batch_runs_through_the_handler(stack: LocalStack) -> None:
-    # Given the subscriber the sample names, with no quiet hours, and a post due in that window
-    sub = make_subscriber("sample-ana", phone="+14155550123", sms_quiet_start=0, sms_quiet_end=0)
+def test_the_sample_sqs_batch_runs_through_the_handler(clock: datetime, stack: LocalStack) -> None:
+    # Given the subscriber the sample names, whose quiet hours (the 8-hour minimum, local night)
+    # do not cover the deliver function's clock (10:00 UTC, 11:00 in Berlin), and a post due
+    sub = make_subscriber(
+        "sample-ana",
+        timezone="Europe/Berlin",
+        phone="+14155550123",
+        sms_quiet_start=22,
+        sms_quiet_end=7,
+    )
     by_mail = make_search("sample-ana", "s1", "python", frequency=Frequency.INSTANT)
     by_text = make_search(
         "sample-ana", "s2", "python", channel=Channel.SMS, frequency=Frequency.INSTANT

@@ -325,9 +325,12 @@ def test_the_short_manage_link_opens_the_manage_page(stack: LocalStack) -> None:
     subscriber = SubscribersRepository().find_by_phone("+14155550123")
     assert subscriber is not None
 
-    # When they sign up again with the same number, the text is a one-segment confirm link
+    # When they sign up again with the same number, the text is a confirm link with the terms
+    # carriers require (program, frequency, rates, STOP/HELP): two segments, never more
     assert post_form(SMS_FORM)["statusCode"] == 200
-    assert measure(sent_sms()[-1].text).segments == 1
+    again = sent_sms()[-1].text
+    assert "Reply STOP to cancel, HELP for help" in again
+    assert measure(again).segments == 2
 
     # And the short manage link leads to their manage page
     link = Links(TEST_BASE_URL, signer()).short_manage(subscriber.subscriber_id)

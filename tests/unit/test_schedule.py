@@ -212,12 +212,13 @@ def test_hourly_is_the_first_local_top_of_the_hour_strictly_after(
 
 
 def test_quiet_hours_within_one_day() -> None:
-    # Quiet 13:00-15:00 New York (EDT, UTC-4): not across midnight
-    sub = who(sms_quiet_start=13, sms_quiet_end=15)
-    assert quiet_until(sub, utc(2027, 6, 1, 16, 59)) is None  # 12:59
-    assert quiet_until(sub, utc(2027, 6, 1, 17)) == utc(2027, 6, 1, 19)  # 13:00 -> 15:00
-    assert quiet_until(sub, utc(2027, 6, 1, 18, 59)) == utc(2027, 6, 1, 19)  # 14:59
-    assert quiet_until(sub, utc(2027, 6, 1, 19)) is None  # 15:00
+    # Quiet 09:00-17:00 New York (EDT, UTC-4): not across midnight, and the 8-hour minimum
+    sub = who(sms_quiet_start=9, sms_quiet_end=17)
+    assert (sub.sms_quiet_start, sub.sms_quiet_end) == (9, 17)
+    assert quiet_until(sub, utc(2027, 6, 1, 12, 59)) is None  # 08:59
+    assert quiet_until(sub, utc(2027, 6, 1, 13)) == utc(2027, 6, 1, 21)  # 09:00 -> 17:00
+    assert quiet_until(sub, utc(2027, 6, 1, 20, 59)) == utc(2027, 6, 1, 21)  # 16:59
+    assert quiet_until(sub, utc(2027, 6, 1, 21)) is None  # 17:00
     assert quiet_until(sub, utc(2027, 6, 2, 3)) is None  # 23:00
     assert quiet_until(sub, utc(2027, 6, 2, 5)) is None  # 01:00
 
