@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 from jobalerts import tokens
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import MANAGE_TTL, Links
 from jobalerts.models import Channel, Frequency
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.runtime import json_body
 from jobalerts_local.template import LocalStack

@@ -99,14 +99,11 @@ def jwt_expiry(token: str) -> datetime | None:
 
 
 class SessionStore(Protocol):
-    """Where sessions outlive a cold start; StateRepository fits."""
+    """Where sessions outlive a cold start; `jobalerts.store.sessions` fits."""
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+    def get(self, session_key: str) -> dict[str, Any] | None: ...
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None: ...
-
-
-SESSION_PK = "session"
+    def put(self, session_key: str, data: dict[str, Any]) -> None: ...
 
 
 # Warm Lambda invocations reuse the session without touching the State table.
@@ -205,7 +202,7 @@ class Sessions:
                 refresh_expiry = jwt_expiry(session.refresh_jwt)
                 if refresh_expiry is not None:  # the State table's TTL drops dead sessions
                     data["expiration"] = int(refresh_expiry.timestamp())
-                self.store.put(SESSION_PK, self.key, data)
+                self.store.put(self.key, data)
             except Exception as exc:  # a cache: losing it costs one login, not the run
                 logger.warning("bluesky session not saved", error=type(exc).__name__)
         return session
@@ -214,7 +211,7 @@ class Sessions:
         if self.store is None:
             return None
         try:
-            data = self.store.get(SESSION_PK, self.key)
+            data = self.store.get(self.key)
         except Exception as exc:  # a cache: a failed read costs one login, not the run
             logger.warning("bluesky session not loaded", error=type(exc).__name__)
             return None
@@ -550,13 +547,13 @@ class LazyStateTable:
 
     def _open(self) -> SessionStore:
         if self._repository is None:
-            from jobalerts.store.state import StateRepository
+            from jobalerts.store.sessions import SessionsRepository
 
-            self._repository = StateRepository()
+            self._repository = SessionsRepository()
         return self._repository
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self._open().get(pk, sk)
+    def get(self, session_key: str) -> dict[str, Any] | None:
+        return self._open().get(session_key)
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        self._open().put(pk, sk, data)
+    def put(self, session_key: str, data: dict[str, Any]) -> None:
+        self._open().put(session_key, data)
