@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from jobalerts.matcher import Matcher
-from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus, Subscriber
+from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus
 from jobalerts.models import SubscriberStatus as Status
 from jobalerts.observability import logger, metrics
 from jobalerts.query import QuerySyntaxError
@@ -142,7 +142,7 @@ class MatchService:
             # A search's feed fills whatever its channel's schedule or state.
             if self.feeds is not None and subscriber.status is Status.ACTIVE:
                 self.feeds.add(subscriber.subscriber_id, search_id, post, now)
-            if not _reachable(subscriber, route.channel):
+            if not subscriber.reachable(route.channel):
                 continue
             self.matches.add(
                 subscriber_id=subscriber.subscriber_id,
@@ -156,14 +156,6 @@ class MatchService:
         metrics.add_metric(name="MatchesQueued", unit=MetricUnit.Count, value=queued)
         logger.info("queued matches", posts=len({p.id for p, _, _ in hits}), matches=queued)
         return queued
-
-
-def _reachable(subscriber: Subscriber, channel: Channel) -> bool:
-    if subscriber.status is not Status.ACTIVE or not subscriber.confirmed(channel):
-        return False
-    if channel is Channel.EMAIL:
-        return bool(subscriber.email) and subscriber.email_enabled
-    return bool(subscriber.phone) and subscriber.sms_enabled
 
 
 def post_from_new_image(event_name: str, image: dict[str, Any] | None) -> Post | None:

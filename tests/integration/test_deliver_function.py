@@ -10,12 +10,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from jobalerts.delivery.deliver import Backoff, DeliveryInFlight, DigestDelivery, Outcome
+from jobalerts.delivery.deliver import DeliveryInFlight, DigestDelivery, Outcome
 from jobalerts.delivery.email import EmailSender
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
+from jobalerts.retry import Backoff
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
