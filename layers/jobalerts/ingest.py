@@ -1,7 +1,9 @@
 """One ingest run: every enabled source, from its checkpoint, into the posts table.
 
 Order per source: fetch, store every post, then save the checkpoint; a crash in between
-re-reads posts (stored ones are skipped) and never skips one. One failing source does not stop
+re-reads posts (stored ones are skipped) and never skips one. A source that reads in parts
+(X: one query after another) commits each part as it goes, so progress survives a function
+that keeps dying mid-run. One failing source does not stop
 the others. X reads are counted against a monthly and a per-run budget in the State table, and
 a 429 pauses a source until its reset instead of sleeping in Lambda.
 """
@@ -42,6 +44,8 @@ class SourceSummary:
     skipped: str | None = None
     error: str | None = None
     checkpoint_saved: bool = False
+    commits: int = 0
+    """Checkpoints saved mid-run, each after the posts it covers were stored."""
     resume_after: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,11 +97,24 @@ class Ingest:
             logger.warning("x monthly read budget used up", month=f"{now:%Y-%m}")
             return
         source = self.source(name)
+        committed = 0
+
+        def commit(posts: list[Post], checkpoint: dict[str, Any]) -> None:
+            nonlocal committed
+            # Any failure to store propagates before the checkpoint moves past what failed.
+            self.store(posts, summary, now)
+            committed += len(posts)
+            self.state.put_checkpoint(name, checkpoint)
+            summary.commits += 1
+
         result = source.fetch(
-            self.state.get_checkpoint(name), max_pages=self.settings.x_max_pages, budget=budget
+            self.state.get_checkpoint(name),
+            max_pages=self.settings.x_max_pages,
+            budget=budget,
+            commit=commit,
         )
         self.account(name, now, result, summary)
-        self.store(result, summary, now)
+        self.store(result.posts[committed:], summary, now)
         if result.checkpoint is not None:
             self.state.put_checkpoint(name, result.checkpoint)
             summary.checkpoint_saved = True
@@ -155,11 +172,9 @@ class Ingest:
                 return "near_duplicate"
         return "stored" if self.posts.put_new(post) else "duplicate"
 
-    def store(
-        self, result: FetchResult, summary: SourceSummary, now: datetime | None = None
-    ) -> None:
+    def store(self, posts: list[Post], summary: SourceSummary, now: datetime | None = None) -> None:
         """Store every post; any failure propagates so the checkpoint is not saved."""
-        for post in result.posts:
+        for post in posts:
             outcome = self.store_post(post, now)
             if outcome == "stored":
                 summary.stored += 1

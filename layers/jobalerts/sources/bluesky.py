@@ -36,6 +36,7 @@ from jobalerts.sources.base import (
     ERROR,
     RATE_LIMITED,
     BadResponse,
+    Commit,
     FetchResult,
     RateLimited,
     SourceError,
@@ -396,7 +397,12 @@ class BlueskySource:
         )
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
         """Read every query; `max_pages` is per query, `budget` counts posts over the run."""
         streams: dict[str, dict[str, Any]] = dict((checkpoint or {}).get("queries") or {})
