@@ -12,6 +12,7 @@ invocation is left. So each call site says what it can afford:
 | `NOTIFY`: SES/SNS for confirmations | 2 s / 10 s | standard, 3 | a second confirmation is harmless |
 | `LOOKUP`: SNS opt-out check | 2 s / 5 s | standard, 3 | a read |
 | `SNAPSHOT`: S3 index snapshots | 2 s / 20 s | standard, 3 | tens of MB each way; a failed read falls back to a full build, a failed write is retried at the next interval |
+| `PARAMETERS`: SSM Get/PutParameter (Bluesky sessions) | 2 s / 5 s | standard, 3 | a cache: a failure costs one login |
 
 A unit test fails when `boto3.client(` or `boto3.resource(` appears anywhere else in layers/.
 """
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
 
 def _config(connect: float, read: float, attempts: int) -> Config:
@@ -45,6 +47,7 @@ DIGEST_SEND = _config(2, 10, 1)
 NOTIFY = _config(2, 10, 3)
 LOOKUP = _config(2, 5, 3)
 SNAPSHOT = _config(2, 20, 3)
+PARAMETERS = _config(2, 5, 3)
 
 
 def dynamodb() -> DynamoDBServiceResource:
@@ -67,6 +70,10 @@ def sns(config: Config) -> SNSClient:
     return boto3.client("sns", config=config)
 
 
+def ssm(config: Config = PARAMETERS) -> SSMClient:
+    return boto3.client("ssm", config=config)
+
+
 def sqs(config: Config = QUEUE) -> SQSClient:
     return boto3.client("sqs", config=config)
 
@@ -76,6 +83,7 @@ __all__ = [
     "DIGEST_SEND",
     "LOOKUP",
     "NOTIFY",
+    "PARAMETERS",
     "QUEUE",
     "SNAPSHOT",
     "dynamodb",
@@ -83,5 +91,6 @@ __all__ = [
     "sesv2",
     "sns",
     "sqs",
+    "ssm",
     "table",
 ]

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     delivery_queue_url: str = ""
     source_secret_name: str = "jobalerts/sources"  # noqa: S105 - a name, not a secret
     signing_secret_name: str = "jobalerts/signing-key"  # noqa: S105 - a name, not a secret
+    session_parameter_path: str = Field(
+        default="/jobalerts/bluesky-sessions",
+        description="SSM path of the SecureString parameters that hold Bluesky sessions",
+    )
 
     public_base_url: str = Field(default="http://127.0.0.1:8080", description="where links point")
     sender_email: str = "alerts@jobalerts.example"

@@ -33,7 +33,6 @@ BUILDERS = {
     keys.READ_BUDGET: st.builds(keys.read_budget, ids, ids),
     keys.QUERY_PLAN: ids.map(keys.query_plan),
     keys.NEAR_DUPLICATE: ids.map(keys.near_duplicate),
-    keys.BLUESKY_SESSION: ids.map(keys.bluesky_session),
     keys.INBOUND_SMS: ids.map(keys.inbound_sms),
     keys.SIGNUP: ids.map(keys.signup),
     keys.RATE_COUNTER: st.builds(keys.rate_counter, ids, ids, st.integers()),

@@ -9,7 +9,7 @@ offset into a list that grows at the front, so a resumed pass rereads a few post
 the ones that arrived meanwhile: when it ends, the run starts a new pass from the new `since`.
 
 Sessions (createSession, 30 logins per 5 minutes per account) are cached in memory for warm
-invocations and in the State table for cold starts; an expired access token is refreshed with
+invocations and in an SSM SecureString parameter for cold starts; an expired access token is refreshed with
 refreshSession, and a refused refresh falls back to a new login. Tokens are never logged.
 """
 
@@ -107,7 +107,7 @@ class SessionStore(Protocol):
     def put(self, session_key: str, data: dict[str, Any]) -> None: ...
 
 
-# Warm Lambda invocations reuse the session without touching the State table.
+# Warm Lambda invocations reuse the session without reading the parameter.
 _MEMORY: dict[str, Session] = {}
 
 
@@ -117,7 +117,7 @@ def forget_sessions() -> None:
 
 
 class Sessions:
-    """createSession / refreshSession, cached in memory and in the State table."""
+    """createSession / refreshSession, cached in memory and in SSM Parameter Store."""
 
     def __init__(
         self,
@@ -201,7 +201,7 @@ class Sessions:
             try:
                 data: dict[str, Any] = asdict(session)
                 refresh_expiry = jwt_expiry(session.refresh_jwt)
-                if refresh_expiry is not None:  # the State table's TTL drops dead sessions
+                if refresh_expiry is not None:  # a dead session reads as absent
                     data["expiration"] = int(refresh_expiry.timestamp())
                 self.store.put(self.key, data)
             except Exception as exc:  # a cache: losing it costs one login, not the run
@@ -540,12 +540,12 @@ def build(
         handle,
         password,
         queries=settings.bluesky_queries,
-        state=LazyStateTable(),
+        state=LazySessions(),
     )
 
 
-class LazyStateTable:
-    """The State table, opened on first use, so a failure to open it (a local `jobalerts fetch`
+class LazySessions:
+    """The session store, opened on first use, so a failure to open it (a local `jobalerts fetch`
     without AWS) lands in the session cache's error handling instead of `build()`."""
 
     def __init__(self) -> None:

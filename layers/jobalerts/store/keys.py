@@ -46,7 +46,6 @@ SOURCE_PAUSE = Shape("source pause", "pause", "store/state.py")
 READ_BUDGET = Shape("monthly read budget", "budget", "store/state.py")
 QUERY_PLAN = Shape("cached query plan", "plan", "store/state.py")
 NEAR_DUPLICATE = Shape("near-duplicate marker", "dup", "store/state.py")
-BLUESKY_SESSION = Shape("bluesky session", "session", "store/sessions.py")
 INBOUND_SMS = Shape("handled inbound text", "inbound-sms", "store/inbound.py")
 SIGNUP = Shape("pending sign-up", "signup", "store/signups.py")
 RATE_COUNTER = Shape("rate-limit counter", "ratelimit#", "store/ratelimits.py", prefix=True)
@@ -61,7 +60,6 @@ SHAPES: tuple[Shape, ...] = (
     READ_BUDGET,
     QUERY_PLAN,
     NEAR_DUPLICATE,
-    BLUESKY_SESSION,
     INBOUND_SMS,
     SIGNUP,
     RATE_COUNTER,
@@ -99,10 +97,6 @@ def query_plan(source: str) -> Key:
 
 def near_duplicate(fingerprint: str) -> Key:
     return NEAR_DUPLICATE.key(fingerprint)
-
-
-def bluesky_session(session_key: str) -> Key:
-    return BLUESKY_SESSION.key(session_key)
 
 
 def inbound_sms(message_id: str) -> Key:
