@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from jobalerts.models import Post
+from jobalerts_local.fast_moto import cheap_transactions
 from jobalerts_local.faults import Accepted, FaultInjector, SimulatedCrash, installed
 from jobalerts_local.replay import Recorded, ReplayServer
 from jobalerts_local.template import REGION
@@ -672,6 +673,7 @@ def simulate(
             traveller.shift(timedelta(seconds=max(0.0, float(seconds))))
 
         stack.enter_context(installed(injector))
+        stack.enter_context(cheap_transactions())
         service = stack.enter_context(
             local_service(
                 SIM_BASE_URL,
