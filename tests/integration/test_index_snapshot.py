@@ -155,6 +155,7 @@ def test_a_tampered_snapshot_is_refused_and_the_worker_builds_in_full(
     store.put("0", tamper(data))
     searches.put(saved("s2", "golang", LATER))
     caplog.clear()
+    metrics.clear_metrics()
     # When a cold worker starts
     cold = service_for(searches, now=2_000.0)
     changes = cold.refresh()
@@ -174,3 +175,21 @@ def test_a_snapshot_older_than_the_tombstone_horizon_is_not_used(stack: LocalSta
     keeper = service_for(searches, now=later).snapshots
     assert keeper is not None
     assert keeper.restore(LiveIndex(searches, shard="0", clock=lambda: later)) is False
+
+
+def test_a_failed_write_is_logged_and_counted_and_matching_goes_on(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a worker whose snapshot bucket does not exist (say, deleted by hand)
+    searches = SearchesRepository()
+    searches.put(saved("s1", "python", OLD))
+    worker = service_for(searches, now=1_000.0)
+    assert worker.snapshots is not None
+    worker.snapshots.store = SnapshotsRepository(bucket="no-such-bucket")
+    metrics.clear_metrics()
+    # When it refreshes, and so tries to write its first snapshot
+    assert worker.refresh() == 1
+    # Then the failure is logged and counted, and the index serves matches all the same
+    assert "index snapshot not written" in caplog.messages
+    assert "IndexSnapshotWriteFailures" in json.dumps(metrics.metric_set)
+    assert worker.index.matcher.match("python developer") == {"s1"}
