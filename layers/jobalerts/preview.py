@@ -6,8 +6,9 @@ recent-posts window as compressed summaries (`store.recent`), one item per batch
 Read side (the subscriptions function and the console): `RecentWindow` keeps the window decoded
 and indexed in memory for as long as the worker stays warm. A cold worker reads the last 9
 arrival days (one Query each, paginated); a warm one asks only today's partition for chunks
-newer than the last it saw (one Query), so a preview costs that Query plus one BatchGetItem for
-the 10 newest matches (to show them like a digest). The posts table is never scanned.
+newer than the last it saw (one Query, at most every MAX_AGE), so a preview costs that Query
+plus one BatchGetItem for the 10 newest matches (to show them like a digest). The posts table
+is never scanned.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from jobalerts.store.recent import KEEP_DAYS, RecentPostsRepository
 # Concurrent match invocations can write a chunk keyed a little before one already read: every
 # refresh re-reads this much before the newest key it has seen (chunks are deduplicated by id).
 REFRESH_OVERLAP = timedelta(minutes=2)
+# A burst of previews shares one look for new posts: a preview may miss the last half minute.
+MAX_AGE = timedelta(seconds=30)
 # Summaries per stored item: far below DynamoDB's 400 KB item limit once compressed.
 CHUNK_POSTS = 500
 
@@ -131,10 +134,13 @@ class RecentWindow:
         repository: RecentPostsRepository,
         posts: PostsRepository,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_age: timedelta = MAX_AGE,
     ) -> None:
         self.repository = repository
         self.posts = posts
         self.clock = clock
+        self.max_age = max_age
+        self.refreshed_at: datetime | None = None
         self.index = recent.RecentIndex()
         self.newest_key: dict[str, str] = {}
         """Arrival day -> the newest chunk key read from it."""
@@ -167,7 +173,7 @@ class RecentWindow:
                 if chunk.key > self.newest_key.get(name, ""):
                     self.newest_key[name] = chunk.key
             day += timedelta(days=1)
-        self.refreshed_on = today
+        self.refreshed_on, self.refreshed_at = today, now
         return added
 
     @staticmethod
@@ -183,7 +189,8 @@ class RecentWindow:
         """`text` must be a valid query (validated at the edge: `requests.PreviewRequest`)."""
         now = now or self.clock()
         zone = zone or ZoneInfo("UTC")
-        self.refresh(now)
+        if self.refreshed_at is None or now - self.refreshed_at >= self.max_age:
+            self.refresh(now)
         parsed = query_language.parse(text)
         found = self.index.preview(parsed, now, zone)
         stored = self.posts.get_many(list(found.newest), now) if found.newest else {}

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from jobalerts.models import Post
+from jobalerts.preview import RecentWindow, remember
 from jobalerts.settings import get_settings
+from jobalerts.store import PostsRepository
 from jobalerts.store.recent import RecentPostsRepository
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.template import LocalStack
@@ -160,3 +163,33 @@ def test_previews_are_rate_limited_per_client(
     # Then the third is refused with Retry-After
     assert [a["statusCode"] for a in answers] == [200, 200, 429]
     assert int(answers[2]["headers"]["Retry-After"]) > 0
+
+
+def test_a_warm_window_asks_only_todays_partition_and_only_every_half_minute(
+    stack: LocalStack,
+) -> None:
+    # Given a post that arrived an hour ago, and a window that has read it (cold: 9 days)
+    repository = RecentPostsRepository()
+    asked: list[str] = []
+    reads = repository.chunks
+
+    def counted(day: str, after: str | None = None, now: datetime | None = None) -> Any:
+        asked.append(day)
+        return reads(day, after, now)
+
+    repository.chunks = counted  # type: ignore[method-assign]
+    remember(repository, [post("1", "python remote", 1)], FIXED_NOW - timedelta(hours=1))
+    window = RecentWindow(repository, PostsRepository(), clock=lambda: FIXED_NOW)
+    assert window.preview("python", now=FIXED_NOW).total == 1
+    assert len(asked) == 9
+    # When another post arrives, and previews follow 10 seconds and a minute later
+    remember(repository, [post("2", "python berlin", 0)], FIXED_NOW)
+    asked.clear()
+    soon = window.preview("python", now=FIXED_NOW + timedelta(seconds=10))
+    later = window.preview("python", now=FIXED_NOW + timedelta(minutes=1))
+    # Then the first shares the last look (no read), the second asks today's partition once
+    assert (soon.total, later.total) == (1, 2)
+    assert asked == [FIXED_NOW.date().isoformat()]
+    # And a chunk read again in the overlap is not indexed twice
+    window.refresh(FIXED_NOW + timedelta(minutes=2))
+    assert len(window.index) == 2
