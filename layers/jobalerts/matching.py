@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -27,6 +27,9 @@ from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRe
 from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
 from jobalerts.store.searches import TOMBSTONE_DAYS
+
+if TYPE_CHECKING:
+    from jobalerts.index_snapshots import SnapshotKeeper
 
 # GSI reads are eventually consistent and writers' clocks differ a little: re-read a short
 # overlap on every refresh (applying a change twice is harmless; missing one is not).
@@ -121,9 +124,16 @@ class MatchService:
     matches: MatchesRepository
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     feeds: FeedRepository | None = None
+    # Where a cold worker starts from and a warm one writes to (jobalerts.index_snapshots).
+    snapshots: SnapshotKeeper | None = None
 
     def refresh(self) -> int:
-        return self.index.refresh()
+        if self.snapshots is not None and self.index.loaded_at is None:
+            self.snapshots.restore(self.index)
+        changes = self.index.refresh()
+        if self.snapshots is not None:
+            self.snapshots.write_if_due(self.index)
+        return changes
 
     def handle(self, posts: Iterable[Post]) -> int:
         """Queue every (subscriber, channel, post) hit; returns how many were queued."""
@@ -180,4 +190,20 @@ def default_service(settings: Settings | None = None) -> MatchService:
         subscribers=SubscribersRepository(),
         matches=MatchesRepository(),
         feeds=FeedRepository(),
+        snapshots=snapshot_keeper(settings),
+    )
+
+
+def snapshot_keeper(settings: Settings) -> SnapshotKeeper | None:
+    """Index snapshots in S3 when the template gives the worker a bucket, else None."""
+    if not settings.snapshot_bucket:
+        return None
+    # Imported here: index_snapshots builds on this module.
+    from jobalerts.index_snapshots import SnapshotKeeper, secret_key
+    from jobalerts.store.snapshots import SnapshotsRepository
+
+    return SnapshotKeeper(
+        store=SnapshotsRepository(settings.snapshot_bucket),
+        key=secret_key(settings.snapshot_secret_name),
+        interval=timedelta(minutes=settings.snapshot_interval_minutes),
     )

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     match_ttl_days: int = Field(default=14, ge=1)
     search_shards: int = Field(default=1, ge=1)
     match_shard: str = "0"
+    snapshot_bucket: str = Field(default="", description="empty: no index snapshots")
+    snapshot_secret_name: str = "jobalerts/index-snapshot-key"  # noqa: S105 - a name, not a secret
+    snapshot_interval_minutes: int = Field(
+        default=15, ge=1, description="a warm worker writes its index at most this often"
+    )
     max_posts_per_search: int = Field(default=5, ge=1)
     max_posts_per_author: int = Field(
         default=3, ge=1, description="posts of one account per search in one digest"

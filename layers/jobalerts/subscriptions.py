@@ -32,8 +32,6 @@ from jobalerts import inbound_sms as sms_rules
 from jobalerts import pauses, tokens
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
 from jobalerts.delivery.sms import OptedOut, SmsSender
-from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import InvalidToken, NotFound, RateLimited
 from jobalerts.links import (
     CONFIRM_TTL,
@@ -66,11 +64,13 @@ from jobalerts.requests import (
 )
 from jobalerts.settings import Settings, get_settings
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
-from jobalerts.store._dynamo import now_iso
+from jobalerts.store.archive import DigestArchive
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.ratelimits import Limit, RateLimits
+from jobalerts.store.searches import change_stamp
 from jobalerts.store.signups import Signup, SignupsRepository
 from jobalerts.store.subscribers import AddressTaken, SearchSlots, SubscriberAddresses
+from jobalerts.store.suppressions import SuppressionList
 
 MAX_SEARCHES = 25
 MAX_MUTED = 200
@@ -507,7 +507,7 @@ class SubscriptionService:
             frequency=search.frequency,
             live=live,
             shard=shard_for(search_id, self.settings.search_shards),
-            updated_at=now_iso(),
+            updated_at=change_stamp(),
             created_at=now,
         )
         self.searches.put(saved)
@@ -532,7 +532,7 @@ class SubscriptionService:
         if all(getattr(current, key) == value for key, value in changes.items()):
             return current
         # A new updated_at is how match workers and the X planner learn of the change.
-        edited = current.model_copy(update={**changes, "updated_at": now_iso()})
+        edited = current.model_copy(update={**changes, "updated_at": change_stamp()})
         self.searches.replace(edited)
         if channel is not current.channel:
             carried = self.matches.carry_sent_log(subscriber_id, current.channel, channel)

@@ -14,6 +14,8 @@ from jobalerts.store import PostsRepository
 from jobalerts.store.recent import RecentPostsRepository
 from jobalerts_local.http import ApiServer
 from jobalerts_local.template import LocalStack
+from tests.e2e.test_accessibility import axe_source as axe_source
+from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_web_pages import browser as browser
 from tests.e2e.test_web_pages import click_and_wait, manage_page, no_alert
 from tests.e2e.test_web_pages import server as server
@@ -109,3 +111,26 @@ def test_a_subscriber_previews_a_search_on_the_manage_page(
     assert len(preview.find_elements(By.TAG_NAME, "article")) == 2
     searches = browser.find_elements(By.CSS_SELECTOR, "#searches td.query")
     assert [cell.text for cell in searches] == ["golang"]
+
+
+def test_pages_with_a_preview_have_no_serious_axe_violation_in_light_or_dark_mode(
+    recent_posts: list[Post],
+    server: ApiServer,
+    browser: Any,
+    axe_source: str,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # Given the landing page and a manage page, each showing a preview
+    browser.get(f"{server.base_url}/")
+    browser.find_element(By.ID, "query").send_keys("python")
+    click_and_wait(browser, By.ID, "preview-button")
+    assert browser.find_element(By.ID, "preview").is_displayed()
+    landing = axe_violations(browser, axe_source)
+    manage_page(server, browser, "axe@example.com", "golang")
+    browser.find_element(By.CSS_SELECTOR, "#add-search input[name=query]").send_keys("remote")
+    click_and_wait(browser, By.ID, "preview-button")
+    assert browser.find_element(By.ID, "preview").is_displayed()
+    manage = axe_violations(browser, axe_source)
+    # Then axe finds nothing serious or critical on either, in light or dark mode
+    assert (landing, manage) == ([], [])

@@ -205,10 +205,10 @@ def test_warm_invocations_reuse_the_session_in_memory(client: httpx.Client) -> N
 
 
 @pytest.mark.usefixtures("stack")
-def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client) -> None:
-    from jobalerts.store.state import StateRepository
+def test_cold_starts_reuse_the_saved_session(client: httpx.Client) -> None:
+    from jobalerts.store.sessions import SessionsRepository
 
-    state = StateRepository()
+    state = SessionsRepository()
     with replay("bluesky-search") as server:
         # Given one run that logged in and saved its session
         first = source(server, client, "#hiring", state=state)
@@ -218,7 +218,7 @@ def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client
         source(server, client, "#hiring", state=state).fetch(None, max_pages=1, budget=None)
         # Then it did not log in again
         assert paths(server).count(CREATE_SESSION) == 1
-    saved = state.get("session", first.sessions.key)
+    saved = state.get(first.sessions.key)
     assert saved is not None
     assert saved["did"] == "did:plc:jobalertsdemo0000000000"
     assert saved["expiration"] > NOW.timestamp()  # the State table's TTL removes it later
@@ -227,14 +227,13 @@ def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client
 
 @pytest.mark.usefixtures("stack")
 def test_an_access_token_about_to_expire_is_refreshed_before_use(client: httpx.Client) -> None:
-    from jobalerts.store.state import StateRepository
+    from jobalerts.store.sessions import SessionsRepository
 
-    state = StateRepository()
+    state = SessionsRepository()
     with replay("bluesky-search") as server:
         bsky = source(server, client, "#hiring", state=state)
         # Given a stored session whose access token expired an hour ago
         state.put(
-            "session",
             bsky.sessions.key,
             {
                 "did": "did:plc:x",

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from jobalerts import tokens
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts_local.outbox import sent_emails
 from jobalerts_local.runtime import invoke, json_body
 from jobalerts_local.template import LocalStack

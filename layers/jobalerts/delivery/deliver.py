@@ -48,10 +48,7 @@ from botocore.exceptions import (
 
 from jobalerts import aws
 from jobalerts.delivery.email import EmailSender, OutgoingEmail
-from jobalerts.delivery.records import DeliveryLog, DeliveryRecord
 from jobalerts.delivery.sms import OptedOut, SmsSender
-from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, render_email, render_sms, render_web
 from jobalerts.errors import Conflict, InvalidInput, JobAlertsError, NotFound, Throttled
@@ -67,9 +64,12 @@ from jobalerts.models import (
 from jobalerts.observability import logger, metrics
 from jobalerts.schedule import local_date, next_day_start, next_due, quiet_until, window_key
 from jobalerts.settings import Settings, get_settings
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import DeliveryLog, DeliveryRecord
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.searches import SearchesRepository
 from jobalerts.store.subscribers import SubscribersRepository
+from jobalerts.store.suppressions import SuppressionList
 
 if TYPE_CHECKING:
     from jinja2 import Environment

@@ -36,6 +36,7 @@ from jobalerts.sources.base import (
     ERROR,
     RATE_LIMITED,
     BadResponse,
+    Commit,
     FetchResult,
     RateLimited,
     SourceError,
@@ -99,14 +100,11 @@ def jwt_expiry(token: str) -> datetime | None:
 
 
 class SessionStore(Protocol):
-    """Where sessions outlive a cold start; StateRepository fits."""
+    """Where sessions outlive a cold start; `jobalerts.store.sessions` fits."""
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+    def get(self, session_key: str) -> dict[str, Any] | None: ...
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None: ...
-
-
-SESSION_PK = "session"
+    def put(self, session_key: str, data: dict[str, Any]) -> None: ...
 
 
 # Warm Lambda invocations reuse the session without touching the State table.
@@ -205,7 +203,7 @@ class Sessions:
                 refresh_expiry = jwt_expiry(session.refresh_jwt)
                 if refresh_expiry is not None:  # the State table's TTL drops dead sessions
                     data["expiration"] = int(refresh_expiry.timestamp())
-                self.store.put(SESSION_PK, self.key, data)
+                self.store.put(self.key, data)
             except Exception as exc:  # a cache: losing it costs one login, not the run
                 logger.warning("bluesky session not saved", error=type(exc).__name__)
         return session
@@ -214,7 +212,7 @@ class Sessions:
         if self.store is None:
             return None
         try:
-            data = self.store.get(SESSION_PK, self.key)
+            data = self.store.get(self.key)
         except Exception as exc:  # a cache: a failed read costs one login, not the run
             logger.warning("bluesky session not loaded", error=type(exc).__name__)
             return None
@@ -399,7 +397,12 @@ class BlueskySource:
         )
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
         """Read every query; `max_pages` is per query, `budget` counts posts over the run."""
         streams: dict[str, dict[str, Any]] = dict((checkpoint or {}).get("queries") or {})
@@ -550,13 +553,13 @@ class LazyStateTable:
 
     def _open(self) -> SessionStore:
         if self._repository is None:
-            from jobalerts.store.state import StateRepository
+            from jobalerts.store.sessions import SessionsRepository
 
-            self._repository = StateRepository()
+            self._repository = SessionsRepository()
         return self._repository
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self._open().get(pk, sk)
+    def get(self, session_key: str) -> dict[str, Any] | None:
+        return self._open().get(session_key)
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        self._open().put(pk, sk, data)
+    def put(self, session_key: str, data: dict[str, Any]) -> None:
+        self._open().put(session_key, data)

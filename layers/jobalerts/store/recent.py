@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 
 from jobalerts.settings import get_settings
+from jobalerts.store import keys
 from jobalerts.store._dynamo import is_expired, table_named, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-RECENT_PREFIX = "recent#"
 # Chunks live a day past the 7-day window, so a reader at any hour still finds its oldest day.
 KEEP_DAYS = 8
 
@@ -34,10 +34,6 @@ class Chunk:
     key: str
     data: bytes
     count: int
-
-
-def partition(day: str) -> str:
-    return f"{RECENT_PREFIX}{day}"
 
 
 def chunk_key(arrived: datetime, post_ids: list[str]) -> str:
@@ -56,8 +52,7 @@ class RecentPostsRepository:
         with translated("recent posts"):
             self.table.put_item(
                 Item={
-                    "pk": partition(arrived.date().isoformat()),
-                    "sk": key,
+                    **keys.recent_posts_chunk(arrived.date().isoformat(), key),
                     "posts": data,
                     "count": len(post_ids),
                     "expiration": expiration,
@@ -69,9 +64,9 @@ class RecentPostsRepository:
         self, day: str, after: str | None = None, now: datetime | None = None
     ) -> list[Chunk]:
         """The chunks that arrived on `day` (UTC), those keyed after `after` only when given."""
-        condition: Any = Key("pk").eq(partition(day))
+        condition: Any = Key(keys.PARTITION).eq(keys.recent_posts_partition(day))
         if after is not None:
-            condition = condition & Key("sk").gt(after)
+            condition = condition & Key(keys.SORT).gt(after)
         found: list[Chunk] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
         while True:
@@ -83,7 +78,7 @@ class RecentPostsRepository:
                 raw: Any = item["posts"]
                 data = raw.value if hasattr(raw, "value") else bytes(raw)  # boto3 wraps Binary
                 count: Any = item.get("count", 0)
-                found.append(Chunk(str(item["sk"]), data, int(count)))
+                found.append(Chunk(str(item[keys.SORT]), data, int(count)))
             last = page.get("LastEvaluatedKey")
             if not last:
                 return found

@@ -52,7 +52,8 @@ def preview_form() -> Any:
     try:
         request = parse(PreviewRequest, form)
     except FieldError as exc:
-        error = error_view(exc, form, "preview")
+        # The Preview button belongs to the sign-up form: its error shows there.
+        error = error_view(exc, form, "subscribe")
         return pages.page("index.html", 400, form=form, error=error)
     result = previews().preview(request.query, client=incoming.client)
     return pages.page("index.html", form=form, error=None, preview=result.view())
@@ -69,7 +70,7 @@ def manage_preview() -> Any:
         request = parse(PreviewRequest, form)
     except FieldError as exc:
         return manage_page_for(
-            subscriber, token, status=400, error=exc, form_name="preview", form=form
+            subscriber, token, status=400, error=exc, form_name="search", form=form
         )
     result = previews().preview(request.query, client=incoming.client, zone=zone_of(subscriber))
     return manage_page_for(subscriber, token, form=form, preview=result.view())
