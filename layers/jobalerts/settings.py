@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     sms_signup_limit_overall: int = Field(
         default=50, ge=1, description="confirmation texts, all numbers together"
     )
+    # Search previews cost CPU, not messages: a tighter window, a looser count.
+    preview_window_seconds: int = Field(default=60, ge=10)
+    preview_limit_per_client: int = Field(default=20, ge=1, description="per client IP")
+    preview_limit_overall: int = Field(default=600, ge=1, description="every preview together")
     sms_countries: str = Field(
         default="US,CA,GB,IE,DE,FR,NL,AU",
         description="ISO 3166 regions whose mobile numbers may get texts",

@@ -59,6 +59,7 @@ def test_there_is_a_sample_for_every_kind_of_request() -> None:
         "digest-view",
         "landing-page",
         "subscribe-form",
+        "preview",
     } <= set(SAMPLES)
     for name in SAMPLES:
         event = load_event(f"http/{name}.json")
@@ -132,6 +133,9 @@ def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalSta
     view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
     shown = call(with_token(load_event("http/digest-view.json"), view))
     assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")
+
+    previewed = call(load_event("http/preview.json"))
+    assert (previewed["statusCode"], json_body(previewed)["total"]) == (200, 0)
 
     unsubscribe = signer.sign(tokens.UNSUBSCRIBE, sid, UNSUBSCRIBE_TTL)
     one_click = call(with_token(load_event("http/unsubscribe-one-click.json"), unsubscribe))

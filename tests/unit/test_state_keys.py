@@ -44,6 +44,7 @@ BUILDERS = {
     keys.SUPPRESSED_EMAIL: ids.map(keys.suppressed_email),
     keys.ARCHIVED_DIGEST: st.builds(keys.archived_digest, ids, ids),
     keys.DIGEST_LINK: ids.map(keys.digest_link),
+    keys.RECENT_POSTS: st.builds(keys.recent_posts_chunk, days.map(date.isoformat), ids),
 }
 
 
@@ -102,6 +103,7 @@ def test_the_stored_key_formats_do_not_change() -> None:
     assert keys.suppressed_email("d") == {"pk": "suppressed#email", "sk": "d"}
     assert keys.archived_digest("ana", "d1") == {"pk": "digest#ana", "sk": "d1"}
     assert keys.digest_link("d1") == {"pk": "digest-link", "sk": "d1"}
+    assert keys.recent_posts_chunk("2026-11-23", "t#h") == {"pk": "recent#2026-11-23", "sk": "t#h"}
 
 
 def test_a_fixed_shape_refuses_a_partition_suffix() -> None:

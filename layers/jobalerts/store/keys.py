@@ -53,6 +53,7 @@ DELIVERY = Shape("delivery window, lock, sms counter", "delivery#", "store/deliv
 SUPPRESSED_EMAIL = Shape("suppressed address", "suppressed#email", "store/suppressions.py")
 ARCHIVED_DIGEST = Shape("archived digest", "digest#", "store/archive.py", prefix=True)
 DIGEST_LINK = Shape("short digest link", "digest-link", "store/archive.py")
+RECENT_POSTS = Shape("recent posts for previews", "recent#", "store/recent.py", prefix=True)
 
 SHAPES: tuple[Shape, ...] = (
     CHECKPOINT,
@@ -67,6 +68,7 @@ SHAPES: tuple[Shape, ...] = (
     SUPPRESSED_EMAIL,
     ARCHIVED_DIGEST,
     DIGEST_LINK,
+    RECENT_POSTS,
 )
 
 
@@ -133,3 +135,12 @@ def archived_digest(subscriber_id: str, digest_id: str) -> Key:
 
 def digest_link(digest_id: str) -> Key:
     return DIGEST_LINK.key(digest_id)
+
+
+def recent_posts_partition(day: str) -> str:
+    """The partition of the chunks that arrived on `day` (UTC, ISO), for a Query."""
+    return RECENT_POSTS.pk + day
+
+
+def recent_posts_chunk(day: str, chunk: str) -> Key:
+    return RECENT_POSTS.key(chunk, day)
