@@ -37,7 +37,7 @@ TARGETS: dict[str, list[str]] = {
     f"{PKG}/schedule.py": ["tests/unit/test_schedule.py"],
     f"{PKG}/identity.py": ["tests/unit/test_identity.py", "tests/unit/test_compose.py"],
     f"{PKG}/query.py": ["tests/unit/test_query.py", "tests/unit/test_query_errors.py"],
-    f"{PKG}/delivery/records.py": ["tests/integration/test_delivery_records.py"],
+    f"{PKG}/store/deliveries.py": ["tests/integration/test_delivery_records.py"],
     f"{PKG}/delivery/deliver.py": ["tests/integration/test_deliver_function.py"],
 }
 COPY = ["layers", "tests", "functions", "events", "template.yaml", "pyproject.toml"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,15 +25,11 @@ from jobalerts.observability import logger, metrics
 from jobalerts.settings import Settings, get_settings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
-from jobalerts.store._dynamo import epoch_after
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
 HTTP_TIMEOUT_SECONDS = 5.0
 USER_AGENT = "jobalerts/1.0 (+https://github.com/jobalerts)"
-PAUSE_PK = "pause"
-BUDGET_PK = "budget"
-DUP_PK = "dup"
 
 
 @dataclass
@@ -89,7 +85,7 @@ class Ingest:
         return result
 
     def run_source(self, name: str, now: datetime, summary: SourceSummary) -> None:
-        resume_after = paused_until(self.state.get(PAUSE_PK, name))
+        resume_after = paused_until(self.state.get_pause(name))
         if resume_after is not None and resume_after > now:
             summary.skipped, summary.resume_after = RATE_LIMITED, resume_after.isoformat()
             logger.info("source paused", source=name, resume_after=summary.resume_after)
@@ -124,7 +120,7 @@ class Ingest:
             summary.checkpoint_saved = True
         if result.stopped == RATE_LIMITED and result.resume_after is not None:
             summary.resume_after = result.resume_after.isoformat()
-            self.state.put(PAUSE_PK, name, {"resume_after": summary.resume_after})
+            self.state.put_pause(name, summary.resume_after)
             metrics.add_metric(name="SourceRateLimited", unit=MetricUnit.Count, value=1)
         if result.stopped == BUDGET:
             metrics.add_metric(name="XBudgetExhausted", unit=MetricUnit.Count, value=1)
@@ -140,8 +136,7 @@ class Ingest:
         """Reads this run may spend: the per-run cap, or what is left of the month if less."""
         if name != "x":
             return None
-        used = (self.state.get(BUDGET_PK, f"x#{now:%Y-%m}") or {}).get("reads", 0)
-        left = self.settings.x_monthly_read_budget - int(used)
+        left = self.settings.x_monthly_read_budget - self.state.reads_used("x", f"{now:%Y-%m}")
         return min(self.settings.x_run_read_budget, left)
 
     def account(
@@ -155,7 +150,7 @@ class Ingest:
         summary.stopped = result.stopped
         if name == "x" and result.reads:
             # Counted before storing: X bills the reads whether or not storing works.
-            self.state.add(BUDGET_PK, f"x#{now:%Y-%m}", "reads", result.reads)
+            self.state.add_reads("x", f"{now:%Y-%m}", result.reads)
             metrics.add_metric(name="XReads", unit=MetricUnit.Count, value=result.reads)
 
     def store_post(self, post: Post, now: datetime | None = None) -> str:
@@ -169,15 +164,8 @@ class Ingest:
         """
         key = fingerprint(post)
         if key is not None:
-            first = self.state.put_if_absent(
-                DUP_PK,
-                key,
-                {
-                    "original": post.id,
-                    "expiration": epoch_after(self.posts.ttl_days, post.created_at),
-                },
-                now,
-            )
+            until = post.created_at + timedelta(days=self.posts.ttl_days)
+            first = self.state.first_post(key, post.id, until, now)
             original = str((first or {}).get("original", ""))
             if original and original != post.id:
                 self.posts.add_also_posted_by(original, post.author_handle)

@@ -843,8 +843,8 @@ def _collect(
     emails_before: int, texts_before: int, posts: list[Post], injector: FaultInjector
 ) -> tuple[list[Any], list[Any], _Delivered]:
     from jobalerts import tokens
-    from jobalerts.digests.archive import DigestArchive
     from jobalerts.settings import get_settings
+    from jobalerts.store.archive import DigestArchive
     from jobalerts_local.outbox import sent_emails, sent_sms
 
     signer = tokens.load_signer(get_settings().signing_secret_name)
