@@ -361,6 +361,54 @@ _PRELOAD = (
 )
 
 
+def _module_imports(root: Path) -> dict[str, set[str]]:
+    """For each module of our two packages, the modules of ours importing it runs at once:
+    module-level imports (an import inside a function runs later, in the fork) and parents."""
+    graph: dict[str, set[str]] = {}
+    for base in (root / "layers", root / "local"):
+        for path in base.rglob("*.py"):
+            parts = list(path.relative_to(base).with_suffix("").parts)
+            package = parts[:-1]  # an __init__ is its own package
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found = {".".join(package[:i]) for i in range(1, len(package) + 1)} - {name}
+            for node in ast.parse(path.read_text()).body:
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                        break
+                    if isinstance(inner, ast.Import):
+                        found.update(alias.name for alias in inner.names)
+                    elif isinstance(inner, ast.ImportFrom):
+                        anchor = package[: len(package) - inner.level + 1] if inner.level else []
+                        module = ".".join([*anchor, *([inner.module] if inner.module else [])])
+                        found.add(module)
+                        found.update(f"{module}.{alias.name}" for alias in inner.names)
+            # Importing a.b.c runs a/__init__ and a/b/__init__ first.
+            found |= {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
+            graph[name] = {m for m in found if m.split(".")[0] in {"jobalerts", "jobalerts_local"}}
+    return graph
+
+
+def _preloadable(root: Path, targets: list[str]) -> list[str]:
+    """Our modules that can be imported before the fork: none of them reaches a target module,
+    so none holds a reference to the unmutated code."""
+    graph = _module_imports(root)
+    banned = {m.removeprefix("layers/").removesuffix(".py").replace("/", ".") for m in targets}
+
+    def bad(name: str) -> bool:
+        # Plain reachability: package __init__s and their modules import each other in cycles.
+        seen, todo = {name}, [name]
+        while todo:
+            current = todo.pop()
+            if current in banned:
+                return True
+            fresh = graph.get(current, set()) - seen
+            seen |= fresh
+            todo += fresh
+        return False
+
+    return sorted(name for name in graph if not bad(name))
+
+
 def serve() -> None:
     """A test server (`python tools/mutate.py --serve`, cwd a scratch copy): preload the slow
     imports, then for each request line `{"files": [...], "only": [...] | null, "budget": s}`
@@ -369,10 +417,16 @@ def serve() -> None:
     import importlib
     import signal
 
-    for name in _PRELOAD:
-        with contextlib.suppress(ImportError):
+    ours = _preloadable(Path.cwd(), list(TARGETS))
+    for name in [*_PRELOAD, *ours]:
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
     answer = sys.stdout
+    stale = {m.removeprefix("layers/").removesuffix(".py").replace("/", ".") for m in TARGETS}
+    if stale & sys.modules.keys():
+        # A preloaded module imported a target: every mutant of it would "survive".
+        sys.stdout.write(f"preloaded {sorted(stale & sys.modules.keys())}\n")
+        return
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for request_line in sys.stdin:
@@ -516,6 +570,25 @@ def collect(where: Path, targets: dict[str, list[str]]) -> Coverage:
     return Coverage(contexts, durations, startup=0.0)
 
 
+def _save(cov: Coverage, path: Path) -> None:
+    contexts = {
+        m: {str(k): sorted(v) for k, v in lines.items()} for m, lines in cov.contexts.items()
+    }
+    path.write_text(json.dumps({"contexts": contexts, "durations": cov.durations}))
+
+
+def _load(path: Path, targets: dict[str, list[str]]) -> Coverage:
+    """The coverage of an earlier run: valid while no target module or test has changed."""
+    saved = json.loads(path.read_text())
+    missing = set(targets) - set(saved["contexts"])
+    if missing:
+        raise SystemExit(f"{path} has no coverage of {sorted(missing)}")
+    contexts = {
+        m: {int(k): set(v) for k, v in lines.items()} for m, lines in saved["contexts"].items()
+    }
+    return Coverage(contexts, saved["durations"], startup=0.0)
+
+
 def selection(mutant: Mutant, tests: list[str], cov: Coverage) -> list[str] | None:
     """The node ids to run against `mutant`: [] when no test executes its line, None for all of
     the module's tests (its line runs at import, so any test may see the change)."""
@@ -537,6 +610,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true", help="print the last run's table")
     parser.add_argument("--workers", type=int, default=1, help="at most 2 on a shared machine")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "mutate")
+    parser.add_argument(
+        "--reuse-coverage", action="store_true", help="the last run's coverage (nothing changed)"
+    )
+    parser.add_argument("--resume", action="store_true", help="skip mutants already in results")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -566,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
                 random.Random(args.seed).sample(found, args.sample), key=lambda m: m.index
             )
         jobs += found
+    earlier = _read(results_path) if args.resume and results_path.exists() else []
+    done = {(r["module"], r["mutant"]) for r in earlier}
+    jobs = [j for j in jobs if (_short(j.module), j.index) not in done]
     targets = {m: t for m, t in targets.items() if any(j.module == m for j in jobs)}
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -573,7 +653,12 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         started = time.monotonic()
-        cov = collect(scratches[0], targets)
+        coverage_path = args.out / "coverage.json"
+        if args.reuse_coverage:
+            cov = _load(coverage_path, targets)
+        else:
+            cov = collect(scratches[0], targets)
+            _save(cov, coverage_path)
         servers = [Server(where) for where in scratches]
         # Start-up inside a server: fork, collect the target files, run nothing.
         files = sorted({f for tests in targets.values() for f in tests})
@@ -585,7 +670,10 @@ def main(argv: list[str] | None = None) -> int:
             f"start-up {cov.startup:.1f}s; {len(jobs)} mutants",
             flush=True,
         )
-        results = _run(jobs, targets, cov, servers, results_path, append=args.survivors)
+        results = _run(
+            jobs, targets, cov, servers, results_path, append=args.survivors, resume=args.resume
+        )
+        results = earlier + results
     finally:
         for server in servers:
             server.close()
@@ -617,10 +705,12 @@ def _run(
     results_path: Path,
     *,
     append: bool,
+    resume: bool = False,
 ) -> list[dict[str, object]]:
     free = list(servers)
     out = results_path.with_suffix(".rerun.jsonl") if append else results_path
-    out.write_text("")
+    if not resume:
+        out.write_text("")
 
     def one(mutant: Mutant) -> dict[str, object]:
         tests = targets[mutant.module]
@@ -638,7 +728,9 @@ def _run(
             original = target.read_text()
             try:
                 target.write_text(mutated_source(mutant.module, mutant.index))
-                ran = server.run(tests, only, budget)
+                # Collecting only the files the chosen tests live in saves most of a short run.
+                files = tests if only is None else sorted({n.split("::")[0] for n in only})
+                ran = server.run(files, only, budget)
             finally:
                 target.write_text(original)
                 free.append(server)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from tools.mutate import (
     EQUIVALENT,
+    TARGETS,
     Coverage,
     Mutant,
     _lines,
+    _preloadable,
     changes,
     equivalence,
     mutate,
@@ -98,3 +101,24 @@ def test_a_known_equivalent_mutant_is_found_by_its_code_not_its_line_number() ->
     module, code, change = key
     assert equivalence(f"layers/jobalerts/{module}", code, f"line 999: {change}") == EQUIVALENT[key]
     assert equivalence(f"layers/jobalerts/{module}", code + " ", f"line 1: {change}") is None
+
+
+def test_the_test_server_never_preloads_a_target_or_a_module_that_imports_one() -> None:
+    # Given the real packages and the real targets
+    root = Path(__file__).resolve().parents[2]
+    # When the modules a test server may import before forking are listed
+    preloaded = set(_preloadable(root, list(TARGETS)))
+    # Then no target is among them, nor a module that reaches one only through a package
+    # __init__ (store/__init__ imports the repositories, which import schedule and query)
+    assert {
+        "jobalerts.query",
+        "jobalerts.schedule",
+        "jobalerts.delivery.records",
+    } & preloaded == set()
+    assert {
+        "jobalerts.store",
+        "jobalerts.store.searches",
+        "jobalerts.digests.compose",
+    } & preloaded == set()
+    # While leaves that import no target are
+    assert {"jobalerts.errors", "jobalerts.models"} <= preloaded
