@@ -624,9 +624,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(_read(results_path)))
         return 0
 
-    targets = {
-        m: t for m, t in TARGETS.items() if not args.module or any(s in m for s in args.module)
-    }
+    # Modules run in the order --module names them.
+    order = args.module or [""]
+    targets = {m: TARGETS[m] for s in order for m in TARGETS if s in m}
     previous = _read(results_path) if args.survivors else []
     again = {
         (r["module"], r["code"], str(r["change"]).split(": ", 1)[1])
