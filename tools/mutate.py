@@ -46,7 +46,7 @@ TARGETS: dict[str, list[str]] = {
     f"{PKG}/schedule.py": ["tests/unit/test_schedule.py"],
     f"{PKG}/identity.py": ["tests/unit/test_identity.py", "tests/unit/test_compose.py"],
     f"{PKG}/query.py": ["tests/unit/test_query.py", "tests/unit/test_query_errors.py"],
-    f"{PKG}/delivery/records.py": [
+    f"{PKG}/store/deliveries.py": [
         "tests/integration/test_delivery_records.py",
         "tests/integration/test_deliver_function.py",
     ],
@@ -299,17 +299,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("schedule.py", "if start > end and hour >= start:", "Gt -> GtE"): (
         "`start == end` returned None a few lines up, so `>` and `>=` agree here"
     ),
-    ("delivery/records.py", "@dataclass(frozen=True)", "True -> False"): (
+    ("store/deliveries.py", "@dataclass(frozen=True)", "True -> False"): (
         "mutability is not behaviour"
     ),
     (
-        "delivery/records.py",
+        "store/deliveries.py",
         "page = self.table.get_item(Key=self._window_key(request), ConsistentRead=True)",
         "True -> False",
     ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
     (
-        "delivery/records.py",
-        'Key={"pk": record_pk(subscriber_id), "sk": counter_sk(day)}, ConsistentRead=True',
+        "store/deliveries.py",
+        "Key=keys.sms_counter(subscriber_id, day), ConsistentRead=True",
         "True -> False",
     ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
 }

@@ -10,16 +10,17 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from jobalerts.delivery.deliver import Backoff, DeliveryInFlight, DigestDelivery, Outcome
+from jobalerts.delivery.deliver import DeliveryInFlight, DigestDelivery, Outcome
 from jobalerts.delivery.email import EmailSender
-from jobalerts.delivery.records import LEASE, DeliveryLog
 from jobalerts.delivery.sms import SmsSender
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
+from jobalerts.retry import Backoff
 from jobalerts.settings import get_settings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import LEASE, DeliveryLog
 from jobalerts_local.runtime import invoke, sqs_event
 from jobalerts_local.template import LocalStack
 from tests.support.digests import (
