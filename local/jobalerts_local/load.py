@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from jobalerts.models import Post
@@ -69,6 +70,7 @@ _POLLER_CALLS = {
     ("dynamodbstreams", "GetRecords"),
 }
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+PROGRESS_EVERY = timedelta(hours=6)
 _HREF = re.compile(r"""href=["']([^"']+)["']""")
 
 
@@ -98,8 +100,11 @@ def _query(rng: random.Random, broad: bool) -> str:
     )
 
 
-def workload(scale: float, seed: int = 13) -> tuple[list[SubscriberSpec], list[Post]]:
-    """`FULL_*` times `scale` subscribers, searches and posts (at least one each)."""
+def workload(
+    scale: float, seed: int = 13, hours: float = 24.0
+) -> tuple[list[SubscriberSpec], list[Post]]:
+    """`FULL_*` times `scale` subscribers, searches and posts (at least one each); the posts
+    spread over `hours`."""
     from jobalerts_local.workload import TIMEZONES, _posts
 
     rng = random.Random(seed)
@@ -122,7 +127,7 @@ def workload(scale: float, seed: int = 13) -> tuple[list[SubscriberSpec], list[P
 
             specs.append(SearchSpec(_query(rng, rng.random() < BROAD_SHARE), channel, frequency))
         subscribers.append(SubscriberSpec(n + 1, email, phone, rng.choice(TIMEZONES), tuple(specs)))
-    posts = [Post.model_validate(p) for p in _posts(rng, max(1, round(FULL_POSTS * scale)), 24.0)]
+    posts = [Post.model_validate(p) for p in _posts(rng, max(1, round(FULL_POSTS * scale)), hours)]
     return subscribers, posts
 
 
@@ -258,6 +263,8 @@ class Meter:
     metrics: set[tuple[str, str, str]] = field(default_factory=set)
     metric_values: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     ses_accepted: list[tuple[datetime, str]] = field(default_factory=list)
+    progress: Callable[[str], None] | None = None
+    _last_said: datetime | None = None
     _in_call: float = 0.0
     _call_started: float | None = None
     _pending: str = ""
@@ -271,6 +278,11 @@ class Meter:
     def invocation(self, function: str) -> Iterator[None]:
         previous, self.current = self.current, function
         stage = self.stages[function]
+        now = datetime.now(UTC)
+        if self.progress and (self._last_said is None or now - self._last_said > PROGRESS_EVERY):
+            self._last_said = now
+            calls = sum(sum(s.requests.values()) for s in self.stages.values())
+            self.progress(f"  simulated {now:%Y-%m-%d %H:%M}, {calls:,} AWS requests so far")
         stage.invocations += 1
         started, in_call = time.thread_time(), self._in_call
         try:
@@ -289,8 +301,10 @@ class Meter:
         self._call_started = time.thread_time()
         context = kwargs.get("context")
         if isinstance(context, dict) and service == "dynamodb":
-            context["load_before"] = _sizes_before(operation, params or {})
-            context["load_params"] = params or {}
+            # before-call sees the request as it will be sent: DynamoDB's is a JSON body.
+            sent = _json_body(params)
+            context["load_before"] = _sizes_before(operation, sent)
+            context["load_params"] = sent
 
     def after_call(self, event_name: str, parsed: Any = None, **kwargs: Any) -> None:
         if self.off:
@@ -361,8 +375,37 @@ class Meter:
 
 
 def _service_and_operation(event_name: str) -> tuple[str, str]:
+    """("dynamodbstreams", "GetRecords") from "after-call.dynamodb-streams.GetRecords": event
+    names carry the hyphenated service id, the rest of this module the endpoint's name."""
     parts = event_name.split(".")
-    return (parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "")
+    service = parts[1].replace("-", "") if len(parts) > 1 else ""
+    return service, parts[2] if len(parts) > 2 else ""
+
+
+def _json_body(request: Any) -> dict[str, Any]:
+    body = request.get("body") if isinstance(request, dict) else None
+    if isinstance(body, bytes | bytearray):
+        body = body.decode()
+    try:
+        found = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def normalized(meter: Meter) -> Meter:
+    """A meter pickled before service ids were unhyphenated, read as a current one would be."""
+    harness = meter.stages.get(HARNESS)
+    for stage in list(meter.stages.values()):
+        for (service, operation), n in list(stage.requests.items()):
+            clean = service.replace("-", "")
+            if clean != service:
+                del stage.requests[(service, operation)]
+                stage.requests[(clean, operation)] += n
+    if harness is not None:
+        for key in [k for k in harness.requests if k in _POLLER_CALLS]:
+            meter.stages[POLLERS].requests[key] += harness.requests.pop(key)
+    return meter
 
 
 def _stored(table: str, key: dict[str, Any]) -> tuple[int, int]:
@@ -580,9 +623,21 @@ def _captured_logs(meter: Meter) -> Iterator[None]:
         logger.setLevel(previous_level)
 
 
-def run_load(scale: float, seed: int = 13, log: Callable[[str], None] | None = None) -> LoadResult:
+def run_load(
+    scale: float,
+    seed: int = 13,
+    log: Callable[[str], None] | None = None,
+    *,
+    hours: float = 24.0,
+    sweep: timedelta | None = None,
+) -> LoadResult:
+    """The run. `hours` and `sweep` (how long the clock runs on after the last post, a week and
+    a day by default so every weekly digest falls due) shorten it for tests."""
+    from unittest import mock
+
     import time_machine
 
+    from jobalerts_local import simulate
     from jobalerts_local.service import local_service
     from jobalerts_local.simulate import (
         SIM_BASE_URL,
@@ -594,11 +649,11 @@ def run_load(scale: float, seed: int = 13, log: Callable[[str], None] | None = N
 
     say = log or (lambda _: None)
     began = time.monotonic()
-    people, posts = workload(scale, seed)
+    people, posts = workload(scale, seed, hours)
     signups = max(1, round(len(people) * SIGNUPS_PER_DAY))
     rng = random.Random(seed)
     newcomers = _newcomers(rng, signups, len(people))
-    meter = Meter()
+    meter = Meter(progress=say)
     first_post = min(p.created_at for p in posts)
     last_post = max(p.created_at for p in posts)
     start = (first_post - timedelta(minutes=30)).astimezone(UTC)
@@ -613,6 +668,8 @@ def run_load(scale: float, seed: int = 13, log: Callable[[str], None] | None = N
 
         stack.enter_context(installed(injector))
         stack.enter_context(metered(meter))
+        if sweep is not None:
+            stack.enter_context(mock.patch.object(simulate, "SWEEP_AFTER_LAST_POST", sweep))
         service = stack.enter_context(
             local_service(
                 SIM_BASE_URL,
@@ -635,7 +692,11 @@ def run_load(scale: float, seed: int = 13, log: Callable[[str], None] | None = N
         _run_clock(harness, traveller, last_post)
         meter.off = True
         tables = _tables(service.stack.refs, (first_post + (last_post - first_post) / 2))
-        latencies, expected = _latencies(people + newcomers, posts, meter)
+        try:
+            latencies, expected = _latencies(people + newcomers, posts, meter)
+        except Exception as exc:  # a long run's other figures still count
+            say(f"latency not measured: {exc!r}")
+            latencies, expected = [], 0
         emails = len(meter.ses_accepted)
     matches = _matches_queued(meter)
     return LoadResult(
@@ -893,6 +954,7 @@ def table(result: LoadResult) -> str:
 
 
 def summary(result: LoadResult) -> str:
+    normalized(result.meter)
     cost = result_cost(result)
     lines = [
         f"jobalerts load: scale {result.scale} - {result.subscribers:,} subscribers"
@@ -920,8 +982,14 @@ def summary(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def main_text(scale: float, seed: int) -> str:
+def main_text(scale: float, seed: int, keep: Path | None = None) -> str:
+    """The summary; with `keep`, the result is pickled there too (to re-read a long run)."""
+    import pickle
     import sys
 
     result = run_load(scale, seed, log=lambda line: print(line, file=sys.stderr))
+    result.meter.progress = None
+    if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_bytes(pickle.dumps(result))
     return summary(result)

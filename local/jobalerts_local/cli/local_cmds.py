@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="times 10,000 subscribers, 100,000 searches, 50,000 posts",
     )
     load.add_argument("--seed", type=int, default=13)
+    load.add_argument("--keep", type=Path, help="also pickle the result here")
     load.set_defaults(run=run_load)
 
     abuse = subparsers.add_parser(
@@ -153,7 +154,7 @@ def run_load(args: argparse.Namespace) -> int:
     if not 0.0 < args.scale <= 1.0:
         print("jobalerts load: --scale is a fraction in (0, 1]", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(main_text(args.scale, args.seed))
+    print(main_text(args.scale, args.seed, args.keep))
     return 0
 
 
