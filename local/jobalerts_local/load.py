@@ -823,6 +823,8 @@ class Cost:
     passthrough: dict[str, float]
     fixed: dict[str, float]
     """Per deployment a month, whatever the subscriber count."""
+    by_stage: dict[str, float] = field(default_factory=dict)
+    """The service-added requests' share of `lines` by stage (storage apart)."""
 
     @property
     def service_total(self) -> float:
@@ -848,10 +850,12 @@ def cost_model(
     """Per 1,000 subscribers a month from one day's counts (see `jobalerts_local.prices`)."""
     per = prices.DAYS_PER_MONTH * 1000 / subscribers
     lam = ddb = sqs = api = sm = logs = 0.0
+    by_stage: dict[str, float] = {}
     for name in BILLED_STAGES:
         stage = stages.get(name)
         if stage is None:
             continue
+        before = lam + ddb + sqs + api + sm + logs
         if name in FUNCTIONS and stage.invocations:
             wait_ms = sum(
                 n * CALL_MS.get(service, DEFAULT_CALL_MS)
@@ -876,6 +880,7 @@ def cost_model(
         logs += (stage.log_bytes + stage.emf_bytes) / 1e9 * prices.LOGS_INGESTION_PER_GB
         if name == "subscriptions":
             api += stage.invocations * prices.HTTP_API_PER_MILLION_REQUESTS / 1e6
+        by_stage[name] = (lam + ddb + sqs + api + sm + logs - before) * per
     if not prices.DYNAMODB_STREAM_READS_BY_LAMBDA_FREE:
         reads = (
             stages[POLLERS].requests[("dynamodbstreams", "GetRecords")] if POLLERS in stages else 0
@@ -902,7 +907,39 @@ def cost_model(
         "Secrets Manager secrets": secrets * prices.SECRET_PER_MONTH,
         "CloudWatch custom metrics": metrics * prices.CUSTOM_METRIC_PER_MONTH,
     }
-    return Cost(lines, passthrough, fixed)
+    return Cost(lines, passthrough, fixed, by_stage)
+
+
+# How a stage's cost per 1,000 subscribers moves from scale s to the full day: "1" when it
+# grows with posts or subscribers (both scale with s, so the figure holds), "s" when it is
+# fixed by the schedules (a digest run queries every due shard whoever is due), "1/s" when it
+# grows with matches, i.e. with searches times posts (an upper bound for digests and texts,
+# which windows and daily caps bundle).
+FULL_SCALE_GROWTH = {
+    "subscriptions": "1",
+    "ingest": "1",
+    "match": "1/s",
+    "digest": "s",
+    "deliver": "1/s",
+    "feedback": "1/s",
+    POLLERS: "1",
+}
+
+
+def growth(rule: str, scale: float) -> float:
+    return {"1": 1.0, "s": scale, "1/s": 1 / scale}[rule]
+
+
+def full_scale_estimate(cost: Cost, scale: float, matches_storage: float) -> dict[str, float]:
+    """Service-added cost per 1,000 subscribers a month at the full day, by FULL_SCALE_GROWTH;
+    `matches_storage` is the part of storage in the matches table (grows like matches)."""
+    found = {
+        name: value * growth(FULL_SCALE_GROWTH[name], scale)
+        for name, value in cost.by_stage.items()
+    }
+    other_storage = cost.lines["DynamoDB storage"] - matches_storage
+    found["storage"] = other_storage + matches_storage / scale
+    return found
 
 
 def result_cost(result: LoadResult) -> Cost:
@@ -971,6 +1008,20 @@ def summary(result: LoadResult) -> str:
     lines += [f"  {name:<24} ${value:8.4f}" for name, value in cost.passthrough.items()]
     lines.append("  fixed per deployment a month:")
     lines += [f"  {name:<24} ${value:8.2f}" for name, value in cost.fixed.items()]
+    matches_storage = (
+        cost.lines["DynamoDB storage"]
+        * result.tables["Matches"].steady_bytes
+        / max(1.0, sum(t.steady_bytes for t in result.tables.values()))
+    )
+    estimate = full_scale_estimate(cost, result.scale, matches_storage)
+    lines.append(
+        "  service-added at the full day (10,000 subscribers, 50,000 posts), estimated by stage:"
+    )
+    lines += [
+        f"  {name:<24} ${value:8.4f}  (grows {FULL_SCALE_GROWTH.get(name, '1/s')})"
+        for name, value in estimate.items()
+    ]
+    lines.append(f"  {'estimate total':<24} ${sum(estimate.values()):8.4f}")
     if result.latencies:
         p50 = percentile(result.latencies, 0.5) / 60
         p95 = percentile(result.latencies, 0.95) / 60

@@ -10,8 +10,10 @@ from jobalerts_local import prices
 from jobalerts_local.load import (
     CALL_MS,
     POLLERS,
+    Cost,
     Stage,
     cost_model,
+    full_scale_estimate,
     item_size,
     memory_sizes,
     percentile,
@@ -116,6 +118,9 @@ def test_cost_model_known_answer() -> None:
     assert cost.passthrough["SES"] == pytest.approx(2 * 0.10 * per)
     assert cost.passthrough["SNS SMS (US)"] == pytest.approx(10 * prices.SMS_US_PER_MESSAGE * per)
     assert cost.passthrough["X reads"] == pytest.approx(1000 * prices.X_PER_POST_READ * per)
+    assert sum(cost.by_stage.values()) == pytest.approx(
+        cost.service_total - cost.lines["DynamoDB storage"]
+    )
     assert cost.fixed == {
         "Secrets Manager secrets": pytest.approx(0.80),
         "CloudWatch custom metrics": pytest.approx(3.00),
@@ -143,3 +148,22 @@ def test_workload_scales_every_count_and_mixes_what_it_asks_for() -> None:
     assert any(s.query.startswith("from:") for p in people for s in p.searches)
     span = max(p.created_at for p in posts) - min(p.created_at for p in posts)
     assert span.total_seconds() > 20 * 3600
+
+
+def test_full_scale_estimate_grows_each_stage_by_its_driver() -> None:
+    # Given a run at 1% whose stages cost $1 each per 1,000 subscribers, and $0.30 of storage,
+    # $0.10 of it in the matches table
+    by_stage = {"ingest": 1.0, "match": 1.0, "digest": 1.0, "deliver": 1.0}
+    cost = Cost({"DynamoDB storage": 0.30}, {}, {}, by_stage)
+
+    estimate = full_scale_estimate(cost, 0.01, matches_storage=0.10)
+
+    # Then posts-driven ingest holds, match-driven stages grow 100x, the schedule-driven digest
+    # is shared 100x wider, and only the matches' storage grows
+    assert estimate == {
+        "ingest": pytest.approx(1.0),
+        "match": pytest.approx(100.0),
+        "digest": pytest.approx(0.01),
+        "deliver": pytest.approx(100.0),
+        "storage": pytest.approx(0.20 + 10.0),
+    }
