@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos load mutate lock build deploy clean
+.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
+
+# Re-record what each handler calls (tests/iam_calls.json), after code starts or stops an AWS
+# call; tests/unit/test_iam.py then holds template.yaml's policies to it.
+iam-calls: $(STAMP)
+	rm -f tests/iam_calls.json
+	$(BIN)/python -m pytest tests/integration -q -p no:cacheprovider --iam-calls
 
 e2e: $(STAMP) browser $(AXE)
 	$(BIN)/python -m pytest tests/e2e
