@@ -4,8 +4,9 @@ the evaluation of one query over it.
 The match function appends each stream batch's new posts as one compressed chunk of summaries
 (`store.recent`): per post its id, time, author, language and folded tokens, which is all the
 query language looks at. A preview reader keeps the decoded window in memory, indexed by term
-(term -> the positions of the posts that contain it), and answers a query with set algebra over
-those postings, verifying phrases against the stored tokens. The answers are the reference
+(term -> the positions of the posts that contain it, adjacent token pairs included), and answers
+a query with set algebra over those postings: a two-word phrase is its pair's postings, a longer
+one is checked against the stored tokens of the posts holding all its pairs. The answers are the reference
 evaluator's (`query.evaluate` on `query.document` of the post); a test holds them to it.
 
 Pure: no AWS. `RecentIndex` is not thread-safe (one per Lambda worker).
@@ -21,6 +22,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from jobalerts.models import Post
@@ -31,6 +33,7 @@ from jobalerts.query import (
     Phrase,
     Query,
     Term,
+    bigram,
     fold,
     single_terms,
     tokenize,
@@ -114,9 +117,11 @@ class RecentIndex:
             self.times.append(summary.at)
             self.tokens.append(summary.tokens)
             words = summary.tokens.split(" ") if summary.tokens else []
-            for term in single_terms(words, summary.author, summary.lang):
-                if " " in term:
-                    continue  # hashtag bigrams: phrases are checked on positions instead
+            terms = single_terms(words, summary.author, summary.lang)
+            # Adjacent pairs too (as `query.document` has them): a phrase's candidates are then
+            # the posts holding each of its pairs, and few of them need their positions checked.
+            terms.update(bigram(first, second) for first, second in pairwise(words))
+            for term in terms:
                 found = postings.get(term)
                 if found is None:
                     postings[term] = array("I", (position,))
@@ -155,8 +160,12 @@ class RecentIndex:
         if isinstance(query, Term):
             return set(self.postings.get(query.value, ()))
         if isinstance(query, Phrase):
-            candidates = self._all_of([Term(word) for word in query.words], universe)
-            return {p for p in candidates if self._has_phrase(p, query.words)}
+            words = query.words
+            pairs = [Term(bigram(a, b)) for a, b in pairwise(words)] or [Term(w) for w in words]
+            candidates = self._all_of(list(pairs), universe)
+            if len(words) == 2:
+                return candidates  # the pair itself is the phrase (hashtag forms included)
+            return {p for p in candidates if self._has_phrase(p, words)}
         if isinstance(query, Not):
             return universe - self._evaluate(query.child, universe)
         if isinstance(query, And):

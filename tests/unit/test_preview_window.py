@@ -129,7 +129,16 @@ def test_phrases_negations_operators_and_hashtags_follow_the_query_language() ->
 WORDS = ["python", "rust", "remote", "berlin", "data", "engineer", "#hiring", "senior"]
 texts = st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join)
 queries = st.recursive(
-    st.sampled_from([*WORDS, '"data engineer"', "from:acme", "lang:en"]),
+    st.sampled_from(
+        [
+            *WORDS,
+            '"data engineer"',
+            '"hiring data"',
+            '"#hiring data engineer"',
+            "from:acme",
+            "lang:en",
+        ]
+    ),
     lambda inner: st.one_of(
         st.tuples(inner, inner).map(lambda p: f"({p[0]} {p[1]})"),
         st.tuples(inner, inner).map(lambda p: f"({p[0]} OR {p[1]})"),
