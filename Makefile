@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
+.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos load mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
+# A day of traffic metered and costed (README "Scale and cost"); LOAD_SCALE=1 is the full day.
+LOAD_SCALE ?= 0.02
+load: $(STAMP)
+	$(BIN)/jobalerts load --scale $(LOAD_SCALE)
+
 chaos: $(STAMP)
 	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
 

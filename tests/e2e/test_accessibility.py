@@ -16,11 +16,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.render import DigestLinks, render_email, render_web
 from jobalerts.links import Links
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts.subscriptions import confirmation_email
 from jobalerts_local.http import ApiServer
 from jobalerts_local.outbox import sent_emails

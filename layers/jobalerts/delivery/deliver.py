@@ -230,7 +230,11 @@ class DigestDelivery:
                 now=now,
             )
         except Conflict as exc:
-            raise DeliveryInFlight("lost the claim to another attempt") from exc
+            # The SDK retries a claim whose answer was lost after DynamoDB applied it, and the
+            # retry fails its condition on this attempt's own claim: the id tells them apart.
+            mine = self.log.get(request, now)
+            if mine is None or mine.attempt_id != attempt_id or mine.status != "sending":
+                raise DeliveryInFlight("lost the claim to another attempt") from exc
 
         view = self.links.digest(sub_id, digest.digest_id)
         self.archive.put(sub_id, digest.digest_id, self._web_page(digest, view), now)
