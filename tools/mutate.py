@@ -593,10 +593,14 @@ def collect(where: Path, targets: dict[str, list[str]]) -> Coverage:
 
 
 def _save(cov: Coverage, path: Path) -> None:
+    """Add this coverage to the saved one: a run over some modules keeps the others'."""
+    saved = json.loads(path.read_text()) if path.exists() else {"contexts": {}, "durations": {}}
     contexts = {
         m: {str(k): sorted(v) for k, v in lines.items()} for m, lines in cov.contexts.items()
     }
-    path.write_text(json.dumps({"contexts": contexts, "durations": cov.durations}))
+    saved["contexts"].update(contexts)
+    saved["durations"].update(cov.durations)
+    path.write_text(json.dumps(saved))
 
 
 def _load(path: Path, targets: dict[str, list[str]]) -> Coverage:
@@ -639,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--extra-test", action="append", default=[], help="node id to run on every mutant too"
     )
+    parser.add_argument(
+        "--test-file", action="append", help="use only these test files for the chosen modules"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -651,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Modules run in the order --module names them.
     order = args.module or [""]
-    targets = {m: TARGETS[m] for s in order for m in TARGETS if s in m}
+    targets = {m: args.test_file or TARGETS[m] for s in order for m in TARGETS if s in m}
     previous = _read(results_path) if args.survivors else []
     again = {
         (r["module"], r["code"], str(r["change"]).split(": ", 1)[1])
