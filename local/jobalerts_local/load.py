@@ -101,7 +101,7 @@ def _query(rng: random.Random, broad: bool) -> str:
 
 
 def workload(
-    scale: float, seed: int = 13, hours: float = 24.0
+    scale: float, seed: int = 13, hours: float = 24.0, broad_share: float = BROAD_SHARE
 ) -> tuple[list[SubscriberSpec], list[Post]]:
     """`FULL_*` times `scale` subscribers, searches and posts (at least one each); the posts
     spread over `hours`."""
@@ -125,7 +125,7 @@ def workload(
             frequency = rng.choices(("instant", "hourly", "daily", "weekly"), (3, 2, 4, 1))[0]
             from jobalerts_local.simulate import SearchSpec
 
-            specs.append(SearchSpec(_query(rng, rng.random() < BROAD_SHARE), channel, frequency))
+            specs.append(SearchSpec(_query(rng, rng.random() < broad_share), channel, frequency))
         subscribers.append(SubscriberSpec(n + 1, email, phone, rng.choice(TIMEZONES), tuple(specs)))
     posts = [Post.model_validate(p) for p in _posts(rng, max(1, round(FULL_POSTS * scale)), hours)]
     return subscribers, posts
@@ -630,6 +630,7 @@ def run_load(
     *,
     hours: float = 24.0,
     sweep: timedelta | None = None,
+    broad_share: float = BROAD_SHARE,
 ) -> LoadResult:
     """The run. `hours` and `sweep` (how long the clock runs on after the last post, a week and
     a day by default so every weekly digest falls due) shorten it for tests."""
@@ -649,7 +650,7 @@ def run_load(
 
     say = log or (lambda _: None)
     began = time.monotonic()
-    people, posts = workload(scale, seed, hours)
+    people, posts = workload(scale, seed, hours, broad_share)
     signups = max(1, round(len(people) * SIGNUPS_PER_DAY))
     rng = random.Random(seed)
     newcomers = _newcomers(rng, signups, len(people))
