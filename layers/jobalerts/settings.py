@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     delivery_queue_url: str = ""
     source_secret_name: str = "jobalerts/sources"  # noqa: S105 - a name, not a secret
     signing_secret_name: str = "jobalerts/signing-key"  # noqa: S105 - a name, not a secret
+    session_parameter_path: str = Field(
+        default="/jobalerts/bluesky-sessions",
+        description="SSM path of the SecureString parameters that hold Bluesky sessions",
+    )
 
     public_base_url: str = Field(default="http://127.0.0.1:8080", description="where links point")
     sender_email: str = "alerts@jobalerts.example"
@@ -52,6 +56,11 @@ class Settings(BaseSettings):
     match_ttl_days: int = Field(default=14, ge=1)
     search_shards: int = Field(default=1, ge=1)
     match_shard: str = "0"
+    snapshot_bucket: str = Field(default="", description="empty: no index snapshots")
+    snapshot_secret_name: str = "jobalerts/index-snapshot-key"  # noqa: S105 - a name, not a secret
+    snapshot_interval_minutes: int = Field(
+        default=15, ge=1, description="a warm worker writes its index at most this often"
+    )
     max_posts_per_search: int = Field(default=5, ge=1)
     max_posts_per_author: int = Field(
         default=3, ge=1, description="posts of one account per search in one digest"
@@ -70,6 +79,10 @@ class Settings(BaseSettings):
     sms_signup_limit_overall: int = Field(
         default=50, ge=1, description="confirmation texts, all numbers together"
     )
+    # Search previews cost CPU, not messages: a tighter window, a looser count.
+    preview_window_seconds: int = Field(default=60, ge=10)
+    preview_limit_per_client: int = Field(default=20, ge=1, description="per client IP")
+    preview_limit_overall: int = Field(default=600, ge=1, description="every preview together")
     sms_countries: str = Field(
         default="US,CA,GB,IE,DE,FR,NL,AU",
         description="ISO 3166 regions whose mobile numbers may get texts",

@@ -73,3 +73,36 @@ def test_the_sam_layer_is_built_from_the_runtime_folder() -> None:
     # The layer's ContentUri is layers/: what is under it is exactly what ships
     assert re.search(r"ContentUri:\s*layers/?\s*$", template, re.MULTILINE)
     assert not (ROOT / "layers" / "jobalerts_local").exists()
+
+
+STORE = LAYER / "store"
+
+
+def _outside_store() -> list[Path]:
+    return [p for p in _modules(LAYER) if STORE not in p.parents]
+
+
+def test_only_the_store_imports_its_dynamodb_helpers_or_boto3_dynamodb() -> None:
+    # Given every layer module outside store/ (aws.py builds the resource the store uses)
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _outside_store()
+        for name in _imports(path)
+        if name.startswith(("jobalerts.store._dynamo", "boto3.dynamodb"))
+        or (name.startswith("mypy_boto3_dynamodb") and path.name != "aws.py")
+    }
+    # Then none reaches for the store's private helpers or DynamoDB's own types
+    assert offenders == set()
+
+
+def test_only_the_store_opens_a_table() -> None:
+    openers = {
+        str(path.relative_to(ROOT))
+        for path in [*_outside_store(), *FUNCTIONS.glob("*/app.py")]
+        if path.name != "aws.py"
+        and any(
+            needle in path.read_text(encoding="utf-8")
+            for needle in (".Table(", "aws.table(", "aws.dynamodb(")
+        )
+    }
+    assert openers == set()

@@ -8,12 +8,10 @@ from botocore.exceptions import ClientError
 
 from jobalerts import aws
 from jobalerts.errors import Throttled
+from jobalerts.retry import is_throttling
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
-
-# SNS spells its ThrottledException "Throttled" on the wire.
-_THROTTLED = {"Throttled", "Throttling", "ThrottlingException", "ThrottledException"}
 
 
 class OptedOut(Exception):
@@ -39,7 +37,7 @@ class SmsSender:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return str(response["MessageId"])
@@ -60,7 +58,7 @@ class SmsSender:
                 PhoneNumber=phone, Message=text, MessageAttributes=attributes
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return str(response["MessageId"])
@@ -73,7 +71,7 @@ class SmsSender:
                 return False
             self.client.opt_in_phone_number(phoneNumber=phone)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return True
