@@ -697,6 +697,8 @@ def run_load(
         try:
             latencies, expected = _latencies(people + newcomers, posts, meter)
         except Exception as exc:  # a long run's other figures still count
+            if log is None:
+                raise
             say(f"latency not measured: {exc!r}")
             latencies, expected = [], 0
         emails = len(meter.ses_accepted)
@@ -769,8 +771,8 @@ def _latencies(
     people: list[SubscriberSpec], posts: list[Post], meter: Meter
 ) -> tuple[list[float], int]:
     """Post to SES for every (instant email search's subscriber, matching post) delivered."""
-    from jobalerts.digests.archive import DigestArchive
     from jobalerts.query import document, evaluate, parse
+    from jobalerts.store.archive import DigestArchive
     from jobalerts_local.outbox import sent_emails
 
     accepted = {mid: at for at, mid in meter.ses_accepted}
