@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from jobalerts.matcher import Matcher
 from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus, Subscriber
 from jobalerts.models import SubscriberStatus as Status
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
-from jobalerts.settings import Settings, get_settings
 from jobalerts.snapshot import Snapshot
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store.feeds import FeedRepository
@@ -122,9 +122,11 @@ class MatchService:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     feeds: FeedRepository | None = None
 
+    @tracer.capture_method
     def refresh(self) -> int:
         return self.index.refresh()
 
+    @tracer.capture_method(capture_response=False)
     def handle(self, posts: Iterable[Post]) -> int:
         """Queue every (subscriber, channel, post) hit; returns how many were queued."""
         now = self.clock()
@@ -173,11 +175,7 @@ def post_from_new_image(event_name: str, image: dict[str, Any] | None) -> Post |
     return item_to_post(dict(image))
 
 
-def default_service(settings: Settings | None = None) -> MatchService:
-    settings = settings or get_settings()
-    return MatchService(
-        index=LiveIndex(SearchesRepository(), shard=settings.match_shard),
-        subscribers=SubscribersRepository(),
-        matches=MatchesRepository(),
-        feeds=FeedRepository(),
-    )
+def post_from_stream(record: DynamoDBStreamRecordModel) -> Post | None:
+    """The post a parsed stream record inserted (Powertools has deserialized the image)."""
+    image = record.dynamodb.NewImage
+    return post_from_new_image(record.eventName, image if isinstance(image, dict) else None)

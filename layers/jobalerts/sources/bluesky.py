@@ -30,7 +30,7 @@ import httpx
 from jobalerts.errors import ConfigurationError
 from jobalerts.models import Post
 from jobalerts.observability import logger
-from jobalerts.settings import Settings
+from jobalerts.settings import SourceSettings
 from jobalerts.sources.base import (
     BUDGET,
     ERROR,
@@ -520,7 +520,7 @@ class BlueskySource:
 
 
 def build(
-    settings: Settings, client: httpx.Client, credentials: Mapping[str, Any]
+    settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
 ) -> BlueskySource:
     handle = str(credentials.get("bluesky_handle") or os.environ.get("BLUESKY_HANDLE") or "")
     password = str(

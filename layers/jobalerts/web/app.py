@@ -23,10 +23,17 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from jobalerts import tokens
-from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound, Throttled
+from jobalerts.errors import (
+    ConfigurationError,
+    InvalidInput,
+    InvalidToken,
+    JobAlertsError,
+    NotFound,
+    Throttled,
+)
+from jobalerts.feeds import FeedService
 from jobalerts.models import SavedSearch, Subscriber, author_key
 from jobalerts.observability import logger
-from jobalerts.settings import get_settings
 from jobalerts.store.signups import Signup
 from jobalerts.subscriptions import FieldError, RateLimited, SubscriptionService, is_encodable
 from jobalerts.web import feeds, pages
@@ -57,16 +64,19 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-_built: list[SubscriptionService] = []
+_installed: list[SubscriptionService] = []
+
+
+def install(subscriptions: SubscriptionService, feed_service: FeedService) -> None:
+    """The handler gives the routes the services `jobalerts.wiring` built, once per cold start."""
+    _installed[:] = [subscriptions]
+    feeds.install(feed_service)
 
 
 def service() -> SubscriptionService:
-    """One per warm worker (the signing key and AWS clients are reused), rebuilt whenever the
-    settings are reloaded, as local runs and tests do for each fresh stack."""
-    settings = get_settings()
-    if not _built or _built[0].settings is not settings:
-        _built[:] = [SubscriptionService(settings)]
-    return _built[0]
+    if not _installed:
+        raise ConfigurationError("web.app.install() was not called: see jobalerts.wiring")
+    return _installed[0]
 
 
 # ---------------------------------------------------------------- request helpers
