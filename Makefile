@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: browser tools faketime venv test test-dates lint typecheck cfn unit integration e2e demo serve abuse bench chaos mutate lock build deploy clean
+.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,12 +42,20 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The browser tests inject axe-core (pinned in package-lock.json) into every page and email.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(AXE)
+
+axe: $(AXE)
+
 # The mail tests score every email with Debian's SpamAssassin (local rules, no network).
 tools: browser
 	@command -v spamassassin >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; }
 
-test: lint typecheck cfn tools
+test: lint typecheck cfn tools $(AXE)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
@@ -56,7 +64,13 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP) browser
+# Re-record what each handler calls (tests/iam_calls.json), after code starts or stops an AWS
+# call; tests/unit/test_iam.py then holds template.yaml's policies to it.
+iam-calls: $(STAMP)
+	rm -f tests/iam_calls.json
+	$(BIN)/python -m pytest tests/integration -q -p no:cacheprovider --iam-calls
+
+e2e: $(STAMP) browser $(AXE)
 	$(BIN)/python -m pytest tests/e2e
 
 # The suite on a moved clock: a month's last minutes, the EU spring and the US autumn DST change.
@@ -88,6 +102,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # jobalerts simulate on a seeded workload at fault rates 0, 0.05 and 0.2; prints the table.
+# A day of traffic metered and costed (README "Scale and cost"); LOAD_SCALE=1 is the full day.
+LOAD_SCALE ?= 0.02
+load: $(STAMP)
+	$(BIN)/jobalerts load --scale $(LOAD_SCALE)
+
 chaos: $(STAMP)
 	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
 
@@ -110,4 +129,4 @@ deploy: build
 	$(SAM) deploy --guided
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam out .pytest_cache .mypy_cache .ruff_cache

@@ -66,3 +66,28 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         os.environ.clear()
         os.environ.update(snapshot)
         get_settings.cache_clear()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--iam-calls",
+        action="store_true",
+        help="record the AWS calls each handler makes and add them to tests/iam_calls.json",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """`make iam-calls`: what every handler called in this run, merged into the recorded file
+    (merged, so running part of the suite never forgets calls another part made)."""
+    if not request.config.getoption("--iam-calls"):
+        yield
+        return
+    from tests.support.iam import RECORDED, dump_recorded, load_recorded, recording
+
+    with recording() as calls:
+        yield
+    merged = load_recorded() if RECORDED.exists() else {}
+    for function, grants in calls.items():
+        merged[function] = merged.get(function, set()) | grants
+    dump_recorded(merged)

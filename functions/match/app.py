@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts import matching, wiring
+from jobalerts import matching, preview, wiring
 from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import MatchSettings
@@ -17,7 +17,7 @@ from jobalerts.settings import MatchSettings
 # Cold start: a missing variable fails here, by name. The service lives as long as the worker:
 # the index it holds is the point of keeping it.
 SETTINGS = MatchSettings.load()
-SERVICE = wiring.build_match(SETTINGS)
+SERVICE, RECENT_POSTS = wiring.build_match(SETTINGS)
 # Records are parsed into the Powertools model; one that does not parse is reported on its own.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
 
@@ -45,4 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         failed = processor.response()["batchItemFailures"]
         failed += [{"itemIdentifier": raw["dynamodb"]["SequenceNumber"]} for _, raw in posts]
         return {"batchItemFailures": failed}
+    # Every shard's worker sees every post: one of them keeps the previews' window.
+    if SETTINGS.match_shard == "0":
+        preview.remember_quietly(RECENT_POSTS, [post for post, _ in posts], SERVICE.clock())
     return processor.response()

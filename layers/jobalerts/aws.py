@@ -11,6 +11,8 @@ invocation is left. So each call site says what it can afford:
 | `DIGEST_SEND`: SES SendEmail, SNS Publish of a digest | 2 s / 10 s | 1 | nothing resends below the claim; `DigestDelivery` retries throttling itself, within the invocation's time, and counts a timeout after sending as an ambiguous send (docs/digests.md) |
 | `NOTIFY`: SES/SNS for confirmations | 2 s / 10 s | standard, 3 | a second confirmation is harmless |
 | `LOOKUP`: SNS opt-out check | 2 s / 5 s | standard, 3 | a read |
+| `SNAPSHOT`: S3 index snapshots | 2 s / 20 s | standard, 3 | tens of MB each way; a failed read falls back to a full build, a failed write is retried at the next interval |
+| `PARAMETERS`: SSM Get/PutParameter (Bluesky sessions) | 2 s / 5 s | standard, 3 | a cache: a failure costs one login |
 
 A unit test fails when `boto3.client(` or `boto3.resource(` appears anywhere else in layers/.
 """
@@ -24,9 +26,11 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
 
 def _config(connect: float, read: float, attempts: int) -> Config:
@@ -42,6 +46,8 @@ QUEUE = _config(2, 5, 3)
 DIGEST_SEND = _config(2, 10, 1)
 NOTIFY = _config(2, 10, 3)
 LOOKUP = _config(2, 5, 3)
+SNAPSHOT = _config(2, 20, 3)
+PARAMETERS = _config(2, 5, 3)
 
 
 def dynamodb() -> DynamoDBServiceResource:
@@ -52,12 +58,20 @@ def table(name: str) -> Table:
     return dynamodb().Table(name)
 
 
+def s3(config: Config = SNAPSHOT) -> S3Client:
+    return boto3.client("s3", config=config)
+
+
 def sesv2(config: Config) -> SESV2Client:
     return boto3.client("sesv2", config=config)
 
 
 def sns(config: Config) -> SNSClient:
     return boto3.client("sns", config=config)
+
+
+def ssm(config: Config = PARAMETERS) -> SSMClient:
+    return boto3.client("ssm", config=config)
 
 
 def sqs(config: Config = QUEUE) -> SQSClient:
@@ -69,10 +83,14 @@ __all__ = [
     "DIGEST_SEND",
     "LOOKUP",
     "NOTIFY",
+    "PARAMETERS",
     "QUEUE",
+    "SNAPSHOT",
     "dynamodb",
+    "s3",
     "sesv2",
     "sns",
     "sqs",
+    "ssm",
     "table",
 ]

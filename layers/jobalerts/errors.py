@@ -32,6 +32,14 @@ class InvalidInput(JobAlertsError):
     """Input the user can fix; the message is safe to show them."""
 
 
+class RateLimited(JobAlertsError):
+    """Too many requests from this client, to this destination, or overall."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests")
+        self.retry_after = retry_after
+
+
 class InvalidToken(JobAlertsError):
     pass
 

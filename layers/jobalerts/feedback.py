@@ -21,13 +21,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from jobalerts.delivery.records import DeliveryLog
-from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.errors import InvalidInput
 from jobalerts.models import Channel, SubscriberStatus
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.store.deliveries import DeliveryLog
 from jobalerts.store.searches import SearchesRepository
 from jobalerts.store.subscribers import SubscribersRepository
+from jobalerts.store.suppressions import SuppressionList
 
 
 @dataclass

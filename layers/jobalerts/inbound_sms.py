@@ -28,7 +28,8 @@ from jobalerts.delivery.sms import SmsSender
 from jobalerts.errors import NotFound
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import InboundSmsSettings
-from jobalerts.store import StateRepository, SubscribersRepository
+from jobalerts.store import SubscribersRepository
+from jobalerts.store.inbound import InboundMessagesRepository
 
 PROGRAM = "jobalerts job alerts"
 # What carriers require next to a phone field and in the first text (CTIA; AWS's registration
@@ -44,7 +45,6 @@ HELP = frozenset({"HELP", "INFO"})
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
-DEDUP_PK = "inbound-sms"
 DEDUP_DAYS = 7
 
 
@@ -106,13 +106,13 @@ class InboundSms:
         *,
         settings: InboundSmsSettings,
         subscribers: SubscribersRepository,
-        state: StateRepository,
+        inbound: InboundMessagesRepository,
         sms: SmsSender,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
         self.subscribers = subscribers
-        self.state = state
+        self.inbound = inbound
         self.sms = sms
         self.clock = clock
 
@@ -126,18 +126,14 @@ class InboundSms:
             logger.warning("inbound text malformed")
             metrics.add_metric(name="InboundSmsMalformed", unit=MetricUnit.Count, value=1)
             return Action.MALFORMED
-        if text.inbound_message_id and self.state.get(DEDUP_PK, text.inbound_message_id):
+        if text.inbound_message_id and self.inbound.seen(text.inbound_message_id):
             logger.info("inbound text already handled")
             return Action.DUPLICATE
         keyword = keyword_of(text.message_body) or keyword_of(text.message_keyword)
         action = self._act(keyword, text)
         if action is not Action.IGNORED and text.inbound_message_id:
             expires = self.clock() + timedelta(days=DEDUP_DAYS)
-            self.state.put(
-                DEDUP_PK,
-                text.inbound_message_id,
-                {"action": action.value, "expiration": int(expires.timestamp())},
-            )
+            self.inbound.remember(text.inbound_message_id, action.value, int(expires.timestamp()))
         logger.info("inbound text handled", keyword=keyword[:12], action=action.value)
         metrics.add_metric(name="InboundSms", unit=MetricUnit.Count, value=1)
         return action

@@ -1,7 +1,9 @@
 """One ingest run: every enabled source, from its checkpoint, into the posts table.
 
 Order per source: fetch, store every post, then save the checkpoint; a crash in between
-re-reads posts (stored ones are skipped) and never skips one. One failing source does not stop
+re-reads posts (stored ones are skipped) and never skips one. A source that reads in parts
+(X: one query after another) commits each part as it goes, so progress survives a function
+that keeps dying mid-run. One failing source does not stop
 the others. X reads are counted against a monthly and a per-run budget in the State table, and
 a 429 pauses a source until its reset instead of sleeping in Lambda.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,15 +25,11 @@ from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
-from jobalerts.store._dynamo import epoch_after
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
 HTTP_TIMEOUT_SECONDS = 5.0
 USER_AGENT = "jobalerts/1.0 (+https://github.com/jobalerts)"
-PAUSE_PK = "pause"
-BUDGET_PK = "budget"
-DUP_PK = "dup"
 
 
 @dataclass
@@ -46,6 +44,8 @@ class SourceSummary:
     skipped: str | None = None
     error: str | None = None
     checkpoint_saved: bool = False
+    commits: int = 0
+    """Checkpoints saved mid-run, each after the posts it covers were stored."""
     resume_after: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,7 +85,7 @@ class Ingest:
         return result
 
     def run_source(self, name: str, now: datetime, summary: SourceSummary) -> None:
-        resume_after = paused_until(self.state.get(PAUSE_PK, name))
+        resume_after = paused_until(self.state.get_pause(name))
         if resume_after is not None and resume_after > now:
             summary.skipped, summary.resume_after = RATE_LIMITED, resume_after.isoformat()
             logger.info("source paused", source=name, resume_after=summary.resume_after)
@@ -97,17 +97,30 @@ class Ingest:
             logger.warning("x monthly read budget used up", month=f"{now:%Y-%m}")
             return
         source = self.source(name)
+        committed = 0
+
+        def commit(posts: list[Post], checkpoint: dict[str, Any]) -> None:
+            nonlocal committed
+            # Any failure to store propagates before the checkpoint moves past what failed.
+            self.store(posts, summary, now)
+            committed += len(posts)
+            self.state.put_checkpoint(name, checkpoint)
+            summary.commits += 1
+
         result = source.fetch(
-            self.state.get_checkpoint(name), max_pages=self.settings.x_max_pages, budget=budget
+            self.state.get_checkpoint(name),
+            max_pages=self.settings.x_max_pages,
+            budget=budget,
+            commit=commit,
         )
         self.account(name, now, result, summary)
-        self.store(result, summary, now)
+        self.store(result.posts[committed:], summary, now)
         if result.checkpoint is not None:
             self.state.put_checkpoint(name, result.checkpoint)
             summary.checkpoint_saved = True
         if result.stopped == RATE_LIMITED and result.resume_after is not None:
             summary.resume_after = result.resume_after.isoformat()
-            self.state.put(PAUSE_PK, name, {"resume_after": summary.resume_after})
+            self.state.put_pause(name, summary.resume_after)
             metrics.add_metric(name="SourceRateLimited", unit=MetricUnit.Count, value=1)
         if result.stopped == BUDGET:
             metrics.add_metric(name="XBudgetExhausted", unit=MetricUnit.Count, value=1)
@@ -123,8 +136,7 @@ class Ingest:
         """Reads this run may spend: the per-run cap, or what is left of the month if less."""
         if name != "x":
             return None
-        used = (self.state.get(BUDGET_PK, f"x#{now:%Y-%m}") or {}).get("reads", 0)
-        left = self.settings.x_monthly_read_budget - int(used)
+        left = self.settings.x_monthly_read_budget - self.state.reads_used("x", f"{now:%Y-%m}")
         return min(self.settings.x_run_read_budget, left)
 
     def account(
@@ -138,7 +150,7 @@ class Ingest:
         summary.stopped = result.stopped
         if name == "x" and result.reads:
             # Counted before storing: X bills the reads whether or not storing works.
-            self.state.add(BUDGET_PK, f"x#{now:%Y-%m}", "reads", result.reads)
+            self.state.add_reads("x", f"{now:%Y-%m}", result.reads)
             metrics.add_metric(name="XReads", unit=MetricUnit.Count, value=result.reads)
 
     def store_post(self, post: Post, now: datetime | None = None) -> str:
@@ -152,26 +164,17 @@ class Ingest:
         """
         key = fingerprint(post)
         if key is not None:
-            first = self.state.put_if_absent(
-                DUP_PK,
-                key,
-                {
-                    "original": post.id,
-                    "expiration": epoch_after(self.posts.ttl_days, post.created_at),
-                },
-                now,
-            )
+            until = post.created_at + timedelta(days=self.posts.ttl_days)
+            first = self.state.first_post(key, post.id, until, now)
             original = str((first or {}).get("original", ""))
             if original and original != post.id:
                 self.posts.add_also_posted_by(original, post.author_handle)
                 return "near_duplicate"
         return "stored" if self.posts.put_new(post) else "duplicate"
 
-    def store(
-        self, result: FetchResult, summary: SourceSummary, now: datetime | None = None
-    ) -> None:
+    def store(self, posts: list[Post], summary: SourceSummary, now: datetime | None = None) -> None:
         """Store every post; any failure propagates so the checkpoint is not saved."""
-        for post in result.posts:
+        for post in posts:
             outcome = self.store_post(post, now)
             if outcome == "stored":
                 summary.stored += 1

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from jobalerts.matcher import Matcher
-from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus, Subscriber
+from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus
 from jobalerts.models import SubscriberStatus as Status
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.query import QuerySyntaxError
@@ -27,6 +27,9 @@ from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRe
 from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
 from jobalerts.store.searches import TOMBSTONE_DAYS
+
+if TYPE_CHECKING:
+    from jobalerts.index_snapshots import SnapshotKeeper
 
 # GSI reads are eventually consistent and writers' clocks differ a little: re-read a short
 # overlap on every refresh (applying a change twice is harmless; missing one is not).
@@ -121,10 +124,17 @@ class MatchService:
     matches: MatchesRepository
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     feeds: FeedRepository | None = None
+    # Where a cold worker starts from and a warm one writes to (jobalerts.index_snapshots).
+    snapshots: SnapshotKeeper | None = None
 
     @tracer.capture_method
     def refresh(self) -> int:
-        return self.index.refresh()
+        if self.snapshots is not None and self.index.loaded_at is None:
+            self.snapshots.restore(self.index)
+        changes = self.index.refresh()
+        if self.snapshots is not None:
+            self.snapshots.write_if_due(self.index)
+        return changes
 
     @tracer.capture_method(capture_response=False)
     def handle(self, posts: Iterable[Post]) -> int:
@@ -144,7 +154,7 @@ class MatchService:
             # A search's feed fills whatever its channel's schedule or state.
             if self.feeds is not None and subscriber.status is Status.ACTIVE:
                 self.feeds.add(subscriber.subscriber_id, search_id, post, now)
-            if not _reachable(subscriber, route.channel):
+            if not subscriber.reachable(route.channel):
                 continue
             self.matches.add(
                 subscriber_id=subscriber.subscriber_id,
@@ -158,14 +168,6 @@ class MatchService:
         metrics.add_metric(name="MatchesQueued", unit=MetricUnit.Count, value=queued)
         logger.info("queued matches", posts=len({p.id for p, _, _ in hits}), matches=queued)
         return queued
-
-
-def _reachable(subscriber: Subscriber, channel: Channel) -> bool:
-    if subscriber.status is not Status.ACTIVE or not subscriber.confirmed(channel):
-        return False
-    if channel is Channel.EMAIL:
-        return bool(subscriber.email) and subscriber.email_enabled
-    return bool(subscriber.phone) and subscriber.sms_enabled
 
 
 def post_from_new_image(event_name: str, image: dict[str, Any] | None) -> Post | None:

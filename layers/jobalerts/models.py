@@ -124,6 +124,22 @@ class Subscriber(BaseModel):
             return bool(self.email) and self.email_confirmed
         return bool(self.phone) and self.phone_confirmed
 
+    def unreachable(self, channel: Channel) -> str | None:
+        """Why nothing can reach this subscriber on `channel`, or None when it can: the one rule
+        the match worker (queues nothing) and delivery (sends nothing) share. Pauses and the
+        suppression list are delivery's to check: a paused subscriber's matches wait."""
+        if self.status is not SubscriberStatus.ACTIVE:
+            return f"subscriber {self.status.value}"
+        if not self.confirmed(channel):
+            # A channel counts only once a link sent to that very address was used.
+            return f"{channel.value} not confirmed"
+        if channel is Channel.EMAIL:
+            return None if self.email_enabled and self.email else "email off"
+        return None if self.sms_enabled and self.phone else "sms off"
+
+    def reachable(self, channel: Channel) -> bool:
+        return self.unreachable(channel) is None
+
 
 def author_key(handle: str) -> str:
     """One account however its handle is written: no leading @, case folded."""

@@ -171,13 +171,26 @@ def document(text: str, author: str | None = None, lang: str | None = None) -> D
     tokens = tokenize(folded)
     terms = set(tokens)
     terms.update([f"{first} {second}" for first, second in itertools.pairwise(tokens)])
-    if "#" in folded:
+    return Document(_with_extras(terms, tokens, author, lang, hashtags="#" in folded), tokens)
+
+
+def single_terms(tokens: list[str], author: str | None = None, lang: str | None = None) -> set[str]:
+    """The terms `document` gives the same post, without the bigrams: everything the reference
+    evaluator looks up (phrases use positions). For indexes kept from stored tokens."""
+    hashtags = any(token[0] == "#" for token in tokens)
+    return _with_extras(set(tokens), tokens, author, lang, hashtags=hashtags)
+
+
+def _with_extras(
+    terms: set[str], tokens: list[str], author: str | None, lang: str | None, *, hashtags: bool
+) -> set[str]:
+    if hashtags:
         _add_hashtag_forms(tokens, terms)
     if author:
         terms.add(author_term(author))
     if lang:
         terms.update(lang_terms(lang))
-    return Document(terms, tokens)
+    return terms
 
 
 def _add_hashtag_forms(tokens: list[str], terms: set[str]) -> None:

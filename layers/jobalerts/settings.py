@@ -116,6 +116,10 @@ class SourceSettings(ShardSettings):
     x_run_read_budget: int = Field(default=2_000, ge=0, description="posts read per ingest run")
     x_max_pages: int = Field(default=10, ge=1)
     author_blocklist: str = Field(default="", description="comma-separated handles to drop")
+    session_parameter_path: str = Field(
+        min_length=1,
+        description="SSM path of the SecureString parameters that hold Bluesky sessions",
+    )
 
     @property
     def source_list(self) -> list[str]:
@@ -143,6 +147,10 @@ class SignupLimitSettings(_FromEnvironment):
     sms_signup_limit_overall: int = Field(
         default=50, ge=1, description="confirmation texts, all numbers together"
     )
+    # Search previews cost CPU, not messages: a tighter window, a looser count.
+    preview_window_seconds: int = Field(default=60, ge=10)
+    preview_limit_per_client: int = Field(default=20, ge=1, description="per client IP")
+    preview_limit_overall: int = Field(default=600, ge=1, description="every preview together")
     sms_countries: str = Field(
         default="US,CA,GB,IE,DE,FR,NL,AU",
         description="ISO 3166 regions whose mobile numbers may get texts",
@@ -191,8 +199,34 @@ class IngestSettings(SearchesTableSettings, PostsTableSettings, StateTableSettin
     """functions/ingest: polls the sources into the posts table."""
 
 
-class MatchSettings(SubscribersTableSettings, SearchesTableSettings, MatchesTableSettings):
-    """functions/match: the posts stream against the live searches of one shard."""
+class SnapshotSettings(_FromEnvironment):
+    """Index snapshots in S3: optional, so an empty bucket turns them off."""
+
+    snapshot_bucket: str = Field(default="", description="empty: no index snapshots")
+    snapshot_secret_name: str = Field(
+        default="", description="the HMAC key's secret; required once SNAPSHOT_BUCKET is set"
+    )
+    snapshot_interval_minutes: int = Field(
+        default=15, ge=1, description="a warm worker writes its index at most this often"
+    )
+
+    @model_validator(mode="after")
+    def _a_bucket_needs_a_key(self) -> Self:
+        # An unsigned snapshot would be unpickled on trust: refuse the pair half set.
+        if self.snapshot_bucket and not self.snapshot_secret_name:
+            raise ValueError("SNAPSHOT_SECRET_NAME is required when SNAPSHOT_BUCKET is set")
+        return self
+
+
+class MatchSettings(
+    SubscribersTableSettings,
+    SearchesTableSettings,
+    MatchesTableSettings,
+    StateTableSettings,
+    SnapshotSettings,
+):
+    """functions/match: the posts stream against the live searches of one shard; it also
+    appends each batch to the previews' window of recent posts (state table)."""
 
     match_shard: str = "0"
 
@@ -204,6 +238,7 @@ class SmsAccountSettings(_FromEnvironment):
 class SubscriptionsSettings(
     SubscribersTableSettings,
     SearchesTableSettings,
+    PostsTableSettings,
     MatchesTableSettings,
     StateTableSettings,
     PublicLinkSettings,
@@ -211,7 +246,8 @@ class SubscriptionsSettings(
     SignupLimitSettings,
     ShardSettings,
 ):
-    """functions/subscriptions: the API and the pages behind emailed links."""
+    """functions/subscriptions: the API, the search previews and the pages behind emailed
+    links."""
 
 
 class Settings(
@@ -225,6 +261,7 @@ class Settings(
     DigestLimitSettings,
     SourceSettings,
     SignupLimitSettings,
+    SnapshotSettings,
 ):
     """Every field group, each field with a local default: for the local harness's own commands
     and the repositories' fallbacks. No handler reads it; each loads its own model above.
@@ -239,6 +276,8 @@ class Settings(
     delivery_queue_url: str = ""
     source_secret_name: str = "jobalerts/sources"  # noqa: S105 - a name, not a secret
     signing_secret_name: str = "jobalerts/signing-key"  # noqa: S105 - a name, not a secret
+    session_parameter_path: str = "/jobalerts/bluesky-sessions"
+    snapshot_secret_name: str = "jobalerts/index-snapshot-key"  # noqa: S105 - a name, not a secret
     public_base_url: str = Field(default="http://127.0.0.1:8080", description="where links point")
     sender_email: str = "alerts@jobalerts.example"
     unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"

@@ -2,8 +2,8 @@
 
 Nothing here knows about HTTP. Bad input raises `FieldError` (safe to show, names the field and,
 for queries, the column); bad links raise `InvalidToken`; too many requests raise `RateLimited`;
-the web layer maps them to responses. Every input is validated before anything is written or
-sent, so a refused request leaves no trace.
+the web layer maps them to responses. Inputs arrive as the request models of `jobalerts.requests`,
+validated at the edge before anything is written or sent, so a refused request leaves no trace.
 
 Subscribing never looks the address up, so a known and an unknown address take the same path
 (the same reads, writes and message) and get the same answer. The request is stored as a
@@ -25,21 +25,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
-from zoneinfo import available_timezones
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jobalerts import inbound_sms as sms_rules
 from jobalerts import pauses, tokens
-from jobalerts import query as query_language
 from jobalerts.delivery.email import OutgoingEmail
 from jobalerts.delivery.senders import Senders
 from jobalerts.delivery.sms import OptedOut
-from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.digests.archive import DigestArchive
-from jobalerts.errors import InvalidInput, InvalidToken, JobAlertsError, NotFound
+from jobalerts.errors import InvalidToken, NotFound, RateLimited
 from jobalerts.links import (
     CONFIRM_TTL,
     MANAGE_TTL,
@@ -50,10 +46,8 @@ from jobalerts.links import (
 )
 from jobalerts.matcher import shard_for
 from jobalerts.models import (
-    MAX_SMS_DAILY_CAP,
     MIN_QUIET_HOURS,
     Channel,
-    Frequency,
     SavedSearch,
     Subscriber,
     SubscriberStatus,
@@ -61,289 +55,33 @@ from jobalerts.models import (
     quiet_hours,
 )
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.requests import (
+    ChannelRequest,
+    FieldError,
+    PauseRequest,
+    SearchChanges,
+    SearchRequest,
+    SettingsChanges,
+    SubscribeRequest,
+    UnmuteRequest,
+)
 from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
-from jobalerts.store._dynamo import now_iso
+from jobalerts.store.archive import DigestArchive
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.ratelimits import Limit, RateLimits
+from jobalerts.store.searches import change_stamp
 from jobalerts.store.signups import Signup, SignupsRepository
 from jobalerts.store.subscribers import AddressTaken, SearchSlots, SubscriberAddresses
+from jobalerts.store.suppressions import SuppressionList
 
 MAX_SEARCHES = 25
 MAX_MUTED = 200
-MAX_HANDLE_LENGTH = 320
 _SEARCH_ID = re.compile(r"[0-9a-f]{32}")
-SETTINGS_FIELDS = (
-    "timezone",
-    "digest_hour",
-    "digest_weekday",
-    "sms_quiet_start",
-    "sms_quiet_end",
-    "sms_daily_cap",
-    "email_enabled",
-    "sms_enabled",
-)
-
-
-class FieldError(InvalidInput):
-    """Input a person can fix: which field, and for a query the 1-based column."""
-
-    def __init__(self, message: str, field: str, column: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.column = column
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"error": self.message, "field": self.field}
-        if self.column is not None:
-            data["column"] = self.column
-        return data
-
-
-# ---------------------------------------------------------------- validation (pure)
-
-MAX_EMAIL_LENGTH = 254
-MAX_PHONE_LENGTH = 32
-MAX_TIMEZONE_LENGTH = 64
-# Text messages go only to numbers a carrier says are mobile. phonenumbers cannot tell mobile
-# from fixed in the US and Canada (FIXED_LINE_OR_MOBILE), so those pass; premium, shared-cost,
-# toll-free, VoIP, pager, personal and landline numbers do not. Satellite (+881, +870, +882)
-# and UIFN (+800) numbers have no region ("001"), so the country allowlist refuses them.
-_TEXTABLE_TYPES = {1, 2}  # PhoneNumberType.MOBILE, FIXED_LINE_OR_MOBILE
-
-
-def valid_text(value: Any, field: str, max_length: int, empty: str) -> str:
-    """A string a person could have typed: present, bounded, and encodable (no lone surrogate)."""
-    if not isinstance(value, str) or not value.strip():
-        raise FieldError(empty, field)
-    if len(value) > max_length:
-        raise FieldError(f"{field} is longer than {max_length} characters", field)
-    if not is_encodable(value):
-        raise FieldError(f"{field} contains characters that are not text", field)
-    return value.strip()
-
-
-def is_encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def valid_email(value: Any) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    text = valid_text(value, "email", MAX_EMAIL_LENGTH, "enter an email address")
-    try:
-        checked = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise FieldError(f"not a valid email address: {exc}", "email") from None
-    # The email-index is looked up lower-cased; store it the same way.
-    return checked.normalized.lower()
-
-
-def valid_phone(value: Any, countries: frozenset[str] | None = None) -> str:
-    """E.164; with `countries`, only a mobile number in one of them (we would text it)."""
-    # Imported on first use: its metadata is heavy, and most requests carry no phone number.
-    import phonenumbers
-
-    text = valid_text(value, "phone", MAX_PHONE_LENGTH, "enter a phone number")
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        raise FieldError(
-            "not a valid phone number: use international format, e.g. +14155550123", "phone"
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise FieldError("not a valid phone number", "phone")
-    if countries is not None:
-        region = phonenumbers.region_code_for_number(number) or "001"
-        if region not in countries:
-            raise FieldError(
-                "we cannot send text messages to numbers in that country or network", "phone"
-            )
-        if phonenumbers.number_type(number) not in _TEXTABLE_TYPES:
-            raise FieldError("text messages go only to mobile numbers", "phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    # Only names of real zones: a folder ("Europe"), a path or a 300-character name is not one,
-    # and ZoneInfo would raise OSError for them rather than say so.
-    return frozenset(available_timezones() | {"UTC"})
-
-
-def valid_timezone(value: Any) -> str:
-    name = valid_text(
-        value, "timezone", MAX_TIMEZONE_LENGTH, "enter a timezone, e.g. Europe/Berlin"
-    )
-    if name not in _zone_names():
-        raise FieldError(f"unknown timezone: {name}", "timezone")
-    return name
-
-
-def valid_query(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise FieldError("enter a search", "query")
-    if not is_encodable(value):
-        raise FieldError("query contains characters that are not text", "query")
-    try:
-        # Parse what was typed, spaces included, so the column points into the user's input.
-        query_language.parse(value)
-    except query_language.QuerySyntaxError as exc:
-        raise FieldError(exc.message, "query", exc.column) from None
-    return value.strip()
-
-
-def valid_choice(value: Any, kind: type[Channel] | type[Frequency], field: str) -> Any:
-    allowed = ", ".join(member.value for member in kind)
-    if not isinstance(value, str):
-        raise FieldError(f"{field} must be one of: {allowed}", field)
-    try:
-        return kind(value.strip().lower())
-    except ValueError:
-        raise FieldError(f"{field} must be one of: {allowed}", field) from None
-
-
-def valid_int(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise FieldError(f"{field} must be a whole number", field)
-    text = str(value).strip()
-    if len(text) > 4 or not text.lstrip("-").isdigit() or not text.isascii():
-        raise FieldError(f"{field} must be a whole number", field)
-    number = int(text)
-    if not low <= number <= high:
-        raise FieldError(f"{field} must be between {low} and {high}", field)
-    return number
-
-
-def valid_bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str | int):
-        text = str(value).strip().lower()
-        if text in {"true", "on", "1", "yes"}:
-            return True
-        if text in {"false", "off", "0", "no", ""}:
-            return False
-    raise FieldError(f"{field} must be true or false", field)
-
-
-@dataclass(frozen=True)
-class SearchInput:
-    query: str
-    channel: Channel
-    frequency: Frequency
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> SearchInput:
-        return cls(
-            query=valid_query(data.get("query")),
-            channel=valid_choice(data.get("channel", "email"), Channel, "channel"),
-            frequency=valid_choice(data.get("frequency", "daily"), Frequency, "frequency"),
-        )
-
-
-SEARCH_FIELDS = ("query", "channel", "frequency")
-
-
-def valid_search_changes(data: Any) -> dict[str, Any]:
-    """The fields of a saved search being edited: any of query, channel, frequency, at least one;
-    validated as when adding, unknown keys refused."""
-    if not isinstance(data, dict):
-        raise FieldError("send a JSON object", "body")
-    unknown = sorted(set(data) - set(SEARCH_FIELDS))
-    if unknown:
-        field = unknown[0][:40] if is_encodable(unknown[0]) else "body"
-        raise FieldError("only query, channel and frequency can be changed", field)
-    if not data:
-        raise FieldError("send a query, channel or frequency to change", "body")
-    changes: dict[str, Any] = {}
-    if "query" in data:
-        changes["query"] = valid_query(data["query"])
-    if "channel" in data:
-        changes["channel"] = valid_choice(data["channel"], Channel, "channel")
-    if "frequency" in data:
-        changes["frequency"] = valid_choice(data["frequency"], Frequency, "frequency")
-    return changes
-
-
-@dataclass(frozen=True)
-class SubscribeInput:
-    email: str | None
-    phone: str | None
-    timezone: str
-    search: SearchInput
-    digest_hour: int
-    digest_weekday: int
-
-    @property
-    def destination(self) -> str:
-        """The address the search is delivered to, and so the one the link goes to."""
-        address = self.email if self.search.channel is Channel.EMAIL else self.phone
-        assert address is not None  # parse guarantees it
-        return address
-
-    @property
-    def other(self) -> tuple[Channel, str] | None:
-        """The second address given, if any: it gets its own link once the first is confirmed."""
-        if self.search.channel is Channel.EMAIL and self.phone is not None:
-            return Channel.SMS, self.phone
-        if self.search.channel is Channel.SMS and self.email is not None:
-            return Channel.EMAIL, self.email
-        return None
-
-    @classmethod
-    def parse(cls, data: Any, countries: frozenset[str] | None = None) -> SubscribeInput:
-        if not isinstance(data, dict):
-            raise FieldError("send a JSON object", "body")
-        email = valid_email(data["email"]) if data.get("email") else None
-        phone = valid_phone(data["phone"], countries) if data.get("phone") else None
-        if email is None and phone is None:
-            raise FieldError("enter an email address or a phone number", "email")
-        search = SearchInput.parse(data)
-        if search.channel is Channel.EMAIL and email is None:
-            raise FieldError("email alerts need an email address", "email")
-        if search.channel is Channel.SMS and phone is None:
-            raise FieldError("text alerts need a phone number", "phone")
-        return cls(
-            email=email,
-            phone=phone,
-            timezone=valid_timezone(data.get("timezone", "UTC")),
-            search=search,
-            digest_hour=valid_int(data.get("digest_hour", 8), "digest_hour", 0, 23),
-            digest_weekday=valid_int(data.get("digest_weekday", 0), "digest_weekday", 0, 6),
-        )
-
-
-def valid_settings(data: Any) -> dict[str, Any]:
-    """The subscriber settings a person may change, validated; unknown keys are refused."""
-    if not isinstance(data, dict):
-        raise FieldError("send a JSON object", "body")
-    unknown = sorted(set(data) - set(SETTINGS_FIELDS))
-    if unknown:
-        field = unknown[0][:40] if is_encodable(unknown[0]) else "body"
-        listed = ", ".join(unknown)[:100] if is_encodable("".join(unknown)) else "a field"
-        raise FieldError(f"cannot change: {listed}", field)
-    changes: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "timezone":
-            changes[key] = valid_timezone(value)
-        elif key in {"digest_hour", "sms_quiet_start", "sms_quiet_end"}:
-            changes[key] = valid_int(value, key, 0, 23)
-        elif key == "digest_weekday":
-            changes[key] = valid_int(value, key, 0, 6)
-        elif key == "sms_daily_cap":
-            changes[key] = valid_int(value, key, 1, MAX_SMS_DAILY_CAP)
-        else:
-            changes[key] = valid_bool(value, key)
-    return changes
 
 
 def valid_quiet_hours(start: int, end: int) -> None:
+    """The one rule across two fields, checked against what is stored."""
     if quiet_hours(start, end) < MIN_QUIET_HOURS:
         raise FieldError(
             f"quiet hours must last at least {MIN_QUIET_HOURS} hours "
@@ -394,14 +132,6 @@ def confirmation_sms(link: str, *, already_active: bool) -> str:
         return f"jobalerts: you are already subscribed. Manage your alerts: {link}"
     # The first text repeats the program's terms, as carriers require: two segments, by rule.
     return f"{sms_rules.PROGRAM}: confirm your job alerts: {link}\n{sms_rules.CONSENT}"
-
-
-class RateLimited(JobAlertsError):
-    """Too many sign-ups from this client, to this destination, or overall."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many requests")
-        self.retry_after = retry_after
 
 
 def _channel_field(channel: Channel) -> tuple[str, str]:
@@ -487,14 +217,15 @@ class SubscriptionService:
     # ------------------------------------------------------------ subscribe
 
     @tracer.capture_method(capture_response=False)
-    def subscribe(self, data: Any, now: datetime | None = None, *, client: str = "") -> None:
+    def subscribe(
+        self, request: SubscribeRequest, now: datetime | None = None, *, client: str = ""
+    ) -> None:
         """Validate, rate-limit, store a pending sign-up and send its link: nothing else.
 
         Raises FieldError (nothing written or sent) or RateLimited (nothing sent).
         """
-        request = SubscribeInput.parse(data, self.settings.sms_country_set)
         moment = now or datetime.now(UTC)
-        channel = request.search.channel
+        channel = request.channel
         other = request.other
         signup = Signup(
             signup_id=uuid.uuid4().hex,
@@ -506,9 +237,9 @@ class SubscriptionService:
             timezone=request.timezone,
             digest_hour=request.digest_hour,
             digest_weekday=request.digest_weekday,
-            query=request.search.query,
+            query=request.query,
             search_channel=channel,
-            frequency=request.search.frequency,
+            frequency=request.frequency,
             created_at=moment.timestamp(),
             expires_at=int(moment.timestamp()) + CONFIRM_TTL,
         )
@@ -517,16 +248,15 @@ class SubscriptionService:
 
     @tracer.capture_method(capture_response=False)
     def request_channel(
-        self, subscriber_id: str, data: Any, now: datetime | None = None, *, client: str = ""
+        self,
+        subscriber_id: str,
+        request: ChannelRequest,
+        now: datetime | None = None,
+        *,
+        client: str = "",
     ) -> Channel:
         """Add (or change) an email address or phone number: it gets its own link to confirm."""
-        if not isinstance(data, dict):
-            raise FieldError("send a JSON object", "body")
-        email, phone = data.get("email"), data.get("phone")
-        if bool(email) == bool(phone):
-            raise FieldError("send either an email address or a phone number", "email")
-        channel = Channel.EMAIL if email else Channel.SMS
-        address = valid_email(email) if email else valid_phone(phone, self.settings.sms_country_set)
+        channel, address = request.channel, request.address
         moment = now or datetime.now(UTC)
         self._check_limits(client, channel, address, moment)
         self._send_link(self._channel_signup(subscriber_id, channel, address, moment))
@@ -643,8 +373,10 @@ class SubscriptionService:
                 self.searches.set_live(sid, True)
             subscriber = self.subscribers.get(sid)
             if signup.query is not None:
-                search = SearchInput(
-                    signup.query, signup.search_channel or signup.channel, signup.frequency
+                search = SearchRequest.model_construct(
+                    query=signup.query,
+                    channel=signup.search_channel or signup.channel,
+                    frequency=signup.frequency,
                 )
                 self._add_if_new(subscriber, search, moment)
             logger.info("sign-up confirmed", subscriber_id=sid, channel=signup.channel.value)
@@ -721,7 +453,7 @@ class SubscriptionService:
         logger.info("channel confirmed", subscriber_id=sid, channel=channel.value)
         return self.subscribers.get(sid)
 
-    def _add_if_new(self, subscriber: Subscriber, search: SearchInput, now: datetime) -> None:
+    def _add_if_new(self, subscriber: Subscriber, search: SearchRequest, now: datetime) -> None:
         if not subscriber.confirmed(search.channel):
             # Waits until that channel is confirmed; it is never sent to an unconfirmed address.
             return
@@ -739,10 +471,9 @@ class SubscriptionService:
         return sorted(self.searches.list_for(subscriber_id), key=lambda s: s.created_at)
 
     @tracer.capture_method(capture_response=False)
-    def add_search(self, subscriber_id: str, data: Any, now: datetime | None = None) -> SavedSearch:
-        if not isinstance(data, dict):
-            raise FieldError("send a JSON object", "body")
-        search = SearchInput.parse(data)
+    def add_search(
+        self, subscriber_id: str, search: SearchRequest, now: datetime | None = None
+    ) -> SavedSearch:
         subscriber = self.subscribers.get(subscriber_id)
         self._require_confirmed(subscriber, search.channel)
         counted = len(self.searches.list_for(subscriber_id))
@@ -765,7 +496,7 @@ class SubscriptionService:
             )
 
     def _add(
-        self, subscriber_id: str, search: SearchInput, now: datetime, *, live: bool
+        self, subscriber_id: str, search: SearchRequest, now: datetime, *, live: bool
     ) -> SavedSearch:
         search_id = uuid.uuid4().hex
         saved = SavedSearch(
@@ -776,7 +507,7 @@ class SubscriptionService:
             frequency=search.frequency,
             live=live,
             shard=shard_for(search_id, self.settings.search_shards),
-            updated_at=now_iso(),
+            updated_at=change_stamp(),
             created_at=now,
         )
         self.searches.put(saved)
@@ -784,7 +515,9 @@ class SubscriptionService:
         return saved
 
     @tracer.capture_method(capture_response=False)
-    def edit_search(self, subscriber_id: str, search_id: str, data: Any) -> SavedSearch:
+    def edit_search(
+        self, subscriber_id: str, search_id: str, request: SearchChanges
+    ) -> SavedSearch:
         """Change a search's query, channel or frequency in place: it keeps its id (and so its
         feed and the posts already matched for it). Validated like adding; NotFound if absent.
 
@@ -792,7 +525,7 @@ class SubscriptionService:
         sent by email is not texted again (the log is kept per channel)."""
         if not _SEARCH_ID.fullmatch(search_id):
             raise NotFound("search")
-        changes = valid_search_changes(data)
+        changes = request.changes()
         current = self.searches.get(subscriber_id, search_id)
         channel = changes.get("channel", current.channel)
         if channel is not current.channel:
@@ -800,7 +533,7 @@ class SubscriptionService:
         if all(getattr(current, key) == value for key, value in changes.items()):
             return current
         # A new updated_at is how match workers and the X planner learn of the change.
-        edited = current.model_copy(update={**changes, "updated_at": now_iso()})
+        edited = current.model_copy(update={**changes, "updated_at": change_stamp()})
         self.searches.replace(edited)
         if channel is not current.channel:
             carried = self.matches.carry_sent_log(subscriber_id, current.channel, channel)
@@ -825,8 +558,8 @@ class SubscriptionService:
     # ------------------------------------------------------------ settings
 
     @tracer.capture_method(capture_response=False)
-    def update_settings(self, subscriber_id: str, data: Any) -> Subscriber:
-        changes = valid_settings(data)
+    def update_settings(self, subscriber_id: str, request: SettingsChanges) -> Subscriber:
+        changes = request.changes()
         if "sms_quiet_start" in changes or "sms_quiet_end" in changes:
             current = self.subscribers.get(subscriber_id)
             valid_quiet_hours(
@@ -841,13 +574,11 @@ class SubscriptionService:
     # ------------------------------------------------------------ pause
 
     @tracer.capture_method(capture_response=False)
-    def pause(self, subscriber_id: str, data: Any, now: datetime | None = None) -> Subscriber:
-        """`{"for": "1w" | "2w" | "resumed"}`; pausing again replaces the pause."""
-        if not isinstance(data, dict):
-            raise FieldError("send a JSON object", "body")
-        choice = data.get("for")
-        if not isinstance(choice, str) or choice not in pauses.DURATIONS:
-            raise FieldError("for must be one of: 1w, 2w, resumed", "for")
+    def pause(
+        self, subscriber_id: str, request: PauseRequest, now: datetime | None = None
+    ) -> Subscriber:
+        """Pausing again replaces the pause."""
+        choice = request.duration
         subscriber = self.subscribers.get(subscriber_id)
         if subscriber.status is not SubscriberStatus.ACTIVE:
             raise FieldError("only active alerts can be paused", "for")
@@ -896,11 +627,9 @@ class SubscriptionService:
         return self.subscribers.get(subscriber_id)
 
     @tracer.capture_method(capture_response=False)
-    def unmute(self, subscriber_id: str, data: Any) -> Subscriber:
-        """`{"account": "@acme"}`; unmuting an account that is not muted changes nothing."""
-        if not isinstance(data, dict):
-            raise FieldError("send a JSON object", "body")
-        account = valid_text(data.get("account"), "account", MAX_HANDLE_LENGTH, "name an account")
+    def unmute(self, subscriber_id: str, request: UnmuteRequest) -> Subscriber:
+        """Unmuting an account that is not muted changes nothing."""
+        account = request.account
         subscriber = self.subscribers.get(subscriber_id)
         key = author_key(account)
         if key in subscriber.muted:

@@ -13,24 +13,24 @@ a request that signs nothing does not pay for a Secrets Manager call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from jobalerts import aws, tokens
 from jobalerts.delivery.deliver import DeliveryStores, DigestDelivery
 from jobalerts.delivery.email import EmailSender
-from jobalerts.delivery.records import DeliveryLog
 from jobalerts.delivery.senders import Senders
 from jobalerts.delivery.sms import SmsSender
-from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.enqueue import DeliveryQueue, DigestSchedule
 from jobalerts.feedback import FeedbackService
 from jobalerts.feeds import FeedService
 from jobalerts.inbound_sms import InboundSms
+from jobalerts.index_snapshots import SnapshotKeeper, secret_key
 from jobalerts.ingest import IngestService
 from jobalerts.links import Links
 from jobalerts.matching import LiveIndex, MatchService
+from jobalerts.preview import RecentWindow, SearchPreviews
 from jobalerts.settings import (
     DeliverSettings,
     DigestSettings,
@@ -44,16 +44,24 @@ from jobalerts.settings import (
     PublicLinkSettings,
     SearchesTableSettings,
     SmsAccountSettings,
+    SnapshotSettings,
     StateTableSettings,
     SubscribersTableSettings,
     SubscriptionsSettings,
 )
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import DeliveryLog
 from jobalerts.store.feeds import FeedRepository
+from jobalerts.store.inbound import InboundMessagesRepository
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.ratelimits import RateLimits
+from jobalerts.store.recent import RecentPostsRepository
 from jobalerts.store.signups import SignupsRepository
+from jobalerts.store.snapshots import SnapshotsRepository
+from jobalerts.store.suppressions import SuppressionList
+from jobalerts.store.tables import open_table
 from jobalerts.subscriptions import AccountStores, SubscriptionService
 
 if TYPE_CHECKING:
@@ -76,27 +84,47 @@ def links_provider(settings: PublicLinkSettings) -> Callable[[], Links]:
 
 
 def subscribers(settings: SubscribersTableSettings) -> SubscribersRepository:
-    return SubscribersRepository(aws.table(settings.subscribers_table))
+    return SubscribersRepository(open_table(settings.subscribers_table))
 
 
 def searches(settings: SearchesTableSettings) -> SearchesRepository:
-    return SearchesRepository(aws.table(settings.searches_table))
+    return SearchesRepository(open_table(settings.searches_table))
 
 
 def matches(settings: MatchesTableSettings) -> MatchesRepository:
-    return MatchesRepository(aws.table(settings.matches_table), ttl_days=settings.match_ttl_days)
+    return MatchesRepository(open_table(settings.matches_table), ttl_days=settings.match_ttl_days)
 
 
 def posts(settings: PostsTableSettings) -> PostsRepository:
-    return PostsRepository(aws.table(settings.posts_table), ttl_days=settings.post_ttl_days)
+    return PostsRepository(open_table(settings.posts_table), ttl_days=settings.post_ttl_days)
 
 
 def state(settings: StateTableSettings) -> StateRepository:
-    return StateRepository(aws.table(settings.state_table))
+    return StateRepository(open_table(settings.state_table))
+
+
+def inbound_messages(settings: StateTableSettings) -> InboundMessagesRepository:
+    return InboundMessagesRepository(open_table(settings.state_table))
+
+
+def recent_posts(settings: StateTableSettings) -> RecentPostsRepository:
+    return RecentPostsRepository(open_table(settings.state_table))
+
+
+def snapshot_keeper(settings: SnapshotSettings) -> SnapshotKeeper | None:
+    """Index snapshots in S3 when the template gives the worker a bucket, else None. The HMAC
+    key is read on first use, so a worker that finds no snapshot to load pays for it once."""
+    if not settings.snapshot_bucket:
+        return None
+    return SnapshotKeeper(
+        store=SnapshotsRepository(settings.snapshot_bucket, aws.s3(aws.SNAPSHOT)),
+        key=secret_key(settings.snapshot_secret_name),
+        interval=timedelta(minutes=settings.snapshot_interval_minutes),
+    )
 
 
 def deliver_stores(settings: DeliverSettings) -> DeliveryStores:
-    state_table = aws.table(settings.state_table)
+    state_table = open_table(settings.state_table)
     return DeliveryStores(
         matches=matches(settings),
         subscribers=subscribers(settings),
@@ -155,7 +183,7 @@ def build_digest(settings: DigestSettings) -> DigestSchedule:
 
 
 def build_feedback(settings: FeedbackSettings) -> FeedbackService:
-    state_table = aws.table(settings.state_table)
+    state_table = open_table(settings.state_table)
     return FeedbackService(
         subscribers=subscribers(settings),
         searches=searches(settings),
@@ -168,7 +196,7 @@ def build_inbound_sms(settings: InboundSmsSettings) -> InboundSms:
     return InboundSms(
         settings=settings,
         subscribers=subscribers(settings),
-        state=state(settings),
+        inbound=inbound_messages(settings),
         sms=reply_sender(),
     )
 
@@ -177,30 +205,43 @@ def build_ingest(settings: IngestSettings) -> IngestService:
     return IngestService(settings=settings, posts=posts(settings), state=state(settings))
 
 
-def build_match(settings: MatchSettings) -> MatchService:
-    return MatchService(
+def build_match(settings: MatchSettings) -> tuple[MatchService, RecentPostsRepository]:
+    """The matching use case, and the previews' window of recent posts it appends to."""
+    service = MatchService(
         index=LiveIndex(searches(settings), shard=settings.match_shard),
         subscribers=subscribers(settings),
         matches=matches(settings),
-        feeds=FeedRepository(aws.table(settings.matches_table)),
+        feeds=FeedRepository(open_table(settings.matches_table)),
+        snapshots=snapshot_keeper(settings),
     )
+    return service, recent_posts(settings)
 
 
 def build_sms_settings(settings: SmsAccountSettings) -> SNSClient:
     return aws.sns(aws.NOTIFY)
 
 
-def build_subscriptions(settings: SubscriptionsSettings) -> tuple[SubscriptionService, FeedService]:
-    """The API's use case and the feeds' (one function serves both), sharing one signing key."""
-    state_table = aws.table(settings.state_table)
+class WebServices(NamedTuple):
+    """What the subscriptions function's routers use (`web.app.install(*services)`)."""
+
+    subscriptions: SubscriptionService
+    feeds: FeedService
+    previews: SearchPreviews
+
+
+def build_subscriptions(settings: SubscriptionsSettings) -> WebServices:
+    """The API's use case, the feeds' and the previews' (one function serves all three),
+    sharing one signing key and one table of rate counters."""
+    state_table = open_table(settings.state_table)
     signer = signer_provider(settings)
     people, saved = subscribers(settings), searches(settings)
+    limits = RateLimits(state_table)
     stores = AccountStores(
         subscribers=people,
         searches=saved,
         state=StateRepository(state_table),
         signups=SignupsRepository(state_table),
-        limits=RateLimits(state_table),
+        limits=limits,
         suppression=SuppressionList(state_table),
         archive=DigestArchive(state_table),
         matches=matches(settings),
@@ -212,7 +253,8 @@ def build_subscriptions(settings: SubscriptionsSettings) -> tuple[SubscriptionSe
         settings=settings,
         subscribers=people,
         searches=saved,
-        entries=FeedRepository(aws.table(settings.matches_table)),
+        entries=FeedRepository(open_table(settings.matches_table)),
         signer=signer,
     )
-    return service, feeds
+    window = RecentWindow(RecentPostsRepository(state_table), posts(settings))
+    return WebServices(service, feeds, SearchPreviews(window, limits, settings))

@@ -38,7 +38,8 @@ def stored_items() -> list[str]:
             data = item.to_json()["Attributes"]
             if str(data.get("pk", {}).get("S", "")).startswith(RATE_LIMIT_PK):
                 continue
-            items.append(json.dumps(data, sort_keys=True))
+            # Binary attributes (the previews' window chunks) come back as bytes.
+            items.append(json.dumps(data, sort_keys=True, default=repr))
     return sorted(items)
 
 

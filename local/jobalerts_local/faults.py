@@ -2,8 +2,12 @@
 
 The hook is a botocore `before-send` handler, which runs once per attempt inside botocore's
 retry loop: whatever retries a client is configured with run against these faults exactly as
-they would against AWS. It is put first in `botocore.handlers.BUILTIN_HANDLERS`, ahead of moto's
-own `before-send` stubber, so every session and client created afterwards carries it.
+they would against AWS. It takes the place of moto's own `before-send` stubber in
+`botocore.handlers.BUILTIN_HANDLERS` (so every session and client created afterwards carries
+it) and hands moto the requests it lets through. Standing in front of moto was not enough:
+botocore emits `before-send` to every handler and only then takes the first answer, so moto
+carried out requests the hook had already refused (a throttled SES send went out, the caller
+retried it, and the digest arrived twice with no ambiguous send behind it).
 
 Kinds (one is drawn per faulted attempt):
 - `throttling`, `http_500`, `http_503`: an error response; the request never reached AWS.
@@ -107,7 +111,7 @@ class FaultInjector:
             # Kept for after-call, which sees the answer but not the request (its SES tags).
             self._local.send_body = _body(request)
         if not self.active:
-            return None
+            return _moto(request, event_name)
         crash_in = getattr(self._local, "crash_in", None)
         if crash_in is not None:
             self._local.crash_in = crash_in - 1
@@ -116,7 +120,7 @@ class FaultInjector:
                 self.counts["crash"] += 1
                 raise SimulatedCrash(event_name)
         if not self.draw():
-            return None  # moto's stubber, next in line, answers
+            return _moto(request, event_name)
         kind = self.rng.choice(self.kinds)
         self.counts[kind] += 1
         from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
@@ -212,20 +216,26 @@ class _Raw:
 
 @contextmanager
 def installed(injector: FaultInjector) -> Iterator[None]:
-    """Put the hook in front of moto's for every session created from now on."""
+    """Put the hook in moto's place for every session created from now on."""
     import boto3
     from botocore.handlers import BUILTIN_HANDLERS
+    from moto.core.models import botocore_stubber
 
-    entry = ("before-send", injector)
+    moto = next(
+        i
+        for i, entry in enumerate(BUILTIN_HANDLERS)
+        if entry[0] == "before-send" and entry[1] is botocore_stubber
+    )
+    hook = ("before-send", injector)
     sends = [(f"after-call.{s}.{o}", injector.after_call) for s, o in SEND_OPERATIONS]
-    BUILTIN_HANDLERS.insert(0, entry)
+    BUILTIN_HANDLERS[moto] = hook
     BUILTIN_HANDLERS.extend(sends)
     # Sessions made earlier were built without the hook; the next client is built anew.
     boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
-        BUILTIN_HANDLERS.remove(entry)
+        BUILTIN_HANDLERS[BUILTIN_HANDLERS.index(hook)] = ("before-send", botocore_stubber)
         for send in sends:
             BUILTIN_HANDLERS.remove(send)
         boto3.DEFAULT_SESSION = None

@@ -9,6 +9,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,8 +71,16 @@ def load_handler(function: str, root: Path | None = None) -> Handler:
     return handler
 
 
+# Entered around every invocation with the function's name: `jobalerts load` meters each one.
+invocation_observers: list[Callable[[str], AbstractContextManager[Any]]] = []
+
+
 def invoke(function: str, event: dict[str, Any], timeout_seconds: int = 60) -> Any:
-    return load_handler(function)(event, LambdaContext(function, timeout_seconds=timeout_seconds))
+    handler = load_handler(function)
+    with ExitStack() as observed:
+        for observer in list(invocation_observers):
+            observed.enter_context(observer(function))
+        return handler(event, LambdaContext(function, timeout_seconds=timeout_seconds))
 
 
 def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None) -> None:

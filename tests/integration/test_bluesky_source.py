@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from jobalerts.settings import get_settings
 from jobalerts.sources import bluesky
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.bluesky import (
@@ -205,10 +207,10 @@ def test_warm_invocations_reuse_the_session_in_memory(client: httpx.Client) -> N
 
 
 @pytest.mark.usefixtures("stack")
-def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client) -> None:
-    from jobalerts.store.state import StateRepository
+def test_cold_starts_reuse_the_saved_session(client: httpx.Client) -> None:
+    from jobalerts.store.sessions import SessionsRepository
 
-    state = StateRepository()
+    state = SessionsRepository()
     with replay("bluesky-search") as server:
         # Given one run that logged in and saved its session
         first = source(server, client, "#hiring", state=state)
@@ -218,23 +220,39 @@ def test_cold_starts_reuse_the_session_from_the_state_table(client: httpx.Client
         source(server, client, "#hiring", state=state).fetch(None, max_pages=1, budget=None)
         # Then it did not log in again
         assert paths(server).count(CREATE_SESSION) == 1
-    saved = state.get("session", first.sessions.key)
+    saved = state.get(first.sessions.key, NOW)
     assert saved is not None
     assert saved["did"] == "did:plc:jobalertsdemo0000000000"
-    assert saved["expiration"] > NOW.timestamp()  # the State table's TTL removes it later
+    assert saved["expiration"] > NOW.timestamp()  # read as absent once it has passed
     assert PASSWORD not in str(saved)
+    # And it is an encrypted parameter under the path only ingest may read
+    parameter = boto3.client("ssm").get_parameter(Name=state.name(first.sessions.key))
+    assert parameter["Parameter"]["Type"] == "SecureString"
+    assert state.name(first.sessions.key).startswith(get_settings().session_parameter_path + "/")
+    # And none of it sits in the State table, which the subscriptions function reads
+    rows = boto3.resource("dynamodb").Table(get_settings().state_table).scan()["Items"]
+    assert saved["did"] not in str(rows)
+
+
+@pytest.mark.usefixtures("stack")
+def test_a_session_past_its_refresh_tokens_expiry_reads_as_absent() -> None:
+    from jobalerts.store.sessions import SessionsRepository
+
+    sessions = SessionsRepository()
+    sessions.put("k", {"did": "did:plc:x", "expiration": int(NOW.timestamp())})
+    assert sessions.get("k", NOW - timedelta(seconds=1)) is not None
+    assert sessions.get("k", NOW + timedelta(seconds=1)) is None
 
 
 @pytest.mark.usefixtures("stack")
 def test_an_access_token_about_to_expire_is_refreshed_before_use(client: httpx.Client) -> None:
-    from jobalerts.store.state import StateRepository
+    from jobalerts.store.sessions import SessionsRepository
 
-    state = StateRepository()
+    state = SessionsRepository()
     with replay("bluesky-search") as server:
         bsky = source(server, client, "#hiring", state=state)
         # Given a stored session whose access token expired an hour ago
         state.put(
-            "session",
             bsky.sessions.key,
             {
                 "did": "did:plc:x",

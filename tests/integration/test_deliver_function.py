@@ -12,16 +12,17 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from jobalerts import wiring
-from jobalerts.delivery.deliver import Backoff, DeliveryInFlight, DigestDelivery, Outcome
+from jobalerts.delivery.deliver import DeliveryInFlight, DigestDelivery, Outcome
 from jobalerts.delivery.email import EmailSender
-from jobalerts.delivery.records import LEASE, DeliveryLog
 from jobalerts.delivery.sms import SmsSender
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
+from jobalerts.retry import Backoff
 from jobalerts.settings import DeliverSettings
 from jobalerts.store import MatchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import LEASE, DeliveryLog
 from jobalerts_local.runtime import invoke, sqs_event
 from jobalerts_local.template import LocalStack
 from tests.support.digests import (
@@ -592,3 +593,35 @@ def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> No
         delivery.deliver(request)
     assert DeliveryLog().get(request, DAY) is None
     assert pending("ana") == ["x#1"]
+
+
+def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: LocalStack) -> None:
+    # Given a due email digest, and a DynamoDB answer lost after the claim was written, so the
+    # SDK's retry of the claim fails its condition on the attempt's own claim
+    from botocore.exceptions import ReadTimeoutError
+
+    _, _, request = email_setup()
+    outbox = Outbox()
+    delivery = built(Clock(DAY))
+    lost: list[int] = []
+
+    def lose_the_first_answer(request: Any, event_name: str, **_: Any) -> None:
+        if not lost:
+            from moto.core.models import botocore_stubber
+
+            lost.append(1)
+            botocore_stubber(event_name=event_name, request=request)  # the claim is written
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    events = delivery.log.table.meta.client.meta.events
+    events.register("before-send.dynamodb.TransactWriteItems", lose_the_first_answer)
+    # When the digest is delivered
+    outcome = delivery.deliver(request)
+    # Then the attempt knows the claim by its id and sends now, once, instead of waiting out
+    # its own lease and the queue's visibility timeout
+    assert lost == [1]
+    assert outcome is Outcome.SENT
+    assert len(outbox.emails) == 1
+    record = DeliveryLog().get(request, DAY)
+    assert record is not None
+    assert record.status == "sent"

@@ -7,19 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import boto3
 import pytest
 
-from jobalerts.delivery.records import (
+from jobalerts.errors import Conflict
+from jobalerts.models import Channel, DeliveryRequest
+from jobalerts.settings import get_settings
+from jobalerts.store import keys
+from jobalerts.store.deliveries import (
     COUNTER_DAYS,
     LEASE,
     RECORD_DAYS,
     DeliveryLog,
-    counter_sk,
-    lock_sk,
-    record_pk,
-    window_sk,
 )
-from jobalerts.errors import Conflict
-from jobalerts.models import Channel, DeliveryRequest
-from jobalerts.settings import get_settings
 from jobalerts_local.template import LocalStack, load_template
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -47,9 +44,9 @@ def claim(
     )
 
 
-def item(sk: str) -> dict[str, object] | None:
+def item(key: keys.Key) -> dict[str, object] | None:
     table = boto3.resource("dynamodb").Table(get_settings().state_table)
-    found = table.get_item(Key={"pk": record_pk("ana"), "sk": sk}).get("Item")
+    found = table.get_item(Key=key).get("Item")
     return dict(found) if found else None
 
 
@@ -65,8 +62,8 @@ def test_a_claim_on_a_free_window_writes_the_window_and_the_lock_with_exact_time
     log: DeliveryLog,
 ) -> None:
     claim(log, "a1", T0)
-    window = item(window_sk(Channel.EMAIL, WINDOW))
-    lock = item(lock_sk(Channel.EMAIL))
+    window = item(keys.delivery_window("ana", Channel.EMAIL, WINDOW))
+    lock = item(keys.delivery_lock("ana", Channel.EMAIL))
     assert window is not None
     assert lock is not None
     assert window["status"] == "sending"
@@ -122,7 +119,7 @@ def test_a_stale_claim_is_taken_over(log: DeliveryLog) -> None:
     record = log.get(REQUEST, later)
     assert record is not None
     assert (record.status, record.attempt_id) == ("sending", "a2")
-    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"
+    assert (item(keys.delivery_lock("ana", Channel.EMAIL)) or {})["attempt_id"] == "a2"
 
 
 def test_a_stale_claim_that_ses_reported_as_accepted_is_not_taken(log: DeliveryLog) -> None:
@@ -156,13 +153,13 @@ def test_a_live_channel_lock_blocks_another_window(log: DeliveryLog) -> None:
 def test_a_released_lock_frees_the_channel_for_another_window(log: DeliveryLog) -> None:
     claim(log, "a1", T0)
     log.mark_sent(REQUEST, attempt_id="a1", provider_message_id=None, now=T0)
-    assert item(lock_sk(Channel.EMAIL)) is None
+    assert item(keys.delivery_lock("ana", Channel.EMAIL)) is None
     claim(log, "b1", T0 + timedelta(seconds=1), OTHER_WINDOW)
 
 
 def test_record_accepted_needs_an_attempt(log: DeliveryLog) -> None:
     assert log.record_accepted("ana", Channel.EMAIL, WINDOW) is False
-    assert item(window_sk(Channel.EMAIL, WINDOW)) is None
+    assert item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) is None
 
 
 # ---------------------------------------------------------------- release
@@ -171,8 +168,8 @@ def test_record_accepted_needs_an_attempt(log: DeliveryLog) -> None:
 def test_release_gives_back_the_window_and_the_lock(log: DeliveryLog) -> None:
     claim(log, "a1", T0)
     log.release(REQUEST, "a1")
-    assert item(window_sk(Channel.EMAIL, WINDOW)) is None
-    assert item(lock_sk(Channel.EMAIL)) is None
+    assert item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) is None
+    assert item(keys.delivery_lock("ana", Channel.EMAIL)) is None
     claim(log, "a2", T0 + timedelta(seconds=1))
 
 
@@ -187,7 +184,7 @@ def test_a_stale_attempt_cannot_release_a_newer_attempts_claim(log: DeliveryLog)
     record = log.get(REQUEST, later)
     assert record is not None
     assert (record.status, record.attempt_id) == ("sending", "a2")
-    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"
+    assert (item(keys.delivery_lock("ana", Channel.EMAIL)) or {})["attempt_id"] == "a2"
 
 
 def test_release_never_deletes_a_sent_window(log: DeliveryLog) -> None:
@@ -211,10 +208,10 @@ def test_mark_sent_counts_a_text_once_even_when_retried(stack: LocalStack) -> No
     log.mark_sent(text, attempt_id="a1", provider_message_id="m", now=T0, sms_day=day)
     assert log.sms_sent_on("ana", day) == 1
     assert log.sms_sent_on("ana", day + timedelta(days=1)) == 0
-    counter = item(counter_sk(day))
+    counter = item(keys.sms_counter("ana", day))
     assert counter is not None
     assert counter["expiration"] == epoch(T0) + 3 * 86_400
-    window = item(window_sk(Channel.SMS, WINDOW))
+    window = item(keys.delivery_window("ana", Channel.SMS, WINDOW))
     assert window is not None
     assert window["provider_message_id"] == "m"
     assert window["sent_at"] == "2026-11-23T10:00:00+00:00"
@@ -227,4 +224,4 @@ def test_a_stale_attempt_cannot_mark_a_newer_claim_sent(log: DeliveryLog) -> Non
     with pytest.raises(Conflict):
         log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m", now=later)
     assert (log.get(REQUEST, later) or pytest.fail("no record")).status == "sending"
-    assert (item(lock_sk(Channel.EMAIL)) or {})["attempt_id"] == "a2"
+    assert (item(keys.delivery_lock("ana", Channel.EMAIL)) or {})["attempt_id"] == "a2"

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobalerts.delivery.records import DeliveryLog
-from jobalerts.delivery.suppression import SuppressionList
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.store.deliveries import DeliveryLog
+from jobalerts.store.suppressions import SuppressionList
 from jobalerts_local.runtime import invoke, sns_event
 from jobalerts_local.template import LocalStack
 from tests.support.digests import (

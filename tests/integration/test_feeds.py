@@ -209,7 +209,7 @@ def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
     )
 
     # When the feed is built at T
-    _, feeds = wiring.build_subscriptions(SubscriptionsSettings.load())
+    feeds = wiring.build_subscriptions(SubscriptionsSettings.load()).feeds
     feeds.clock = lambda: T
     answer = feeds.respond(links().feed("ana", "s1").rsplit("/", 1)[1])
 

@@ -206,7 +206,7 @@ def test_start_takes_the_number_off_the_accounts_opt_out_list(stack: LocalStack)
     use_case = InboundSms(
         settings=settings,
         subscribers=wiring.subscribers(settings),
-        state=wiring.state(settings),
+        inbound=wiring.inbound_messages(settings),
         sms=SmsSender(client),
     )
     on_list, off_list = "+14155550199", PHONE

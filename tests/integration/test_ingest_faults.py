@@ -62,7 +62,7 @@ def test_429_pauses_the_source_until_the_reset(searches: LocalStack, client: htt
     # Then the run stops, remembers when to resume, and stores nothing
     x = summary["sources"]["x"]
     assert x["stopped"] == "rate_limited"
-    pause = StateRepository().get("pause", "x")
+    pause = StateRepository().get_pause("x")
     assert pause is not None
     assert pause["resume_after"] == x["resume_after"]
     assert datetime.fromisoformat(pause["resume_after"]) == NOW + timedelta(minutes=15)
@@ -105,14 +105,14 @@ def test_monthly_budget_stops_x_until_next_month(
     searches: LocalStack, client: httpx.Client
 ) -> None:
     # Given the month's budget is nearly used up
-    StateRepository().add("budget", f"x#{NOW:%Y-%m}", "reads", 95)
+    StateRepository().add_reads("x", f"{NOW:%Y-%m}", 95)
     # When a run reads
     summary = run("x-pagination", client, x_monthly_read_budget=100)
     # Then it stops on budget before reading anything (5 left, X's minimum page is 10)
     assert summary["sources"]["x"]["stopped"] == "budget"
     assert summary["sources"]["x"]["reads"] == 0
     # And once the budget is spent the source is skipped this month
-    StateRepository().add("budget", f"x#{NOW:%Y-%m}", "reads", 5)
+    StateRepository().add_reads("x", f"{NOW:%Y-%m}", 5)
     assert run("x-pagination", client, x_monthly_read_budget=100)["sources"]["x"]["skipped"] == (
         "budget"
     )
@@ -128,9 +128,7 @@ def test_per_run_budget_caps_reads(searches: LocalStack, client: httpx.Client) -
     x = summary["sources"]["x"]
     assert x["stopped"] == "budget"
     assert x["reads"] <= 12
-    used = StateRepository().get("budget", f"x#{NOW:%Y-%m}")
-    assert used is not None
-    assert used["reads"] == x["reads"]
+    assert StateRepository().reads_used("x", f"{NOW:%Y-%m}") == x["reads"]
 
 
 def test_one_failing_source_does_not_stop_the_others(
@@ -149,7 +147,7 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
     searches: LocalStack, client: httpx.Client
 ) -> None:
     run("x-empty", client)
-    plan = StateRepository().get("plan", "x")
+    plan = StateRepository().get_plan("x")
     assert plan is not None
     assert "python" in json.dumps(plan["value"]["clauses"])
     SearchesRepository().put(
@@ -162,7 +160,7 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
         )
     )
     run("x-empty", client)
-    plan = StateRepository().get("plan", "x")
+    plan = StateRepository().get_plan("x")
     assert plan is not None
     assert ["#nursing"] in plan["value"]["clauses"]
 
@@ -186,7 +184,7 @@ def test_searches_of_unconfirmed_subscribers_cost_no_reads(
     run("x-empty", client)
 
     # Then only the live search is read for
-    plan = StateRepository().get("plan", "x")
+    plan = StateRepository().get_plan("x")
     assert plan is not None
     clauses = json.dumps(plan["value"]["clauses"])
     assert "python" in clauses

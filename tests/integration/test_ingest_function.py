@@ -125,9 +125,7 @@ def test_second_run_resumes_from_since_id_and_stores_nothing_twice(
     # And the reads are counted under the month of the run (the event's time, not the wall clock)
     run_month = f"{EVENT_TIME:%Y-%m}"
     assert run_month == "2026-11"
-    used = StateRepository().get("budget", f"x#{run_month}")
-    assert used is not None
-    assert used["reads"] == 11
+    assert StateRepository().reads_used("x", run_month) == 11
 
 
 def test_missing_credentials_fail_the_source_not_the_run(

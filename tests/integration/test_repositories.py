@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.delivery.records import DeliveryLog
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import NotFound, Throttled
 from jobalerts.ingest import Ingest
 from jobalerts.models import Channel, DeliveryRequest, SearchStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store._dynamo import BATCH_GET_ROUNDS
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import DeliveryLog
+from jobalerts.store.inbound import InboundMessagesRepository
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.state import StateRepository
 from jobalerts_local.template import LocalStack
@@ -35,28 +36,32 @@ def epoch(moment: datetime) -> int:
 
 def test_an_expired_record_reads_as_absent(stack: LocalStack) -> None:
     # Given a record whose expiration has passed but which DynamoDB has not deleted yet
-    state = StateRepository()
-    state.put("dup", "k", {"original": "x#1", "expiration": epoch(T0)})
+    inbound = InboundMessagesRepository()
+    inbound.remember("m1", "stop", epoch(T0))
     # Then it is absent after its expiration and present before
-    assert state.get("dup", "k", T0 + timedelta(seconds=1)) is None
-    assert state.get("dup", "k", T0 - timedelta(seconds=1)) is not None
+    assert not inbound.seen("m1", T0 + timedelta(seconds=1))
+    assert inbound.seen("m1", T0 - timedelta(seconds=1))
     # And a record without an expiration never expires
-    state.put("pause", "x", {"resume_after": "later"})
-    assert state.get("pause", "x", T0 + timedelta(days=3650)) is not None
-
-
-def test_put_if_absent_replaces_an_expired_record_and_keeps_a_live_one(stack: LocalStack) -> None:
     state = StateRepository()
-    assert state.put_if_absent("dup", "k", {"original": "x#1", "expiration": epoch(T0)}, T0) is None
+    state.put_pause("x", "later")
+    assert state.get_pause("x", T0 + timedelta(days=3650)) is not None
+
+
+def test_a_near_duplicate_marker_replaces_an_expired_one_and_keeps_a_live_one(
+    stack: LocalStack,
+) -> None:
+    state = StateRepository()
+    assert state.first_post("k", "x#1", T0, T0) is None
     later = T0 + timedelta(seconds=1)
-    # A live record wins
-    live = state.put_if_absent("dup", "k", {"original": "x#2", "expiration": epoch(later)}, T0)
+    # A live marker wins
+    live = state.first_post("k", "x#2", later, T0)
     assert live is not None
     assert live["original"] == "x#1"
     # An expired one is replaced
-    fresh = {"original": "x#3", "expiration": epoch(later + timedelta(days=7))}
-    assert state.put_if_absent("dup", "k", fresh, later) is None
-    assert (state.get("dup", "k", later) or {})["original"] == "x#3"
+    assert state.first_post("k", "x#3", later + timedelta(days=7), later) is None
+    assert (state.first_post("k", "x#4", later + timedelta(days=7), later) or {})[
+        "original"
+    ] == "x#3"
 
 
 def test_a_repost_after_the_first_posts_marker_expired_is_stored(stack: LocalStack) -> None:

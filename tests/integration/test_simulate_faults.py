@@ -54,6 +54,24 @@ def test_botocore_retries_each_faulted_attempt_and_classifies_throttling(table: 
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
 
 
+@pytest.mark.parametrize("kind", ["throttling", "http_500", "http_503", "connection_reset"])
+def test_a_refused_or_dropped_request_never_takes_effect(table: str, kind: str) -> None:
+    # Given every call is refused before it reaches AWS
+    faults = injector(kind)
+    with installed(faults):
+        client = boto3.client("dynamodb", config=ONE_ATTEMPT)
+        # When a function writes an item and is told no
+        with faults.enabled(), pytest.raises(Exception):  # noqa: B017, PT011 - any refusal
+            client.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
+        # Then the item is not there: botocore emits before-send to every handler, so an error
+        # answer from the hook must also keep moto from carrying the request out (it did:
+        # a throttled SES send went out, was retried and sent twice, "unexplained")
+        assert "Item" not in client.get_item(
+            TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "b"}}
+        )
+    assert faults.counts[kind] == 1
+
+
 def handler_that_swallows_errors(client: object, table: str) -> None:
     with contextlib.suppress(Exception):
         client.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "b"}})  # type: ignore[attr-defined]

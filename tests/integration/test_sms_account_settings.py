@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 from jobalerts.sms_account import handle_custom_resource
+from jobalerts_local.runtime import invoke
 from jobalerts_local.template import REGION, LocalStack
 
 
@@ -42,8 +43,8 @@ def test_create_sets_the_monthly_spend_limit_and_answers_cloudformation(
         "ResourceProperties": {"MonthlySpendLimit": "20"},
     }
 
-    # When the custom resource runs
-    reply = handle_custom_resource(event, sns)
+    # When the custom resource's handler runs
+    reply = invoke("sms_settings", event)
 
     # Then SNS has the limit and CloudFormation heard SUCCESS
     assert sns.get_sms_attributes()["attributes"]["MonthlySpendLimit"] == "20"

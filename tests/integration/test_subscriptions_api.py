@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from jobalerts import tokens
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.errors import NotFound
 from jobalerts.links import MANAGE_TTL, Links
 from jobalerts.matcher import shard_for
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts.subscriptions import MAX_SEARCHES
 from jobalerts_local.outbox import sent_emails, sent_sms
 from jobalerts_local.runtime import http_event, invoke, json_body

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from jobalerts import tokens
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
 from jobalerts.models import SubscriberStatus
 from jobalerts.settings import get_settings
 from jobalerts.store import SearchesRepository, SubscribersRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts_local.outbox import sent_emails
 from jobalerts_local.runtime import invoke, json_body
 from jobalerts_local.template import LocalStack
@@ -59,6 +59,7 @@ def test_there_is_a_sample_for_every_kind_of_request() -> None:
         "digest-view",
         "landing-page",
         "subscribe-form",
+        "preview",
     } <= set(SAMPLES)
     for name in SAMPLES:
         event = load_event(f"http/{name}.json")
@@ -132,6 +133,9 @@ def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalSta
     view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
     shown = call(with_token(load_event("http/digest-view.json"), view))
     assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")
+
+    previewed = call(load_event("http/preview.json"))
+    assert (previewed["statusCode"], json_body(previewed)["total"]) == (200, 0)
 
     unsubscribe = signer.sign(tokens.UNSUBSCRIBE, sid, UNSUBSCRIBE_TTL)
     one_click = call(with_token(load_event("http/unsubscribe-one-click.json"), unsubscribe))

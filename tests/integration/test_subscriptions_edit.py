@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jobalerts import tokens
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.links import MANAGE_TTL
 from jobalerts.models import Channel, Frequency
 from jobalerts.store import MatchesRepository, SearchesRepository
+from jobalerts.store.archive import DigestArchive
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.runtime import json_body
 from jobalerts_local.template import LocalStack

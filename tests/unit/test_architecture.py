@@ -78,15 +78,18 @@ def test_the_sam_layer_is_built_from_the_runtime_folder() -> None:
 
 def test_only_the_wiring_module_asks_jobalerts_aws_for_clients() -> None:
     # Given every call to a client builder of jobalerts.aws in the layer
-    call = re.compile(r"\baws\.(sesv2|sns|sqs|table|dynamodb)\(")
+    call = re.compile(r"\baws\.(sesv2|sns|sqs|s3|ssm|table|dynamodb)\(")
     callers = {
         str(path.relative_to(ROOT))
         for path in _modules(LAYER)
         if call.search(path.read_text(encoding="utf-8"))
     }
-    # Then the services take their clients from the composition root; store/_dynamo is the one
-    # fallback left for repositories built without a table (the harness, older tests)
-    assert callers <= {"layers/jobalerts/wiring.py", "layers/jobalerts/store/_dynamo.py"}
+    # Then the services take their clients from the composition root; the store's fallbacks for
+    # repositories built without a table or client (the harness, older tests) are the rest
+    fallbacks = {"_dynamo.py", "sessions.py", "snapshots.py"}
+    assert callers <= {"layers/jobalerts/wiring.py"} | {
+        f"layers/jobalerts/store/{name}" for name in fallbacks
+    }
     assert "layers/jobalerts/wiring.py" in callers
 
 
@@ -97,3 +100,36 @@ def test_a_handler_loads_its_own_settings_and_is_built_by_wiring(handler: Path) 
     assert "get_settings" not in text
     assert re.search(r"\w+Settings\.load\(\)", text)
     assert "wiring.build_" in text
+
+
+STORE = LAYER / "store"
+
+
+def _outside_store() -> list[Path]:
+    return [p for p in _modules(LAYER) if STORE not in p.parents]
+
+
+def test_only_the_store_imports_its_dynamodb_helpers_or_boto3_dynamodb() -> None:
+    # Given every layer module outside store/ (aws.py builds the resource the store uses)
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _outside_store()
+        for name in _imports(path)
+        if name.startswith(("jobalerts.store._dynamo", "boto3.dynamodb"))
+        or (name.startswith("mypy_boto3_dynamodb") and path.name != "aws.py")
+    }
+    # Then none reaches for the store's private helpers or DynamoDB's own types
+    assert offenders == set()
+
+
+def test_only_the_store_opens_a_table() -> None:
+    openers = {
+        str(path.relative_to(ROOT))
+        for path in [*_outside_store(), *FUNCTIONS.glob("*/app.py")]
+        if path.name != "aws.py"
+        and any(
+            needle in path.read_text(encoding="utf-8")
+            for needle in (".Table(", "aws.table(", "aws.dynamodb(")
+        )
+    }
+    assert openers == set()

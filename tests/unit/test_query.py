@@ -8,6 +8,8 @@ two can never drift apart on a documented case.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from jobalerts.matcher import Matcher
@@ -250,3 +252,17 @@ def test_hyphenated_words_match_the_phrase() -> None:
 def test_normalize_prints_the_canonical_query(query: str, canonical: str) -> None:
     assert normalize(query) == canonical
     assert parse(to_text(parse(query))) == parse(query)
+
+
+def test_a_parsed_query_is_an_immutable_value_that_can_key_a_cache() -> None:
+    # Given two spellings of one search, with a phrase, a group and an exclusion
+    first = parse('python "machine learning" (remote OR hybrid) -senior')
+    second = parse('Python  "Machine Learning"  (remote  OR  hybrid)  -senior')
+    # Then they are equal and hash alike, so one compiled form can serve both
+    assert first == second
+    assert hash(first) == hash(second)
+    assert len({first, second}) == 1
+    # And no part of a parsed query can be changed behind a cache's back
+    assert isinstance(first, And)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.children[0].value = "java"  # type: ignore[misc, union-attr]

@@ -161,3 +161,33 @@ def test_the_generated_workload_meets_the_issue_minimums_and_is_repeatable() -> 
     careers = [p for p in posts if p["links"][0].endswith("/careers")]
     assert len({p["text"] for p in careers}) > len({p["links"][0] for p in careers})
     assert any("utm_source" in p["links"][0] for p in posts)
+
+
+def test_only_the_sends_of_a_failed_window_count_as_ambiguous() -> None:
+    # Given an invocation that sent two digests by email and one text, and whose record for
+    # sub-a's window failed afterwards
+    from jobalerts_local.faults import Accepted
+    from jobalerts_local.simulate import _sent_for, _window_of
+
+    def email(subscriber: str) -> Accepted:
+        tags = [
+            {"Name": "subscriber", "Value": subscriber},
+            {"Name": "channel", "Value": "email"},
+            {"Name": "window", "Value": "1795136400"},
+        ]
+        return Accepted("SendEmail", json.dumps({"EmailTags": tags}).encode(), False)
+
+    failed = {
+        _window_of(
+            json.dumps(
+                {"subscriber_id": "sub-a", "channel": "email", "due_at": "2026-11-20T01:00:00Z"}
+            )
+        )
+    }
+    # Then sub-a's send may have been resent; sub-b's was recorded and may not
+    assert _sent_for(email("sub-a"), failed)
+    assert not _sent_for(email("sub-b"), failed)
+    # And a text (no tags) counts only when a text window failed
+    text = Accepted("Publish", b"Message=x", False)
+    assert not _sent_for(text, failed)
+    assert _sent_for(text, {("sub-c", "sms", "1795136400")})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
+import zlib
+
 import pytest
 
 from jobalerts import snapshot
@@ -82,3 +86,29 @@ def test_another_key_or_another_shard_is_refused() -> None:
         snapshot.load(data, b"another key", "1")
     with pytest.raises(SnapshotError, match="shard 1, not 0"):
         snapshot.load(data, KEY, "0")
+
+
+def test_the_body_inflates_in_pieces_exactly_as_a_whole() -> None:
+    # Given a compressed stream larger than one input chunk, of data that compresses well
+    raw = b"".join(i.to_bytes(4, "big") * (i % 7 + 1) for i in range(400_000)) + os.urandom(3 << 20)
+    compressed = zlib.compress(raw, 1)
+    assert len(compressed) > 3 << 20
+    # When it is read through the inflating stream in reads of various sizes
+    stream = io.BufferedReader(snapshot._Inflating(memoryview(compressed)), buffer_size=1 << 16)
+    pieces = [stream.read(size) for size in (1, 70_000, 5 << 20)]
+    pieces.append(stream.read())
+    # Then the bytes are the same, and the stream ends
+    assert b"".join(pieces) == raw
+    assert stream.read(1) == b""
+
+
+def test_equal_routes_are_one_object_once_loaded() -> None:
+    # Given a subscriber's two searches whose routes are equal but separate objects
+    routes = {sid: SearchRoute("sub-1", Channel.EMAIL, Frequency.DAILY) for sid in ("s1", "s2")}
+    routes["s3"] = SearchRoute("sub-2", Channel.SMS, Frequency.INSTANT)
+    data = snapshot.dump(Snapshot("0", None, 1.0, Matcher(), routes), KEY)
+    # When loaded, they are one object (a million searches, a tenth as many routes)
+    loaded = snapshot.load(data, KEY, "0").routes
+    assert loaded == routes
+    assert loaded["s1"] is loaded["s2"]
+    assert loaded["s3"] is not loaded["s1"]

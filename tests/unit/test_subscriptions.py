@@ -9,20 +9,50 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jobalerts import requests
 from jobalerts.models import Channel, Frequency
-from jobalerts.subscriptions import (
+from jobalerts.requests import (
     FieldError,
-    SubscribeInput,
+    Refusal,
+    SettingsChanges,
+    SubscribeRequest,
+    parse,
+)
+from jobalerts.subscriptions import (
     confirmation_email,
     confirmation_sms,
     destination_key,
-    valid_email,
-    valid_phone,
-    valid_query,
-    valid_settings,
-    valid_timezone,
 )
 from jobalerts.web.pages import query_with_marker, render
+
+
+def refused_as_field_error(check: Callable[..., Any]) -> Callable[..., Any]:
+    """A single-value validator, its refusal turned into the FieldError the API answers with."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return check(*args)
+        except Refusal as exc:
+            raise FieldError(exc.message, exc.field or "body", exc.column) from None
+
+    return run
+
+
+valid_email = refused_as_field_error(requests.valid_email)
+valid_phone = refused_as_field_error(requests.valid_phone)
+valid_query = refused_as_field_error(requests.valid_query)
+valid_timezone = refused_as_field_error(requests.valid_timezone)
+
+
+def valid_settings(change: Any) -> dict[str, Any]:
+    return parse(SettingsChanges, change).changes()
+
+
+class SubscribeInput:
+    @staticmethod
+    def parse(body: Any) -> SubscribeRequest:
+        return parse(SubscribeRequest, body)
+
 
 GOOD = {
     "email": "Ana.Lopez@Example.COM",
@@ -37,9 +67,9 @@ def test_a_good_request_is_normalized() -> None:
     request = SubscribeInput.parse(GOOD)
 
     assert request.email == "ana.lopez@example.com"
-    assert request.search.query == "python remote -senior"
-    assert request.search.channel is Channel.EMAIL
-    assert request.search.frequency is Frequency.DAILY
+    assert request.query == "python remote -senior"
+    assert request.channel is Channel.EMAIL
+    assert request.frequency is Frequency.DAILY
     assert (request.digest_hour, request.digest_weekday) == (8, 0)
 
 

@@ -183,3 +183,38 @@ def test_tokens_that_are_not_ascii_are_invalid_not_a_crash(token: str) -> None:
         signer.verify(token, tokens.MANAGE)
     with pytest.raises(InvalidToken):
         signer.verify_short(token.replace(".", ".x.", 1), tokens.CONFIRM)
+
+
+def test_a_code_signed_for_an_empty_subject_is_never_valid() -> None:
+    # Given a short code that a caller signed with an empty subject, MAC and all
+    code = SIGNER.sign_short(tokens.DIGEST, "", ttl_seconds=60, now=1000)
+    assert code.startswith(".")
+    # Then verifying it refuses it: no link may resolve to no one
+    with pytest.raises(InvalidToken, match="not valid"):
+        SIGNER.verify_short(code, tokens.DIGEST, now=1001)
+
+
+def test_a_rotated_signing_key_is_used_once_the_five_minute_cache_runs_out() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    import time_machine
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with mock_aws(), time_machine.travel(start, tick=False) as traveller:
+        # Given the signing key loaded once, then rotated in Secrets Manager
+        parameters.clear_caches()
+        client = boto3.client("secretsmanager")
+        client.create_secret(Name="signing", SecretString="old-key")
+        assert tokens.load_signer("signing").key == b"old-key"
+        client.put_secret_value(SecretId="signing", SecretString="new-key")
+        # When the same warm container loads it just inside and just past five minutes
+        traveller.move_to(start + timedelta(seconds=299.5))
+        inside = tokens.load_signer("signing").key
+        traveller.move_to(start + timedelta(seconds=300.5))
+        past = tokens.load_signer("signing").key
+        parameters.clear_caches()
+    # Then the cached key serves until then, and the rotated key right after
+    assert (inside, past) == (b"old-key", b"new-key")

@@ -26,7 +26,6 @@ cannot be noticed or repaired while a repeated one can. See docs/digests.md.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import time
 import uuid
@@ -49,11 +48,8 @@ from botocore.exceptions import (
 from pydantic import Json
 
 from jobalerts.delivery.email import OutgoingEmail
-from jobalerts.delivery.records import DeliveryLog, DeliveryRecord
 from jobalerts.delivery.senders import Senders
 from jobalerts.delivery.sms import OptedOut
-from jobalerts.delivery.suppression import SuppressionList
-from jobalerts.digests.archive import DigestArchive
 from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, render_email, render_sms, render_web
 from jobalerts.errors import Conflict, InvalidInput, JobAlertsError, NotFound, Throttled
@@ -67,11 +63,15 @@ from jobalerts.models import (
     SubscriberStatus,
 )
 from jobalerts.observability import logger, metrics, tracer
+from jobalerts.retry import Backoff
 from jobalerts.schedule import local_date, next_day_start, next_due, quiet_until, window_key
 from jobalerts.settings import DeliverSettings
+from jobalerts.store.archive import DigestArchive
+from jobalerts.store.deliveries import DeliveryLog, DeliveryRecord
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.searches import SearchesRepository
 from jobalerts.store.subscribers import SubscribersRepository
+from jobalerts.store.suppressions import SuppressionList
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -82,6 +82,8 @@ if TYPE_CHECKING:
 ARCHIVE_LIMIT_BYTES = 350_000
 # Below this many seconds left, an attempt does not start: it would risk dying mid-send.
 START_MARGIN_SECONDS = 15.0
+# Throttled SES/SNS sends: retried here, since the SDK is told not to (aws.DIGEST_SEND).
+SEND_BACKOFF = Backoff()
 _TAG_SAFE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 T = TypeVar("T")
 
@@ -98,18 +100,6 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"
     ROLLED_OVER = "rolled_over"
     SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with full jitter for throttled SES/SNS calls."""
-
-    attempts: int = 5
-    base_seconds: float = 0.25
-    cap_seconds: float = 4.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
 
 
 def utc_now() -> datetime:
@@ -158,7 +148,7 @@ class DigestDelivery:
         settings: DeliverSettings,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = SEND_BACKOFF,
         env: Environment | None = None,
     ) -> None:
         self.settings = settings
@@ -250,7 +240,11 @@ class DigestDelivery:
                 now=now,
             )
         except Conflict as exc:
-            raise DeliveryInFlight("lost the claim to another attempt") from exc
+            # The SDK retries a claim whose answer was lost after DynamoDB applied it, and the
+            # retry fails its condition on this attempt's own claim: the id tells them apart.
+            mine = self.log.get(request, now)
+            if mine is None or mine.attempt_id != attempt_id or mine.status != "sending":
+                raise DeliveryInFlight("lost the claim to another attempt") from exc
 
         view = self.links.digest(sub_id, digest.digest_id)
         self.archive.put(sub_id, digest.digest_id, self._web_page(digest, view), now)
@@ -317,22 +311,13 @@ class DigestDelivery:
     def _undeliverable(self, subscriber: Subscriber | None, channel: Channel) -> str | None:
         if subscriber is None:
             return "unknown subscriber"
-        if subscriber.status is not SubscriberStatus.ACTIVE:
-            return f"subscriber {subscriber.status.value}"
-        if subscriber.paused:
+        if subscriber.status is SubscriberStatus.ACTIVE and subscriber.paused:
             return "paused"
-        if not subscriber.confirmed(channel):
-            # A channel counts only once a link sent to that very address was used.
-            return f"{channel.value} not confirmed"
-        if channel is Channel.EMAIL:
-            if not subscriber.email_enabled or not subscriber.email:
-                return "email off"
-            if self.suppression.contains(subscriber.email):
-                return "address suppressed"
-            return None
-        if not subscriber.sms_enabled or not subscriber.phone:
-            return "sms off"
-        return None
+        reason = subscriber.unreachable(channel)
+        suppressible = reason is None and channel is Channel.EMAIL and subscriber.email
+        if suppressible and self.suppression.contains(subscriber.email or ""):
+            return "address suppressed"
+        return reason
 
     def _compose(
         self,

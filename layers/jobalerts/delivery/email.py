@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from jobalerts.errors import InvalidInput, Throttled
+from jobalerts.retry import error_code, is_throttling
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
 # RFC 5322 allows 998-character lines. The default 78 makes the email package fold a long signed
 # URL into RFC 2047 encoded words, which mail clients do not decode in List-Unsubscribe.
 _POLICY = policy.default.clone(max_line_length=998)
-
-# LimitExceeded is the sending-rate or daily quota: wait and retry, like a throttle.
-_THROTTLED = {"TooManyRequestsException", "ThrottlingException", "LimitExceededException"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +95,8 @@ class EmailSender:
         try:
             response = self.client.send_email(**kwargs)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _THROTTLED:
+            code = error_code(exc)
+            if is_throttling(exc):
                 raise Throttled("ses") from exc
             if code in {
                 "MessageRejected",

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from jobalerts.errors import Throttled
+from jobalerts.retry import is_throttling
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
-
-# SNS spells its ThrottledException "Throttled" on the wire.
-_THROTTLED = {"Throttled", "Throttling", "ThrottlingException", "ThrottledException"}
 
 
 class OptedOut(Exception):
@@ -38,7 +36,7 @@ class SmsSender:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return str(response["MessageId"])
@@ -59,7 +57,7 @@ class SmsSender:
                 PhoneNumber=phone, Message=text, MessageAttributes=attributes
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return str(response["MessageId"])
@@ -72,7 +70,7 @@ class SmsSender:
                 return False
             self.client.opt_in_phone_number(phoneNumber=phone)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sns") from exc
             raise
         return True

@@ -21,6 +21,7 @@ from jobalerts.errors import Throttled
 from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.pauses import resume_ended
+from jobalerts.retry import is_throttling
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.store.matches import DUE_SHARDS, MatchesRepository
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 SQS_BATCH = 10
-_THROTTLED = {"ThrottlingException", "RequestThrottled", "AWS.SimpleQueueService.RequestThrottled"}
 
 Marker = tuple[str, Channel, datetime]
 
@@ -48,7 +48,7 @@ class DeliveryQueue:
         try:
             response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in _THROTTLED:
+            if is_throttling(exc):
                 raise Throttled("sqs") from exc
             raise
         return sorted(int(failure["Id"]) for failure in response.get("Failed", []))

@@ -91,7 +91,8 @@ def profiles(post: Post) -> dict[str, str]:
     return found
 
 
-def _item(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
+def item_view(item: DigestItem, zone: ZoneInfo) -> dict[str, Any]:
+    """One post as the digest item template shows it (escaped, terms marked)."""
     post = item.post
     return {
         "handle": _handle(post.author_handle),
@@ -119,7 +120,7 @@ def _section(
         "name": section.name,
         "search_id": section.search_id,
         "count": len(section.items),
-        "items": [_item(i, zone) for i in items],
+        "items": [item_view(i, zone) for i in items],
         "more": len(fair) - len(items),
         # Anchors are positions, never user text: the web view opens the matching <details>.
         "more_from": [
@@ -128,7 +129,8 @@ def _section(
                 "count": len(extra.items),
                 "anchor": f"s{index}-more-{number}",
                 "items": [
-                    _item(i, zone) for i in (extra.items if limit is None else extra.items[:limit])
+                    item_view(i, zone)
+                    for i in (extra.items if limit is None else extra.items[:limit])
                 ],
             }
             for number, extra in enumerate(section.overflow, start=1)

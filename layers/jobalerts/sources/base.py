@@ -1,8 +1,11 @@
 """What every source returns, and the one method ingest calls on it.
 
 A source reads new posts since a checkpoint. It never stores anything and never saves the
-checkpoint itself: ingest saves `FetchResult.checkpoint` only after every post of the run is
-stored, so a crash between the two re-reads a page instead of losing one.
+checkpoint itself. A source that can (X: after each query) hands ingest a `commit(posts,
+checkpoint)` as it goes: the posts read since the last commit and a checkpoint that moves past
+exactly those, which ingest saves only once they are stored, so a function that keeps dying
+mid-run still makes progress. The rest, and `FetchResult.checkpoint`, ingest stores and saves
+when `fetch` returns. A crash between storing and saving re-reads a page, never loses one.
 
 Each source module (x, mastodon, bluesky) exposes
 `build(settings, client, credentials) -> Source`, which `jobalerts.sources.build_source`
@@ -14,6 +17,7 @@ which raise RateLimited / Unavailable / BadResponse; a source turns those into
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +29,9 @@ from jobalerts.models import Post
 RATE_LIMITED = "rate_limited"
 BUDGET = "budget"
 ERROR = "error"
+
+Commit = Callable[[list[Post], dict[str, Any]], None]
+"""Store these posts, then save this checkpoint (which covers nothing the posts do not)."""
 
 
 @dataclass
@@ -45,9 +52,16 @@ class Source(Protocol):
     name: str
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
-        """Read posts newer than `checkpoint`, at most `max_pages` pages and `budget` reads."""
+        """Read posts newer than `checkpoint`, at most `max_pages` pages and `budget` reads.
+
+        `FetchResult.posts` holds every post read, committed ones included."""
         ...
 
 

@@ -9,7 +9,7 @@ offset into a list that grows at the front, so a resumed pass rereads a few post
 the ones that arrived meanwhile: when it ends, the run starts a new pass from the new `since`.
 
 Sessions (createSession, 30 logins per 5 minutes per account) are cached in memory for warm
-invocations and in the State table for cold starts; an expired access token is refreshed with
+invocations and in an SSM SecureString parameter for cold starts; an expired access token is refreshed with
 refreshSession, and a refused refresh falls back to a new login. Tokens are never logged.
 """
 
@@ -36,6 +36,7 @@ from jobalerts.sources.base import (
     ERROR,
     RATE_LIMITED,
     BadResponse,
+    Commit,
     FetchResult,
     RateLimited,
     SourceError,
@@ -99,17 +100,14 @@ def jwt_expiry(token: str) -> datetime | None:
 
 
 class SessionStore(Protocol):
-    """Where sessions outlive a cold start; StateRepository fits."""
+    """Where sessions outlive a cold start; `jobalerts.store.sessions` fits."""
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None: ...
+    def get(self, session_key: str) -> dict[str, Any] | None: ...
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None: ...
-
-
-SESSION_PK = "session"
+    def put(self, session_key: str, data: dict[str, Any]) -> None: ...
 
 
-# Warm Lambda invocations reuse the session without touching the State table.
+# Warm Lambda invocations reuse the session without reading the parameter.
 _MEMORY: dict[str, Session] = {}
 
 
@@ -119,7 +117,7 @@ def forget_sessions() -> None:
 
 
 class Sessions:
-    """createSession / refreshSession, cached in memory and in the State table."""
+    """createSession / refreshSession, cached in memory and in SSM Parameter Store."""
 
     def __init__(
         self,
@@ -203,9 +201,9 @@ class Sessions:
             try:
                 data: dict[str, Any] = asdict(session)
                 refresh_expiry = jwt_expiry(session.refresh_jwt)
-                if refresh_expiry is not None:  # the State table's TTL drops dead sessions
+                if refresh_expiry is not None:  # a dead session reads as absent
                     data["expiration"] = int(refresh_expiry.timestamp())
-                self.store.put(SESSION_PK, self.key, data)
+                self.store.put(self.key, data)
             except Exception as exc:  # a cache: losing it costs one login, not the run
                 logger.warning("bluesky session not saved", error=type(exc).__name__)
         return session
@@ -214,7 +212,7 @@ class Sessions:
         if self.store is None:
             return None
         try:
-            data = self.store.get(SESSION_PK, self.key)
+            data = self.store.get(self.key)
         except Exception as exc:  # a cache: a failed read costs one login, not the run
             logger.warning("bluesky session not loaded", error=type(exc).__name__)
             return None
@@ -399,7 +397,12 @@ class BlueskySource:
         )
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
         """Read every query; `max_pages` is per query, `budget` counts posts over the run."""
         streams: dict[str, dict[str, Any]] = dict((checkpoint or {}).get("queries") or {})
@@ -537,26 +540,27 @@ def build(
         handle,
         password,
         queries=settings.bluesky_queries,
-        state=LazyStateTable(),
+        state=LazySessions(settings.session_parameter_path),
     )
 
 
-class LazyStateTable:
-    """The State table, opened on first use, so a failure to open it (a local `jobalerts fetch`
+class LazySessions:
+    """The session store, opened on first use, so a failure to open it (a local `jobalerts fetch`
     without AWS) lands in the session cache's error handling instead of `build()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
         self._repository: SessionStore | None = None
 
     def _open(self) -> SessionStore:
         if self._repository is None:
-            from jobalerts.store.state import StateRepository
+            from jobalerts.store.sessions import SessionsRepository
 
-            self._repository = StateRepository()
+            self._repository = SessionsRepository(path=self.path)
         return self._repository
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self._open().get(pk, sk)
+    def get(self, session_key: str) -> dict[str, Any] | None:
+        return self._open().get(session_key)
 
-    def put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
-        self._open().put(pk, sk, data)
+    def put(self, session_key: str, data: dict[str, Any]) -> None:
+        self._open().put(session_key, data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 
 from jobalerts.observability import logger
+from jobalerts.retry import Backoff
 from jobalerts.sources.base import BadResponse, RateLimited, SourceError, Unavailable
 
 Sleep = Callable[[float], None]
@@ -50,12 +50,6 @@ def reset_at(headers: Mapping[str, str], now: datetime | None = None) -> datetim
     return None
 
 
-def backoff_delay(attempt: int, base: float, rng: random.Random | None = None) -> float:
-    """Full jitter, capped: a struggling API sees spread-out retries, a run stays short."""
-    ceiling = min(MAX_BACKOFF_SECONDS, base * (2**attempt))
-    return (rng or random).uniform(0, ceiling)
-
-
 def fetch(
     client: httpx.Client,
     method: str,
@@ -75,10 +69,12 @@ def fetch(
     HttpStatusError.
     """
     clean = {k: v for k, v in (params or {}).items() if v is not None}
+    # A struggling API sees spread-out retries; the cap keeps a run short.
+    waits = Backoff(attempts=retries + 1, base_seconds=backoff, cap_seconds=MAX_BACKOFF_SECONDS)
     last: str = ""
     for attempt in range(retries + 1):
         if attempt:
-            sleep(backoff_delay(attempt - 1, backoff))
+            sleep(waits.delay(attempt - 1))
         try:
             response = client.request(
                 method, url, params=clean, headers=dict(headers or {}), json=json_body

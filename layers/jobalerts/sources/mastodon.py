@@ -28,6 +28,7 @@ from jobalerts.sources.base import (
     ERROR,
     RATE_LIMITED,
     BadResponse,
+    Commit,
     FetchResult,
     RateLimited,
     SourceError,
@@ -196,7 +197,12 @@ class MastodonSource:
         return f"{root}/api/v1/timelines/tag/{quote(tag, safe='')}"
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
         """Read every stream; `max_pages` is per stream, `budget` counts statuses over the run."""
         streams: dict[str, str] = dict((checkpoint or {}).get("streams") or {})

@@ -48,7 +48,6 @@ JOB_WORDS = (
 )
 JOB_FILTER = "(" + " OR ".join(JOB_WORDS) + ")"
 GLOBAL_QUERY = f"{JOB_FILTER} {NOT_RETWEET}"
-PLAN_PK = "plan"
 # DynamoDB items stop at 400 KB; a plan bigger than this is rebuilt each run instead of cached.
 MAX_CACHED_PLAN_BYTES = 300_000
 
@@ -316,7 +315,7 @@ class QueryPlanner:
         self.shards = shards
 
     def current(self) -> Plan:
-        cached = self.state.get(PLAN_PK, "x")
+        cached = self.state.get_plan("x")
         if cached is not None and "value" in cached:
             plan = Plan.from_json(cached["value"])
             if not self._changed_since(plan.max_updated_at):
@@ -347,7 +346,7 @@ class QueryPlanner:
         plan = plan_queries(texts, max_updated_at=newest)
         value = plan.to_json()
         if len(repr(value)) <= MAX_CACHED_PLAN_BYTES:
-            self.state.put(PLAN_PK, "x", {"value": value})
+            self.state.put_plan("x", value)
         else:
             logger.warning("x query plan too large to cache", clauses=len(plan.clauses))
         return plan

@@ -1,6 +1,7 @@
 """X API v2 recent search: planned queries, next_token paging, since_id checkpoints, budgets.
 
-Checkpoint: `{"since": {<query key>: <since_id>}, "floor": <newest id seen>}`. Each planned
+Checkpoint: `{"since": {<query key>: <since_id>}, "floor": <newest id seen>}`, committed after
+each query (ingest stores that query's posts, then saves it) and at the end. Each planned
 query resumes from its own since_id; a query new to the plan starts at the floor rather than
 reading back seven days. A query whose paging was cut short (429, budget, errors) keeps its old
 since_id, so the next run re-reads those pages (stored posts are skipped) instead of leaving a
@@ -27,6 +28,7 @@ from jobalerts.sources.base import (
     ERROR,
     RATE_LIMITED,
     BadResponse,
+    Commit,
     FetchResult,
     RateLimited,
     SourceError,
@@ -84,8 +86,14 @@ class XSource:
     name: str = "x"
 
     def fetch(
-        self, checkpoint: dict[str, Any] | None, *, max_pages: int, budget: int | None
+        self,
+        checkpoint: dict[str, Any] | None,
+        *,
+        max_pages: int,
+        budget: int | None,
+        commit: Commit | None = None,
     ) -> FetchResult:
+        """With `commit`, each query's posts are committed before the next query is read."""
         saved = checkpoint or {}
         since: dict[str, str] = dict(saved.get("since") or {})
         first_floor: str | None = saved.get("floor")
@@ -93,6 +101,13 @@ class XSource:
         run = _Run(FetchResult(), budget)
         next_since: dict[str, str] = {}
         queries = self.queries()
+        committed = 0
+
+        def kept(later: list[str]) -> dict[str, str]:
+            """Queries not read yet keep the positions they would have started from."""
+            positions = {query_key(q): since.get(query_key(q)) or first_floor for q in later}
+            return {k: v for k, v in positions.items() if v}
+
         for position, query in enumerate(queries):
             key = query_key(query)
             # Not the floor this run has moved: posts between the two are new to this query.
@@ -105,14 +120,18 @@ class XSource:
                 newest = start
             if newest:
                 next_since[key] = newest
+            later = queries[position + 1 :]
             if fatal:
-                # Later queries keep the positions they would have started from.
-                for later in queries[position + 1 :]:
-                    later_key = query_key(later)
-                    kept = since.get(later_key) or first_floor
-                    if kept:
-                        next_since[later_key] = kept
+                next_since.update(kept(later))
                 break
+            if commit is not None and later:
+                # The floor stays put until the run ends: a query new to the plan, read after
+                # a crash, must start where this run's new queries started.
+                commit(
+                    run.result.posts[committed:],
+                    {"since": {**kept(later), **next_since}, "floor": first_floor},
+                )
+                committed = len(run.result.posts)
         run.result.checkpoint = {"since": next_since, "floor": floor}
         logger.info(
             "x fetch done",

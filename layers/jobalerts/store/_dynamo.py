@@ -20,16 +20,10 @@ from jobalerts.errors import (
     Throttled,
     Unavailable,
 )
+from jobalerts.retry import THROTTLING_CODES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-_THROTTLING = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TransactionConflictException",
-}
 
 
 def table_named(name: str) -> Table:
@@ -112,7 +106,7 @@ def translated(what: str) -> Iterator[None]:
         if code == "ResourceNotFoundException":
             # The table (or index) is missing: an outage, never "this item does not exist".
             raise Unavailable(what) from exc
-        if code in _THROTTLING:
+        if code in THROTTLING_CODES:
             raise Throttled(what) from exc
         if code == "TransactionCanceledException":
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]

@@ -86,7 +86,7 @@ class MatchesRepository:
         key = {"subscriber_id": subscriber_id, "sk": f"m#{channel.value}#{post.id}"}
         expires = epoch_after(self.ttl_days, due_at)
         with translated("pending match"):
-            self.table.update_item(
+            old = self.table.update_item(
                 Key=key,
                 UpdateExpression=(
                     "SET post = if_not_exists(post, :post), channel = :channel, "
@@ -102,18 +102,24 @@ class MatchesRepository:
                     ":ttl": expires,
                     ":sid": {search_id},
                 },
-            )
-        # A second search with a sooner schedule pulls the post forward.
-        try:
-            with translated("pending match"):
-                self.table.update_item(
-                    Key=key,
-                    UpdateExpression="SET due_at = :due",
-                    ConditionExpression="due_at > :due",
-                    ExpressionAttributeValues={":due": _iso(due_at)},
-                )
-        except Conflict:
-            pass
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        # A second search with a sooner schedule pulls the post forward. Only an item that was
+        # already there with a later due time needs it: the conditional write costs a write unit
+        # per KB of the item (post included) even when its condition fails, and most matches
+        # are a post's first for that subscriber.
+        earlier = old.get("due_at")
+        if earlier is not None and str(earlier) > _iso(due_at):
+            try:
+                with translated("pending match"):
+                    self.table.update_item(
+                        Key=key,
+                        UpdateExpression="SET due_at = :due",
+                        ConditionExpression="due_at > :due",
+                        ExpressionAttributeValues={":due": _iso(due_at)},
+                    )
+            except Conflict:
+                pass
         self._mark_due(subscriber_id, channel, due_at)
 
     def _mark_due(self, subscriber_id: str, channel: Channel, due_at: datetime) -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobalerts.errors import Conflict
 from jobalerts.models import Post
 from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import epoch_after, from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import (
+    batch_get,
+    epoch_after,
+    from_item,
+    is_expired,
+    table_named,
+    to_item,
+    translated,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -52,6 +61,20 @@ class PostsRepository:
             page = self.table.get_item(Key={"post_id": post_id})
         item = page.get("Item")
         return item_to_post(dict(item)) if item else None
+
+    def get_many(self, post_ids: list[str], now: datetime | None = None) -> dict[str, Post]:
+        """Posts by id in one BatchGetItem per 100; expired or missing ones are left out."""
+        found: dict[str, Post] = {}
+        wanted = list(dict.fromkeys(post_ids))
+        for start in range(0, len(wanted), 100):
+            keys: list[dict[str, Any]] = [{"post_id": i} for i in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys}}
+            for raw in batch_get(self.table.meta.client, request, "posts"):
+                if is_expired({"expiration": raw.get("expires_at")}, now):
+                    continue
+                post = item_to_post(dict(raw))
+                found[post.id] = post
+        return found
 
     def add_also_posted_by(self, post_id: str, handle: str) -> None:
         """Note another author of the same job on a stored post (once; never its own author).

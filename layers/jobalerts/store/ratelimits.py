@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING
 
 from jobalerts.errors import Conflict
 from jobalerts.settings import get_settings
+from jobalerts.store import keys
 from jobalerts.store._dynamo import table_named, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-PK_PREFIX = "ratelimit#"
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class RateLimits:
             try:
                 with translated("rate limit"):
                     self.table.update_item(
-                        Key={"pk": PK_PREFIX + limit.bucket, "sk": f"{digest}#{window}"},
+                        Key=keys.rate_counter(limit.bucket, digest, window),
                         UpdateExpression="ADD uses :one SET expiration = :exp",
                         ConditionExpression="attribute_not_exists(uses) OR uses < :room",
                         ExpressionAttributeValues={
@@ -78,7 +77,7 @@ class RateLimits:
     def _count(self, bucket: str, digest: str, window: int) -> int:
         with translated("rate limit"):
             item = self.table.get_item(
-                Key={"pk": PK_PREFIX + bucket, "sk": f"{digest}#{window}"}, ConsistentRead=True
+                Key=keys.rate_counter(bucket, digest, window), ConsistentRead=True
             ).get("Item")
         return int(item.get("uses", 0)) if item else 0  # type: ignore[arg-type]
 

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 TOMBSTONE_DAYS = 7
 
 
+def change_stamp() -> str:
+    """A search's `updated_at`: microsecond ISO time, which match workers and the X planner
+    compare (`changes_since`) to learn what changed."""
+    return now_iso()
+
+
 class SearchesRepository:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or table_named(get_settings().searches_table)

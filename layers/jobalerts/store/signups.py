@@ -16,12 +16,11 @@ from pydantic import BaseModel, ConfigDict
 from jobalerts.errors import Conflict, InvalidToken
 from jobalerts.models import Channel, Frequency
 from jobalerts.settings import get_settings
+from jobalerts.store import keys
 from jobalerts.store._dynamo import from_item, table_named, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-SIGNUP_PK = "signup"
 
 
 class Signup(BaseModel):
@@ -58,8 +57,7 @@ class SignupsRepository:
                 Item=to_item(
                     {
                         **data,
-                        "pk": SIGNUP_PK,
-                        "sk": signup.signup_id,
+                        **keys.signup(signup.signup_id),
                         "expiration": data["expires_at"],
                     }
                 ),
@@ -69,9 +67,7 @@ class SignupsRepository:
     def get(self, signup_id: str, now: float) -> Signup:
         """The unused, unexpired sign-up; InvalidToken otherwise (used, expired, unknown)."""
         with translated("signup"):
-            item = self.table.get_item(
-                Key={"pk": SIGNUP_PK, "sk": signup_id}, ConsistentRead=True
-            ).get("Item")
+            item = self.table.get_item(Key=keys.signup(signup_id), ConsistentRead=True).get("Item")
         if item is None:
             raise InvalidToken("this link is not valid")
         signup = Signup.model_validate(_without_keys(from_item(item)))
@@ -87,7 +83,7 @@ class SignupsRepository:
         try:
             with translated("signup"):
                 self.table.update_item(
-                    Key={"pk": SIGNUP_PK, "sk": signup_id},
+                    Key=keys.signup(signup_id),
                     UpdateExpression="SET used_at = :now",
                     ConditionExpression="attribute_exists(pk) AND attribute_not_exists(used_at) "
                     "AND expires_at >= :now",
@@ -99,4 +95,4 @@ class SignupsRepository:
 
 
 def _without_keys(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in {"pk", "sk", "expiration"}}
+    return {k: v for k, v in item.items() if k not in keys.KEY_ATTRIBUTES | {"expiration"}}

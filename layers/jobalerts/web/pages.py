@@ -69,8 +69,11 @@ def html_response(body: str, status: int = 200) -> Response[str]:
 
 
 def notice(status: int, title: str, message: str) -> Response[str]:
-    """A plain page for outcomes and errors: unsubscribed, link expired, not found."""
-    return page("notice.html", status, title=title, message=message)
+    """A plain page for outcomes and errors: unsubscribed, link expired, not found.
+
+    A refusal's title starts with "Error:" (the base template), the first thing a screen
+    reader announces."""
+    return page("notice.html", status, title=title, message=message, error=status >= 400)
 
 
 def redirect(location: str) -> Response[str]:

@@ -6,13 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jobalerts_local.cli import local_cmds, query_cmds, source_cmds
+from jobalerts_local.cli import local_cmds, preview_cmds, query_cmds, source_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jobalerts", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (local_cmds, query_cmds, source_cmds):
+    for module in (local_cmds, query_cmds, preview_cmds, source_cmds):
         module.register(subparsers)
     return parser
 

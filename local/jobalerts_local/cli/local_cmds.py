@@ -40,6 +40,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     workload.add_argument("--seed", type=int, default=7)
     workload.set_defaults(run=run_simulate_workload)
 
+    load = subparsers.add_parser(
+        "load", help="a day of traffic through the real handlers: AWS requests, CPU, cost, latency"
+    )
+    load.add_argument(
+        "--scale",
+        type=float,
+        default=0.02,
+        help="times 10,000 subscribers, 100,000 searches, 50,000 posts",
+    )
+    load.add_argument("--seed", type=int, default=13)
+    load.add_argument("--keep", type=Path, help="also pickle the result here")
+    load.set_defaults(run=run_load)
+
     abuse = subparsers.add_parser(
         "abuse", help="replay the sign-up attacks against the served API and print what got through"
     )
@@ -129,6 +142,19 @@ def run_simulate_workload(args: argparse.Namespace) -> int:
         path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     searches = sum(len(p["searches"]) for p in people)
     print(f"{len(people)} subscribers, {searches} searches, {len(posts)} posts")
+    return 0
+
+
+def run_load(args: argparse.Namespace) -> int:
+    import sys
+
+    from jobalerts_local.load import main_text
+
+    _quiet_console()
+    if not 0.0 < args.scale <= 1.0:
+        print("jobalerts load: --scale is a fraction in (0, 1]", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(main_text(args.scale, args.seed, args.keep))
     return 0
 
 

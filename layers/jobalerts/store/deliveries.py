@@ -25,6 +25,7 @@ from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.observability import logger
 from jobalerts.schedule import window_key
 from jobalerts.settings import get_settings
+from jobalerts.store import keys
 from jobalerts.store._dynamo import from_item, is_expired, table_named, translated
 
 if TYPE_CHECKING:
@@ -41,22 +42,6 @@ SENT = "sent"
 
 def _epoch(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp())
-
-
-def record_pk(subscriber_id: str) -> str:
-    return f"delivery#{subscriber_id}"
-
-
-def window_sk(channel: Channel, window: datetime) -> str:
-    return f"{channel.value}#w#{window_key(window)}"
-
-
-def lock_sk(channel: Channel) -> str:
-    return f"{channel.value}#lock"
-
-
-def counter_sk(day: date) -> str:
-    return f"sms#count#{day.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -78,10 +63,7 @@ class DeliveryLog:
         self.table = table or table_named(get_settings().state_table)
 
     def _window_key(self, request: DeliveryRequest) -> dict[str, str]:
-        return {
-            "pk": record_pk(request.subscriber_id),
-            "sk": window_sk(request.channel, request.due_at),
-        }
+        return keys.delivery_window(request.subscriber_id, request.channel, request.due_at)
 
     def get(self, request: DeliveryRequest, now: datetime | None = None) -> DeliveryRecord | None:
         with translated("delivery record"):
@@ -145,8 +127,7 @@ class DeliveryLog:
         lock: dict[str, Any] = {
             "TableName": self.table.name,
             "Item": {
-                "pk": record_pk(request.subscriber_id),
-                "sk": lock_sk(request.channel),
+                **keys.delivery_lock(request.subscriber_id, request.channel),
                 "window": window_key(request.due_at),
                 "attempt_id": attempt_id,
                 "lease_until": lease_until,
@@ -197,7 +178,7 @@ class DeliveryLog:
                 {
                     "Update": {
                         "TableName": self.table.name,
-                        "Key": {"pk": record_pk(request.subscriber_id), "sk": counter_sk(sms_day)},
+                        "Key": keys.sms_counter(request.subscriber_id, sms_day),
                         "UpdateExpression": "ADD sent :one SET expiration = :exp",
                         "ExpressionAttributeValues": {
                             ":one": 1,
@@ -220,7 +201,7 @@ class DeliveryLog:
         try:
             with translated("delivery lock"):
                 self.table.delete_item(
-                    Key={"pk": record_pk(request.subscriber_id), "sk": lock_sk(request.channel)},
+                    Key=keys.delivery_lock(request.subscriber_id, request.channel),
                     ConditionExpression="attempt_id = :attempt",
                     ExpressionAttributeValues={":attempt": attempt_id},
                 )
@@ -248,7 +229,7 @@ class DeliveryLog:
         try:
             with translated("delivery record"):
                 self.table.update_item(
-                    Key={"pk": record_pk(subscriber_id), "sk": window_sk(channel, window)},
+                    Key=keys.delivery_window(subscriber_id, channel, window),
                     UpdateExpression="SET accepted = :yes",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={":yes": True},
@@ -260,7 +241,7 @@ class DeliveryLog:
     def sms_sent_on(self, subscriber_id: str, day: date) -> int:
         with translated("sms counter"):
             page = self.table.get_item(
-                Key={"pk": record_pk(subscriber_id), "sk": counter_sk(day)}, ConsistentRead=True
+                Key=keys.sms_counter(subscriber_id, day), ConsistentRead=True
             )
         item = page.get("Item")
         return int(item.get("sent", 0)) if item else 0  # type: ignore[arg-type]

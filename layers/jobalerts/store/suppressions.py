@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from jobalerts.settings import get_settings
+from jobalerts.store import keys
 from jobalerts.store._dynamo import table_named, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-SUPPRESSED_PK = "suppressed#email"
 
 
 def address_digest(email: str) -> str:
@@ -31,8 +30,7 @@ class SuppressionList:
         with translated("suppression list"):
             self.table.put_item(
                 Item={
-                    "pk": SUPPRESSED_PK,
-                    "sk": address_digest(email),
+                    **keys.suppressed_email(address_digest(email)),
                     "reason": reason,
                     "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
                 }
@@ -41,6 +39,6 @@ class SuppressionList:
     def contains(self, email: str) -> bool:
         with translated("suppression list"):
             page = self.table.get_item(
-                Key={"pk": SUPPRESSED_PK, "sk": address_digest(email)}, ConsistentRead=True
+                Key=keys.suppressed_email(address_digest(email)), ConsistentRead=True
             )
         return "Item" in page
