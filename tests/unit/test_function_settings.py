@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from jobalerts.errors import ConfigurationError
-from jobalerts.settings import DeliverSettings, PublicLinkSettings, SubscriptionsSettings
+from jobalerts.settings import (
+    DeliverSettings,
+    MatchSettings,
+    PublicLinkSettings,
+    SubscriptionsSettings,
+)
 from jobalerts_local.runtime import load_handler
 from jobalerts_local.template import load_template
 
@@ -139,3 +144,18 @@ def test_template_gives_each_function_every_variable_it_requires(function: str) 
     }
     # Then no function is deployed without a variable its settings require
     assert set(REQUIRED[function]) - given[function] == set()
+
+
+def test_a_snapshot_bucket_without_its_key_is_refused(environment: pytest.MonkeyPatch) -> None:
+    # Given a match worker told where snapshots live but not which key signs them
+    environment.setenv("SNAPSHOT_BUCKET", "snapshots")
+    environment.delenv("SNAPSHOT_SECRET_NAME", raising=False)
+    # When it cold-starts, Then it refuses, naming the missing variable
+    with pytest.raises(ConfigurationError, match="SNAPSHOT_SECRET_NAME"):
+        MatchSettings.load()
+    # But with the key named, or with no bucket at all, it starts
+    environment.setenv("SNAPSHOT_SECRET_NAME", "snapshot-key")
+    assert MatchSettings.load().snapshot_bucket == "snapshots"
+    environment.delenv("SNAPSHOT_BUCKET")
+    environment.delenv("SNAPSHOT_SECRET_NAME")
+    assert MatchSettings.load().snapshot_bucket == ""
