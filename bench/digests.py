@@ -131,6 +131,7 @@ def bench_enqueue(subscribers: int, baseline_sample: int) -> tuple[float, float,
         os.environ[key] = "bench"
     from moto import mock_aws
 
+    from jobalerts import aws
     from jobalerts.digests.enqueue import SQS_BATCH, DeliveryQueue, plan
     from jobalerts.settings import get_settings
     from jobalerts.store.matches import _TRANSACTION_ITEMS
@@ -141,7 +142,7 @@ def bench_enqueue(subscribers: int, baseline_sample: int) -> tuple[float, float,
     requests = [request for request, _ in plan(markers)]
     with mock_aws():
         apply_environment(provision(parameters={"PublicBaseUrl": "http://bench.local"}))
-        queue = DeliveryQueue(get_settings().delivery_queue_url)
+        queue = DeliveryQueue(get_settings().delivery_queue_url, aws.sqs(aws.QUEUE))
 
         def emptied() -> None:
             # moto's SQS walks every queued message on each send; Lambda keeps the real queue

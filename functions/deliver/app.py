@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -11,36 +10,33 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts.delivery.deliver import DigestDelivery
-from jobalerts.models import DeliveryRequest
+from jobalerts import wiring
+from jobalerts.delivery.deliver import DeliveryMessage
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
+from jobalerts.settings import DeliverSettings
 
-# Validated at cold start: a misconfigured function fails on its first event, not midway.
-SETTINGS = get_settings()
+# Cold start: a missing variable fails here, by name. Clients, the signing key and the template
+# cache then survive across warm invocations.
+SETTINGS = DeliverSettings.load()
+DELIVERY = wiring.build_deliver(SETTINGS)
 
-# A batch where every item failed is reported item by item too: Lambda retries them all alike,
-# and the response stays one shape.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Bodies are parsed into DeliveryMessage; one that does not parse fails on its own. A batch where
+# every item failed is reported item by item too: Lambda retries them all alike, and the
+# response stays one shape.
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=DeliveryMessage, raise_on_entire_batch_failure=False
+)
 
 
-@cache
-def delivery() -> DigestDelivery:
-    """Clients, the signing key and the template cache survive across warm invocations."""
-    return DigestDelivery()
-
-
-def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
+def record_handler(record: DeliveryMessage, lambda_context: LambdaContext | None = None) -> str:
     """Powertools passes the context in; backoff never outlives this invocation."""
-    request = DeliveryRequest.model_validate_json(record.body)
     time_left = None
     if lambda_context is not None:
         context = lambda_context
         time_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    return delivery().deliver(request, time_left=time_left).value
+    return DELIVERY.deliver(record.body, time_left=time_left).value
 
 
 @logger.inject_lambda_context

@@ -8,12 +8,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts.feedback import handle_notification
+from jobalerts import wiring
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
+from jobalerts.settings import FeedbackSettings
 
-# Validated at cold start: a misconfigured function fails on its first event, not midway.
-SETTINGS = get_settings()
+# Cold start: a missing variable fails here, by name.
+SETTINGS = FeedbackSettings.load()
+FEEDBACK = wiring.build_feedback(SETTINGS)
 
 
 @logger.inject_lambda_context
@@ -21,5 +22,5 @@ SETTINGS = get_settings()
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=SnsModel)
 def handler(event: SnsModel, context: LambdaContext) -> dict[str, Any]:
-    outcomes = [handle_notification(str(record.Sns.Message)) for record in event.Records]
+    outcomes = [FEEDBACK.handle(str(record.Sns.Message)) for record in event.Records]
     return {"notifications": len(outcomes), "suppressed": sum(o.suppressed for o in outcomes)}

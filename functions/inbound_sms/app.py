@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts.inbound_sms import InboundSms
+from jobalerts import wiring
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
+from jobalerts.settings import InboundSmsSettings
 
-# Validated at cold start: a misconfigured function fails on its first event, not midway.
-SETTINGS = get_settings()
-
-
-@cache
-def inbound() -> InboundSms:
-    """Clients survive across warm invocations."""
-    return InboundSms(settings=SETTINGS)
+# Cold start: a missing variable fails here, by name; clients live as long as the worker.
+SETTINGS = InboundSmsSettings.load()
+INBOUND = wiring.build_inbound_sms(SETTINGS)
 
 
 @logger.inject_lambda_context
@@ -28,5 +22,5 @@ def inbound() -> InboundSms:
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=SnsModel)
 def handler(event: SnsModel, context: LambdaContext) -> dict[str, Any]:
-    actions = [inbound().handle(str(record.Sns.Message)) for record in event.Records]
+    actions = [INBOUND.handle(str(record.Sns.Message)) for record in event.Records]
     return {"texts": len(actions), "actions": [a.value for a in actions]}

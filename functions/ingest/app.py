@@ -8,12 +8,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts import ingest
+from jobalerts import wiring
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
+from jobalerts.settings import IngestSettings
 
-# Validated at cold start: a misconfigured function fails on its first event, not midway.
-SETTINGS = get_settings()
+# Cold start: a missing variable fails here, by name.
+SETTINGS = IngestSettings.load()
+INGEST = wiring.build_ingest(SETTINGS)
 
 
 @logger.inject_lambda_context
@@ -21,4 +22,4 @@ SETTINGS = get_settings()
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=EventBridgeModel)
 def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
-    return ingest.run(now=event.time)
+    return INGEST.run(event.time)

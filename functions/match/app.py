@@ -2,65 +2,50 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBStreamEvent,
-)
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobalerts import matching, preview
+from jobalerts import matching, preview, wiring
+from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
-from jobalerts.store.recent import RecentPostsRepository
+from jobalerts.settings import MatchSettings
 
-SETTINGS = get_settings()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-@cache
-def service() -> matching.MatchService:
-    """Built once per warm worker: the index it holds is the point of keeping it."""
-    return matching.default_service(SETTINGS)
+# Cold start: a missing variable fails here, by name. The service lives as long as the worker:
+# the index it holds is the point of keeping it.
+SETTINGS = MatchSettings.load()
+SERVICE, RECENT_POSTS = wiring.build_match(SETTINGS)
+# Records are parsed into the Powertools model; one that does not parse is reported on its own.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
 
 
-@cache
-def recent_posts() -> RecentPostsRepository:
-    return RecentPostsRepository()
-
-
-def _post_of(record: DynamoDBRecord) -> Any:
-    event_name = record.event_name.name if record.event_name else ""
-    image = record.dynamodb.new_image if record.dynamodb else None
-    return matching.post_from_new_image(event_name, image)
-
-
-def record_handler(record: DynamoDBRecord) -> None:
-    post = _post_of(record)
-    if post is not None:
-        service().handle([post])
+def record_handler(record: DynamoDBStreamRecordModel) -> Post | None:
+    return matching.post_from_stream(record)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    service().refresh()
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    SERVICE.refresh()
+    records = event.get("Records") or []
+    with processor(records=records, handler=record_handler, lambda_context=context):
+        parsed = processor.process()
+    posts = [(result, raw) for status, result, raw in parsed if status == "success" and result]
+    try:
+        # The whole batch at once: one read of the subscribers per 100 of them, not per record.
+        SERVICE.handle([post for post, _ in posts])
+    except Exception:
+        logger.exception("matching a stream batch failed; its posts are retried")
+        # Every record that carried a post is retried (adds are idempotent); the stream resumes
+        # from the first of them, as it does for any partial failure.
+        failed = processor.response()["batchItemFailures"]
+        failed += [{"itemIdentifier": raw["dynamodb"]["SequenceNumber"]} for _, raw in posts]
+        return {"batchItemFailures": failed}
     # Every shard's worker sees every post: one of them keeps the previews' window.
     if SETTINGS.match_shard == "0":
-        records = DynamoDBStreamEvent(event).records
-        posts = [post for post in map(_post_of, records) if post is not None]
-        preview.remember_quietly(recent_posts(), posts, datetime.now(UTC))
-    return response
+        preview.remember_quietly(RECENT_POSTS, [post for post, _ in posts], SERVICE.clock())
+    return processor.response()

@@ -7,12 +7,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jobalerts import wiring
 from jobalerts.observability import logger, metrics, tracer
-from jobalerts.settings import get_settings
-from jobalerts.web.app import handle
+from jobalerts.settings import SubscriptionsSettings
+from jobalerts.web import app as web
 
-# Validated at cold start: a misconfigured function fails on its first event, not midway.
-SETTINGS = get_settings()
+# Cold start: a missing variable (or an http:// base URL outside local runs) fails here, by name.
+SETTINGS = SubscriptionsSettings.load()
+web.install(*wiring.build_subscriptions(SETTINGS))
 
 
 # Events carry emails, phone numbers and tokens: never log_event=True here.
@@ -20,4 +22,4 @@ SETTINGS = get_settings()
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context)
+    return web.handle(event, context)

@@ -23,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from jobalerts.errors import InvalidInput
 from jobalerts.models import Channel, SubscriberStatus
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.store.deliveries import DeliveryLog
 from jobalerts.store.searches import SearchesRepository
 from jobalerts.store.subscribers import SubscribersRepository
@@ -75,16 +75,18 @@ def recipients(notification: dict[str, Any]) -> tuple[list[str], str]:
 class FeedbackService:
     def __init__(
         self,
-        subscribers: SubscribersRepository | None = None,
-        suppression: SuppressionList | None = None,
-        log: DeliveryLog | None = None,
-        searches: SearchesRepository | None = None,
+        *,
+        subscribers: SubscribersRepository,
+        suppression: SuppressionList,
+        log: DeliveryLog,
+        searches: SearchesRepository,
     ) -> None:
-        self.subscribers = subscribers or SubscribersRepository()
-        self.searches = searches or SearchesRepository()
-        self.suppression = suppression or SuppressionList()
-        self.log = log or DeliveryLog()
+        self.subscribers = subscribers
+        self.searches = searches
+        self.suppression = suppression
+        self.log = log
 
+    @tracer.capture_method(capture_response=False)
     def handle(self, message: str | dict[str, Any], now: datetime | None = None) -> FeedbackOutcome:
         notification = parse(message)
         kind = kind_of(notification)
@@ -131,8 +133,3 @@ class FeedbackService:
         except (KeyError, IndexError, ValueError, TypeError):
             return
         self.log.record_accepted(subscriber_id, channel, window)
-
-
-def handle_notification(message: str | dict[str, Any]) -> FeedbackOutcome:
-    """The feedback function's use case."""
-    return FeedbackService().handle(message)

@@ -24,7 +24,8 @@ from jobalerts.digests.text import clean, one_line, safe_url
 from jobalerts.errors import InvalidToken, NotFound
 from jobalerts.links import Links, expand_id
 from jobalerts.models import SavedSearch, SubscriberStatus
-from jobalerts.settings import Settings, get_settings
+from jobalerts.observability import tracer
+from jobalerts.settings import PublicLinkSettings
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.store.feeds import FEED_DAYS, FeedEntry, FeedRepository
 
@@ -137,26 +138,26 @@ class FeedService:
     def __init__(
         self,
         *,
-        settings: Settings | None = None,
-        subscribers: SubscribersRepository | None = None,
-        searches: SearchesRepository | None = None,
-        entries: FeedRepository | None = None,
-        signer: tokens.Signer | None = None,
+        settings: PublicLinkSettings,
+        subscribers: SubscribersRepository,
+        searches: SearchesRepository,
+        entries: FeedRepository,
+        signer: Callable[[], tokens.Signer],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.settings = settings or get_settings()
-        self.subscribers = subscribers or SubscribersRepository()
-        self.searches = searches or SearchesRepository()
-        self.entries = entries or FeedRepository()
+        self.settings = settings
+        self.subscribers = subscribers
+        self.searches = searches
+        self.entries = entries
         self._signer = signer
         self.clock = clock
 
     @property
     def signer(self) -> tokens.Signer:
-        if self._signer is None:
-            self._signer = tokens.load_signer(self.settings.signing_secret_name)
-        return self._signer
+        """The key is fetched from Secrets Manager on first use (the provider caches it)."""
+        return self._signer()
 
+    @tracer.capture_method(capture_response=False)
     def respond(
         self, code: str, if_none_match: str | None = None, if_modified_since: str | None = None
     ) -> FeedResponse:

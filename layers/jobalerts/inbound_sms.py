@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.errors import NotFound
-from jobalerts.observability import logger, metrics
-from jobalerts.settings import Settings, get_settings
+from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import InboundSmsSettings
 from jobalerts.store import SubscribersRepository
 from jobalerts.store.inbound import InboundMessagesRepository
 
@@ -99,23 +99,24 @@ def utc_now() -> datetime:
 
 
 class InboundSms:
-    """The inbound-text use case. Every collaborator can be injected; defaults talk to AWS."""
+    """The inbound-text use case, built by `jobalerts.wiring.build_inbound_sms`."""
 
     def __init__(
         self,
         *,
-        settings: Settings | None = None,
-        subscribers: SubscribersRepository | None = None,
-        inbound: InboundMessagesRepository | None = None,
-        sms: SmsSender | None = None,
+        settings: InboundSmsSettings,
+        subscribers: SubscribersRepository,
+        inbound: InboundMessagesRepository,
+        sms: SmsSender,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.settings = settings or get_settings()
-        self.subscribers = subscribers or SubscribersRepository()
-        self.inbound = inbound or InboundMessagesRepository()
-        self.sms = sms or SmsSender()
+        self.settings = settings
+        self.subscribers = subscribers
+        self.inbound = inbound
+        self.sms = sms
         self.clock = clock
 
+    @tracer.capture_method(capture_response=False)
     def handle(self, message: str) -> Action:
         """One SNS message (the payload as a JSON string)."""
         try:

@@ -21,8 +21,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from jobalerts.errors import ConfigurationError, JobAlertsError
 from jobalerts.identity import fingerprint
 from jobalerts.models import Post
-from jobalerts.observability import logger, metrics
-from jobalerts.settings import Settings, get_settings
+from jobalerts.observability import logger, metrics, tracer
+from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
 from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
 from jobalerts.store.posts import PostsRepository
@@ -54,7 +54,7 @@ class SourceSummary:
 
 @dataclass
 class Ingest:
-    settings: Settings
+    settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
     client: httpx.Client
@@ -192,7 +192,7 @@ def paused_until(record: Mapping[str, Any] | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def load_credentials(settings: Settings) -> Mapping[str, Any]:
+def load_credentials(settings: SourceSettings) -> Mapping[str, Any]:
     """The sources secret (JSON), cached by Powertools for five minutes."""
     from aws_lambda_powertools.utilities import parameters
 
@@ -212,30 +212,39 @@ def new_client(timeout: float = HTTP_TIMEOUT_SECONDS) -> httpx.Client:
 
 
 def run(
-    now: datetime | None = None,
+    now: datetime,
     *,
-    settings: Settings | None = None,
+    settings: SourceSettings,
+    posts: PostsRepository,
+    state: StateRepository,
     client: httpx.Client | None = None,
     credentials: Mapping[str, Any] | None = None,
-    posts: PostsRepository | None = None,
-    state: StateRepository | None = None,
 ) -> dict[str, Any]:
     """Fetch and store new posts from every enabled source; returns a summary per source."""
-    settings = settings or get_settings()
     own_client = client is None
     http = client or new_client()
     try:
         ingest = Ingest(
-            settings=settings,
-            posts=posts or PostsRepository(),
-            state=state or StateRepository(),
-            client=http,
-            credentials=credentials,
+            settings=settings, posts=posts, state=state, client=http, credentials=credentials
         )
-        return ingest.run(now or datetime.now(UTC))
+        return ingest.run(now)
     finally:
         if own_client:
             http.close()
 
 
-__all__ = ["Ingest", "JobAlertsError", "load_credentials", "new_client", "run"]
+@dataclass(frozen=True)
+class IngestService:
+    """The ingest function's use case; an HTTP client lives for one run (connections to the
+    sources are not kept across invocations minutes apart)."""
+
+    settings: SourceSettings
+    posts: PostsRepository
+    state: StateRepository
+
+    @tracer.capture_method(capture_response=False)
+    def run(self, now: datetime) -> dict[str, Any]:
+        return run(now, settings=self.settings, posts=self.posts, state=self.state)
+
+
+__all__ = ["Ingest", "IngestService", "JobAlertsError", "load_credentials", "new_client", "run"]

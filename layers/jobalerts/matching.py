@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from jobalerts.matcher import Matcher
 from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus
 from jobalerts.models import SubscriberStatus as Status
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
-from jobalerts.settings import Settings, get_settings
 from jobalerts.snapshot import Snapshot
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store.feeds import FeedRepository
@@ -127,6 +127,7 @@ class MatchService:
     # Where a cold worker starts from and a warm one writes to (jobalerts.index_snapshots).
     snapshots: SnapshotKeeper | None = None
 
+    @tracer.capture_method
     def refresh(self) -> int:
         if self.snapshots is not None and self.index.loaded_at is None:
             self.snapshots.restore(self.index)
@@ -135,6 +136,7 @@ class MatchService:
             self.snapshots.write_if_due(self.index)
         return changes
 
+    @tracer.capture_method(capture_response=False)
     def handle(self, posts: Iterable[Post]) -> int:
         """Queue every (subscriber, channel, post) hit; returns how many were queued."""
         now = self.clock()
@@ -175,27 +177,7 @@ def post_from_new_image(event_name: str, image: dict[str, Any] | None) -> Post |
     return item_to_post(dict(image))
 
 
-def default_service(settings: Settings | None = None) -> MatchService:
-    settings = settings or get_settings()
-    return MatchService(
-        index=LiveIndex(SearchesRepository(), shard=settings.match_shard),
-        subscribers=SubscribersRepository(),
-        matches=MatchesRepository(),
-        feeds=FeedRepository(),
-        snapshots=snapshot_keeper(settings),
-    )
-
-
-def snapshot_keeper(settings: Settings) -> SnapshotKeeper | None:
-    """Index snapshots in S3 when the template gives the worker a bucket, else None."""
-    if not settings.snapshot_bucket:
-        return None
-    # Imported here: index_snapshots builds on this module.
-    from jobalerts.index_snapshots import SnapshotKeeper, secret_key
-    from jobalerts.store.snapshots import SnapshotsRepository
-
-    return SnapshotKeeper(
-        store=SnapshotsRepository(settings.snapshot_bucket),
-        key=secret_key(settings.snapshot_secret_name),
-        interval=timedelta(minutes=settings.snapshot_interval_minutes),
-    )
+def post_from_stream(record: DynamoDBStreamRecordModel) -> Post | None:
+    """The post a parsed stream record inserted (Powertools has deserialized the image)."""
+    image = record.dynamodb.NewImage
+    return post_from_new_image(record.eventName, image if isinstance(image, dict) else None)

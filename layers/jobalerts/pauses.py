@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jobalerts.models import SubscriberStatus
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.store import SearchesRepository, SubscribersRepository
 
 # The choices a person is offered; `None` is "until I resume".
@@ -59,14 +59,11 @@ def resume(
     return True
 
 
+@tracer.capture_method
 def resume_ended(
-    now: datetime,
-    subscribers: SubscribersRepository | None = None,
-    searches: SearchesRepository | None = None,
+    now: datetime, subscribers: SubscribersRepository, searches: SearchesRepository
 ) -> int:
     """Resume every pause whose date is `now` or earlier; returns how many were resumed."""
-    subscribers = subscribers or SubscribersRepository()
-    searches = searches or SearchesRepository()
     return sum(
         resume(subscribers, searches, sid, ended_by=now) for sid in subscribers.pauses_ended(now)
     )

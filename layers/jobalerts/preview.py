@@ -27,7 +27,7 @@ from jobalerts.digests.text import safe_url, terms_of
 from jobalerts.errors import JobAlertsError, RateLimited
 from jobalerts.models import Post
 from jobalerts.observability import logger, metrics
-from jobalerts.settings import Settings
+from jobalerts.settings import SignupLimitSettings
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.ratelimits import Limit, RateLimits
 from jobalerts.store.recent import KEEP_DAYS, RecentPostsRepository
@@ -209,7 +209,9 @@ class SearchPreviews:
     """Previews for the public: rate limited per client address and overall (sliding windows,
     like sign-ups), since each one costs a pass over the window."""
 
-    def __init__(self, window: RecentWindow, limits: RateLimits, settings: Settings) -> None:
+    def __init__(
+        self, window: RecentWindow, limits: RateLimits, settings: SignupLimitSettings
+    ) -> None:
         self.window = window
         self.limits = limits
         self.settings = settings
@@ -236,8 +238,3 @@ class SearchPreviews:
                 metrics.add_metric(name="PreviewsRateLimited", unit="Count", value=1)
                 raise RateLimited(retry_after)
         return self.window.preview(text, zone, moment)
-
-
-def default_previews(settings: Settings) -> SearchPreviews:
-    window = RecentWindow(RecentPostsRepository(), PostsRepository())
-    return SearchPreviews(window, RateLimits(), settings)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -30,8 +32,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jobalerts import inbound_sms as sms_rules
 from jobalerts import pauses, tokens
-from jobalerts.delivery.email import EmailSender, OutgoingEmail
-from jobalerts.delivery.sms import OptedOut, SmsSender
+from jobalerts.delivery.email import OutgoingEmail
+from jobalerts.delivery.senders import Senders
+from jobalerts.delivery.sms import OptedOut
 from jobalerts.errors import InvalidToken, NotFound, RateLimited
 from jobalerts.links import (
     CONFIRM_TTL,
@@ -51,7 +54,7 @@ from jobalerts.models import (
     author_key,
     quiet_hours,
 )
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.requests import (
     ChannelRequest,
     FieldError,
@@ -62,7 +65,7 @@ from jobalerts.requests import (
     SubscribeRequest,
     UnmuteRequest,
 )
-from jobalerts.settings import Settings, get_settings
+from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.matches import MatchesRepository
@@ -141,60 +144,52 @@ def _channel_field(channel: Channel) -> tuple[str, str]:
 # ---------------------------------------------------------------- the service
 
 
+@dataclass(frozen=True)
+class AccountStores:
+    """Every table the subscriptions use case reads or writes."""
+
+    subscribers: SubscribersRepository
+    searches: SearchesRepository
+    state: StateRepository
+    signups: SignupsRepository
+    limits: RateLimits
+    suppression: SuppressionList
+    archive: DigestArchive
+    matches: MatchesRepository
+
+
 class SubscriptionService:
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: SubscriptionsSettings,
         *,
-        subscribers: SubscribersRepository | None = None,
-        searches: SearchesRepository | None = None,
-        state: StateRepository | None = None,
-        signups: SignupsRepository | None = None,
-        limits: RateLimits | None = None,
-        suppression: SuppressionList | None = None,
-        archive: DigestArchive | None = None,
-        matches: MatchesRepository | None = None,
-        email: EmailSender | None = None,
-        sms: SmsSender | None = None,
-        signer: tokens.Signer | None = None,
+        stores: AccountStores,
+        senders: Senders,
+        signer: Callable[[], tokens.Signer],
     ) -> None:
-        self.settings = settings or get_settings()
-        self.subscribers = subscribers or SubscribersRepository()
+        self.settings = settings
+        self.subscribers = stores.subscribers
         self.addresses = SubscriberAddresses(self.subscribers)
         self.slots = SearchSlots(self.subscribers)
-        self.searches = searches or SearchesRepository()
-        self.state = state or StateRepository()
-        self.signups = signups or SignupsRepository(self.state.table)
-        self.limits = limits or RateLimits(self.state.table)
-        self.suppression = suppression or SuppressionList()
-        self.archive = archive or DigestArchive()
-        self._matches = matches
-        self._email = email
-        self._sms = sms
+        self.searches = stores.searches
+        self.state = stores.state
+        self.signups = stores.signups
+        self.limits = stores.limits
+        self.suppression = stores.suppression
+        self.archive = stores.archive
+        self.matches = stores.matches
+        self.email = senders.email
+        self.sms = senders.sms
         self._signer = signer
 
-    # Clients and the signing key are fetched on first use: a page view needs neither SES nor SNS.
-    @cached_property
+    # The signing key is fetched on first use (the provider caches it): not every request signs.
+    @property
     def signer(self) -> tokens.Signer:
-        return self._signer or tokens.load_signer(self.settings.signing_secret_name)
+        return self._signer()
 
     @cached_property
     def links(self) -> Links:
         return Links(self.settings.public_base_url, self.signer)
-
-    @cached_property
-    def matches(self) -> MatchesRepository:
-        return self._matches or MatchesRepository()
-
-    @cached_property
-    def email(self) -> EmailSender:
-        return self._email or EmailSender(
-            self.settings.sender_email, self.settings.ses_configuration_set
-        )
-
-    @cached_property
-    def sms(self) -> SmsSender:
-        return self._sms or SmsSender()
 
     # ------------------------------------------------------------ tokens
 
@@ -221,6 +216,7 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ subscribe
 
+    @tracer.capture_method(capture_response=False)
     def subscribe(
         self, request: SubscribeRequest, now: datetime | None = None, *, client: str = ""
     ) -> None:
@@ -250,6 +246,7 @@ class SubscriptionService:
         self._check_limits(client, channel, request.destination, moment)
         self._send_link(signup)
 
+    @tracer.capture_method(capture_response=False)
     def request_channel(
         self,
         subscriber_id: str,
@@ -338,10 +335,12 @@ class SubscriptionService:
         signup_id = expand_id(self.signer.verify_short(code, tokens.CONFIRM))
         return self.signups.get(signup_id, (now or datetime.now(UTC)).timestamp())
 
+    @tracer.capture_method(capture_response=False)
     def confirm(self, token: str, now: datetime | None = None) -> Subscriber:
         """Apply the sign-up behind a confirm link, once. Returns the subscriber."""
         return self._apply(self.signer.verify(token, tokens.CONFIRM), now)
 
+    @tracer.capture_method(capture_response=False)
     def confirm_code(self, code: str, now: datetime | None = None) -> Subscriber:
         """`confirm` for the short code of a text message."""
         return self._apply(expand_id(self.signer.verify_short(code, tokens.CONFIRM)), now)
@@ -471,6 +470,7 @@ class SubscriptionService:
     def list_searches(self, subscriber_id: str) -> list[SavedSearch]:
         return sorted(self.searches.list_for(subscriber_id), key=lambda s: s.created_at)
 
+    @tracer.capture_method(capture_response=False)
     def add_search(
         self, subscriber_id: str, search: SearchRequest, now: datetime | None = None
     ) -> SavedSearch:
@@ -514,6 +514,7 @@ class SubscriptionService:
         logger.info("saved search added", subscriber_id=subscriber_id, search_id=search_id)
         return saved
 
+    @tracer.capture_method(capture_response=False)
     def edit_search(
         self, subscriber_id: str, search_id: str, request: SearchChanges
     ) -> SavedSearch:
@@ -545,6 +546,7 @@ class SubscriptionService:
         )
         return edited
 
+    @tracer.capture_method(capture_response=False)
     def delete_search(self, subscriber_id: str, search_id: str) -> None:
         """A tombstone, so match workers reading changes learn of it; NotFound if absent."""
         if not _SEARCH_ID.fullmatch(search_id):
@@ -555,6 +557,7 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ settings
 
+    @tracer.capture_method(capture_response=False)
     def update_settings(self, subscriber_id: str, request: SettingsChanges) -> Subscriber:
         changes = request.changes()
         if "sms_quiet_start" in changes or "sms_quiet_end" in changes:
@@ -570,6 +573,7 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ pause
 
+    @tracer.capture_method(capture_response=False)
     def pause(
         self, subscriber_id: str, request: PauseRequest, now: datetime | None = None
     ) -> Subscriber:
@@ -584,6 +588,7 @@ class SubscriptionService:
         )
         return self.subscribers.get(subscriber_id)
 
+    @tracer.capture_method(capture_response=False)
     def resume(self, subscriber_id: str) -> Subscriber:
         """Idempotent: resuming alerts that are not paused changes nothing."""
         pauses.resume(self.subscribers, self.searches, subscriber_id)
@@ -605,6 +610,7 @@ class SubscriptionService:
         except NotFound:
             raise InvalidToken("this link is not valid") from None
 
+    @tracer.capture_method(capture_response=False)
     def mute(self, subscriber_id: str, handle: str) -> Subscriber:
         """Idempotent; at most MAX_MUTED accounts (the list rides on every digest's read)."""
         subscriber = self.subscribers.get(subscriber_id)
@@ -620,6 +626,7 @@ class SubscriptionService:
         logger.info("account muted", subscriber_id=subscriber_id, muted=len(subscriber.muted) + 1)
         return self.subscribers.get(subscriber_id)
 
+    @tracer.capture_method(capture_response=False)
     def unmute(self, subscriber_id: str, request: UnmuteRequest) -> Subscriber:
         """Unmuting an account that is not muted changes nothing."""
         account = request.account
@@ -633,6 +640,7 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ unsubscribe
 
+    @tracer.capture_method(capture_response=False)
     def unsubscribe(self, token: str) -> Subscriber:
         """Idempotent; a suppressed address stays suppressed (that is the stronger state)."""
         subscriber = self.subscriber_for(token, tokens.UNSUBSCRIBE)
@@ -646,6 +654,7 @@ class SubscriptionService:
 
     # ------------------------------------------------------------ digest web view
 
+    @tracer.capture_method(capture_response=False)
     def digest_html(self, digest_id: str, token: str) -> str:
         """The archived page; InvalidToken for a bad or expired link, NotFound when gone."""
         subject = self.signer.verify(token, tokens.DIGEST)
@@ -657,6 +666,7 @@ class SubscriptionService:
             raise NotFound("digest")
         return html
 
+    @tracer.capture_method(capture_response=False)
     def short_digest_html(self, code: str) -> str:
         """The page behind a text message's `/d/<code>` link; same errors as `digest_html`."""
         digest_id = self.signer.verify_short(code, tokens.DIGEST)

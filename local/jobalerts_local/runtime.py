@@ -85,7 +85,8 @@ def invoke(function: str, event: dict[str, Any], timeout_seconds: int = 60) -> A
 
 def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None) -> None:
     """Give this process the variables template.yaml gives the functions, and Lambda's region."""
-    lambda_runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+    # STAGE=local is what lets an http:// base URL through (jobalerts.settings): said, not guessed.
+    lambda_runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "STAGE": "local"}
     os.environ.update({**lambda_runtime, **stack.merged_environment(), **(overrides or {})})
     from jobalerts.settings import get_settings
 

@@ -332,7 +332,7 @@ def test_a_429_stops_the_run_until_ratelimit_reset(client: httpx.Client) -> None
 
 @pytest.mark.usefixtures("stack")
 def test_the_demo_recordings_go_through_ingest_once() -> None:
-    from jobalerts import ingest
+    from jobalerts import ingest, wiring
     from jobalerts.settings import get_settings
     from jobalerts.store.posts import PostsRepository
 
@@ -343,8 +343,9 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
             update={"enabled_sources": "bluesky", "bluesky_base_url": server.base_url}
         )
         # When it runs twice
-        first = ingest.run(settings=settings, credentials=credentials)
-        second = ingest.run(settings=settings, credentials=credentials)
+        stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
+        first = ingest.run(datetime.now(UTC), settings=settings, credentials=credentials, **stores)
+        second = ingest.run(datetime.now(UTC), settings=settings, credentials=credentials, **stores)
         # Then it logged in once (the session is reused), and the posts are stored once
         assert paths(server).count(CREATE_SESSION) == 1
     assert first["sources"]["bluesky"]["stored"] == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -10,6 +11,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from jobalerts import wiring
 from jobalerts.delivery.deliver import DeliveryInFlight, DigestDelivery, Outcome
 from jobalerts.delivery.email import EmailSender
 from jobalerts.delivery.sms import SmsSender
@@ -17,7 +19,7 @@ from jobalerts.digests.sms import measure
 from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
 from jobalerts.retry import Backoff
-from jobalerts.settings import get_settings
+from jobalerts.settings import DeliverSettings
 from jobalerts.store import MatchesRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import LEASE, DeliveryLog
@@ -79,6 +81,18 @@ class Clock:
         return self.now
 
 
+def built(clock: Clock, **stores: Any) -> DigestDelivery:
+    """The use case as the deliver function builds it, with some of its stores replaced."""
+    settings = DeliverSettings.load()
+    return DigestDelivery(
+        stores=replace(wiring.deliver_stores(settings), **stores),
+        senders=wiring.digest_senders(settings),
+        links=wiring.links_provider(settings),
+        settings=settings,
+        clock=clock,
+    )
+
+
 def use_case(
     clock: Clock,
     *,
@@ -87,11 +101,20 @@ def use_case(
     sns: Any = None,
     sleeps: list[float] | None = None,
 ) -> DigestDelivery:
-    settings = get_settings()
+    """Given the given clients (moto's own unless a test instruments one) and no real sleeps."""
+    settings = DeliverSettings.load()
+    stores = wiring.deliver_stores(settings)
+    senders = wiring.digest_senders(settings)
+    if ses is not None:
+        email = EmailSender(settings.sender_email, settings.ses_configuration_set, client=ses)
+        senders = replace(senders, email=email)
+    if sns is not None:
+        senders = replace(senders, sms=SmsSender(sns))
     return DigestDelivery(
-        log=log,
-        email=EmailSender(settings.sender_email, settings.ses_configuration_set, client=ses),
-        sms=SmsSender(client=sns),
+        stores=replace(stores, log=log) if log is not None else stores,
+        senders=senders,
+        links=wiring.links_provider(settings),
+        settings=settings,
         clock=clock,
         sleep=(sleeps.append if sleeps is not None else lambda _: None),
         backoff=Backoff(attempts=4, base_seconds=0.01),
@@ -515,7 +538,7 @@ def test_a_missing_subscribers_table_is_an_outage_and_keeps_the_pending_posts(
     subscribers = SubscribersRepository()
     fail_calls(subscribers.table.meta.client, "GetItem", "ResourceNotFoundException", 10)
     outbox = Outbox()
-    delivery = DigestDelivery(subscribers=subscribers, clock=Clock(DAY))
+    delivery = built(Clock(DAY), subscribers=subscribers)
     # When the digest is delivered
     with pytest.raises(Unavailable):
         delivery.deliver(request)
@@ -533,7 +556,7 @@ def test_a_read_timeout_after_sending_is_one_attempt_an_ambiguous_send_and_keeps
     from jobalerts.observability import metrics
 
     _, _, request = email_setup()
-    delivery = DigestDelivery(clock=Clock(DAY))
+    delivery = built(Clock(DAY))
     sends: list[int] = []
 
     def time_out(**_: Any) -> None:
@@ -560,7 +583,7 @@ def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> No
     from botocore.exceptions import EndpointConnectionError
 
     _, _, request = email_setup()
-    delivery = DigestDelivery(clock=Clock(DAY))
+    delivery = built(Clock(DAY))
 
     def refuse(**_: Any) -> None:
         raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
@@ -579,7 +602,7 @@ def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: Loc
 
     _, _, request = email_setup()
     outbox = Outbox()
-    delivery = DigestDelivery(clock=Clock(DAY))
+    delivery = built(Clock(DAY))
     lost: list[int] = []
 
     def lose_the_first_answer(request: Any, event_name: str, **_: Any) -> None:

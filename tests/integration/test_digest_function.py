@@ -261,7 +261,7 @@ def test_a_run_near_its_deadline_stops_and_leaves_the_rest_due(stack: LocalStack
         search = make_search(sid, "s1", "python", frequency=Frequency.INSTANT)
         seed(sub, search)
         queue_match(sub, search, make_post(sid, "python job"), now)
-    queue = DeliveryQueue(get_settings().delivery_queue_url)
+    queue = DeliveryQueue(get_settings().delivery_queue_url, boto3.client("sqs"))
     result = enqueue_due(now, matches=MatchesRepository(), queue=queue, time_left=lambda: 5.0)
     assert result.stopped_early
     assert result.enqueued == 0

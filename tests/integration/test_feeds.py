@@ -11,11 +11,10 @@ from typing import Any
 
 import feedparser
 
-from jobalerts import tokens
-from jobalerts.feeds import FeedService
+from jobalerts import tokens, wiring
 from jobalerts.links import Links
 from jobalerts.models import Frequency, Post, SubscriberStatus
-from jobalerts.settings import get_settings
+from jobalerts.settings import SubscriptionsSettings, get_settings
 from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store._dynamo import now_iso
 from jobalerts_local.http import ApiServer
@@ -210,7 +209,9 @@ def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
     )
 
     # When the feed is built at T
-    answer = FeedService(clock=lambda: T).respond(links().feed("ana", "s1").rsplit("/", 1)[1])
+    feeds = wiring.build_subscriptions(SubscriptionsSettings.load()).feeds
+    feeds.clock = lambda: T
+    answer = feeds.respond(links().feed("ana", "s1").rsplit("/", 1)[1])
 
     # Then the nine-day-old post is gone
     links_in_feed = [e.link for e in feedparser.parse(answer.body).entries]

@@ -14,9 +14,11 @@ from typing import Any
 import boto3
 import pytest
 
+from jobalerts import wiring
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.inbound_sms import CONSENT, OPT_IN, OPT_OUT, InboundSms
 from jobalerts.models import Channel, Frequency
+from jobalerts.settings import InboundSmsSettings
 from jobalerts.store import SubscribersRepository
 from jobalerts_local.runtime import invoke
 from jobalerts_local.template import LocalStack
@@ -200,7 +202,13 @@ def test_start_takes_the_number_off_the_accounts_opt_out_list(stack: LocalStack)
     calls: list[str] = []
     client = boto3.client("sns", region_name="us-east-1")
     client.meta.events.register("before-call.sns.*", lambda model, **_: calls.append(model.name))
-    use_case = InboundSms(sms=SmsSender(client))
+    settings = InboundSmsSettings.load()
+    use_case = InboundSms(
+        settings=settings,
+        subscribers=wiring.subscribers(settings),
+        inbound=wiring.inbound_messages(settings),
+        sms=SmsSender(client),
+    )
     on_list, off_list = "+14155550199", PHONE
 
     # When each texts START

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from jobalerts import snapshot
-from jobalerts.matching import FULL_RELOAD_AFTER, LiveIndex, MatchService, snapshot_keeper
+from jobalerts.matching import FULL_RELOAD_AFTER, LiveIndex, MatchService
 from jobalerts.models import Channel, Frequency, SavedSearch
 from jobalerts.observability import metrics
-from jobalerts.settings import get_settings
+from jobalerts.settings import MatchSettings
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
 from jobalerts.store.snapshots import SnapshotsRepository
+from jobalerts.wiring import snapshot_keeper
 from jobalerts_local.template import LocalStack
 
 KEY = b"s" * 32
@@ -68,7 +69,7 @@ def test_a_cold_worker_loads_the_snapshot_then_reads_only_what_changed_since(
 
 def service_for(searches: SearchesRepository, now: float) -> MatchService:
     """A match worker as the handler builds it, on a clock of our choosing."""
-    keeper = snapshot_keeper(get_settings())
+    keeper = snapshot_keeper(MatchSettings.load())
     assert keeper is not None, "template.yaml gives the match function a snapshot bucket"
     keeper.clock = lambda: now
     return MatchService(

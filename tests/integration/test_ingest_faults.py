@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from jobalerts import ingest
+from jobalerts import ingest, wiring
 from jobalerts.models import SavedSearch
 from jobalerts.settings import Settings
 from jobalerts.store import PostsRepository, SearchesRepository
@@ -52,7 +52,8 @@ def run(
     # The recorded rate-limit resets are relative to the run's own time, not the wall clock.
     with ReplayServer(RECORDINGS / scenario, clock=now.timestamp) as replay:
         config = Settings(x_base_url=replay.base_url, enabled_sources="x", **settings)
-        return ingest.run(now, settings=config, client=client, credentials=TOKEN)
+        stores = {"posts": wiring.posts(config), "state": wiring.state(config)}
+        return ingest.run(now, settings=config, client=client, credentials=TOKEN, **stores)
 
 
 def test_429_pauses_the_source_until_the_reset(searches: LocalStack, client: httpx.Client) -> None:
@@ -136,7 +137,8 @@ def test_one_failing_source_does_not_stop_the_others(
     # Given a source whose module does not exist and a working X
     with ReplayServer(RECORDINGS / "x-pagination") as replay:
         config = Settings(x_base_url=replay.base_url, enabled_sources="nosuch,x")
-        summary = ingest.run(NOW, settings=config, client=client, credentials=TOKEN)
+        stores = {"posts": wiring.posts(config), "state": wiring.state(config)}
+        summary = ingest.run(NOW, settings=config, client=client, credentials=TOKEN, **stores)
     assert summary["sources"]["nosuch"]["error"] == "ConfigurationError"
     assert summary["sources"]["x"]["stored"] == 9
 

@@ -164,7 +164,7 @@ def test_a_429_stops_the_run_until_the_reset(faults: ReplayServer, client: httpx
 
 @pytest.mark.usefixtures("stack")
 def test_the_demo_recordings_go_through_ingest_once() -> None:
-    from jobalerts import ingest
+    from jobalerts import ingest, wiring
     from jobalerts.settings import get_settings
     from jobalerts.store.posts import PostsRepository
 
@@ -174,8 +174,9 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
             update={"enabled_sources": "mastodon", "mastodon_base_url": server.base_url}
         )
         # When it runs twice
-        first = ingest.run(settings=settings, credentials={})
-        second = ingest.run(settings=settings, credentials={})
+        stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
+        first = ingest.run(datetime.now(UTC), settings=settings, credentials={}, **stores)
+        second = ingest.run(datetime.now(UTC), settings=settings, credentials={}, **stores)
     # Then the #hiring posts are stored once (the boost and the #jobs repeat are not)
     assert first["sources"]["mastodon"]["stored"] == 5
     assert second["sources"]["mastodon"]["stored"] == 0

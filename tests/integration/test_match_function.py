@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from jobalerts.store import (
     SubscribersRepository,
 )
 from jobalerts.store._dynamo import now_iso
-from jobalerts_local.runtime import StreamPump, invoke, stream_batches
+from jobalerts_local.runtime import StreamPump, invoke, load_handler, stream_batches
 from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
 
@@ -217,3 +218,47 @@ def test_the_sample_stream_event_is_matched(stack: LocalStack) -> None:
     # Then the post waits for her
     assert response["batchItemFailures"] == []
     assert pending_post_ids("ana") == ["x#1861234567890123456"]
+
+
+def test_a_stream_batch_of_100_posts_reads_the_subscribers_once(pipeline: Pipeline) -> None:
+    # Given three subscribers each with a python search, and 100 new python posts on the stream
+    for sid in ("ana", "ben", "cai"):
+        SubscribersRepository().create(subscriber(sid))
+        SearchesRepository().put(search(sid, f"s-{sid}", "python"))
+    for number in range(100):
+        pipeline.posts.put_new(post(str(number), f"Python developer number {number}"))
+    [batch] = stream_batches(pipeline.pump.poll(), 100)
+    assert len(batch["Records"]) == 100
+    # And every call the warm match function makes to the subscribers table counted
+    load_handler("match")
+    service = sys.modules["jobalerts_function_match"].SERVICE
+    calls: list[str] = []
+    service.subscribers.table.meta.client.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+
+    # When the match function receives the batch
+    response = invoke("match", batch)
+
+    # Then the whole batch was matched with one BatchGetItem, not one read per record
+    assert response["batchItemFailures"] == []
+    assert calls == ["BatchGetItem"]
+    assert len(pending_post_ids("ana")) == len(pending_post_ids("cai")) == 100
+
+
+def test_a_record_that_does_not_parse_fails_alone(pipeline: Pipeline) -> None:
+    # Given a subscriber with a search, and a batch where one record lacks its stream details
+    SubscribersRepository().create(subscriber("ana"))
+    SearchesRepository().put(search("ana", "s1", "python"))
+    pipeline.posts.put_new(post("1", "Python developer"))
+    pipeline.posts.put_new(post("2", "Python engineer"))
+    [batch] = stream_batches(pipeline.pump.poll(), 100)
+    broken = batch["Records"][0]["dynamodb"]["SequenceNumber"]
+    del batch["Records"][0]["dynamodb"]["StreamViewType"]
+
+    # When the match function receives it
+    response = invoke("match", batch)
+
+    # Then only that record is reported failed, and the other post is queued
+    assert response["batchItemFailures"] == [{"itemIdentifier": broken}]
+    assert len(pending_post_ids("ana")) == 1

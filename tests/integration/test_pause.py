@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
-from jobalerts import tokens
+from jobalerts import tokens, wiring
 from jobalerts.links import MANAGE_TTL
 from jobalerts.models import Frequency
 from jobalerts.requests import PauseRequest
+from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import SubscriptionService
 from jobalerts_local.abuse import stored_items
@@ -35,6 +36,11 @@ from tests.support.digests import (
 
 NOON_NEW_YORK = datetime(2099, 6, 1, 16, tzinfo=UTC)
 PAUSED_AT = datetime(2099, 6, 1, 12, tzinfo=UTC)
+
+
+def subscriptions() -> SubscriptionService:
+    """The use case as the subscriptions function builds it, for calls that take a `now`."""
+    return wiring.build_subscriptions(SubscriptionsSettings.load()).subscriptions
 
 
 def live_flags(subscriber_id: str) -> list[bool]:
@@ -101,10 +107,10 @@ def test_a_pause_ends_by_itself_at_its_date_when_the_digest_function_runs(
 ) -> None:
     # Given a subscriber who paused for one week at a fixed time
     subscriber_id, _ = subscribe_and_confirm()
-    SubscriptionService().pause(subscriber_id, PauseRequest(duration="1w"), now=PAUSED_AT)
+    subscriptions().pause(subscriber_id, PauseRequest(duration="1w"), now=PAUSED_AT)
     # And another who paused until they resume
     other_id, _ = subscribe_and_confirm({"email": "bo@example.com", "query": "java"})
-    SubscriptionService().pause(other_id, PauseRequest(duration="resumed"), now=PAUSED_AT)
+    subscriptions().pause(other_id, PauseRequest(duration="resumed"), now=PAUSED_AT)
 
     # When the scheduled digest run happens a minute before the week is over
     before = run_digest(PAUSED_AT + timedelta(weeks=1) - timedelta(minutes=1))
@@ -129,8 +135,8 @@ def test_a_pause_ends_by_itself_at_its_date_when_the_digest_function_runs(
 
 def test_a_pause_renewed_before_it_ended_is_not_ended_by_the_old_date(stack: LocalStack) -> None:
     subscriber_id, _ = subscribe_and_confirm()
-    SubscriptionService().pause(subscriber_id, PauseRequest(duration="1w"), now=PAUSED_AT)
-    SubscriptionService().pause(
+    subscriptions().pause(subscriber_id, PauseRequest(duration="1w"), now=PAUSED_AT)
+    subscriptions().pause(
         subscriber_id, PauseRequest(duration="2w"), now=PAUSED_AT + timedelta(days=6)
     )
     assert run_digest(PAUSED_AT + timedelta(weeks=1, hours=1))["resumed"] == 0

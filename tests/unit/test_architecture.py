@@ -6,6 +6,7 @@ See docs/architecture.md for the parts and why the rules are what they are.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,32 @@ def test_the_sam_layer_is_built_from_the_runtime_folder() -> None:
     # The layer's ContentUri is layers/: what is under it is exactly what ships
     assert re.search(r"ContentUri:\s*layers/?\s*$", template, re.MULTILINE)
     assert not (ROOT / "layers" / "jobalerts_local").exists()
+
+
+def test_only_the_wiring_module_asks_jobalerts_aws_for_clients() -> None:
+    # Given every call to a client builder of jobalerts.aws in the layer
+    call = re.compile(r"\baws\.(sesv2|sns|sqs|s3|ssm|table|dynamodb)\(")
+    callers = {
+        str(path.relative_to(ROOT))
+        for path in _modules(LAYER)
+        if call.search(path.read_text(encoding="utf-8"))
+    }
+    # Then the services take their clients from the composition root; the store's fallbacks for
+    # repositories built without a table or client (the harness, older tests) are the rest
+    fallbacks = {"_dynamo.py", "sessions.py", "snapshots.py"}
+    assert callers <= {"layers/jobalerts/wiring.py"} | {
+        f"layers/jobalerts/store/{name}" for name in fallbacks
+    }
+    assert "layers/jobalerts/wiring.py" in callers
+
+
+@pytest.mark.parametrize("handler", sorted(FUNCTIONS.glob("*/app.py")), ids=lambda p: p.parent.name)
+def test_a_handler_loads_its_own_settings_and_is_built_by_wiring(handler: Path) -> None:
+    text = handler.read_text(encoding="utf-8")
+    # A handler neither reads the everything-model nor wires services itself
+    assert "get_settings" not in text
+    assert re.search(r"\w+Settings\.load\(\)", text)
+    assert "wiring.build_" in text
 
 
 STORE = LAYER / "store"

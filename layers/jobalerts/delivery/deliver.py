@@ -30,12 +30,14 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -43,10 +45,11 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from pydantic import Json
 
-from jobalerts import aws
-from jobalerts.delivery.email import EmailSender, OutgoingEmail
-from jobalerts.delivery.sms import OptedOut, SmsSender
+from jobalerts.delivery.email import OutgoingEmail
+from jobalerts.delivery.senders import Senders
+from jobalerts.delivery.sms import OptedOut
 from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, render_email, render_sms, render_web
 from jobalerts.errors import Conflict, InvalidInput, JobAlertsError, NotFound, Throttled
@@ -59,10 +62,10 @@ from jobalerts.models import (
     Subscriber,
     SubscriberStatus,
 )
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
 from jobalerts.retry import Backoff
 from jobalerts.schedule import local_date, next_day_start, next_due, quiet_until, window_key
-from jobalerts.settings import Settings, get_settings
+from jobalerts.settings import DeliverSettings
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import DeliveryLog, DeliveryRecord
 from jobalerts.store.matches import MatchesRepository
@@ -79,6 +82,8 @@ if TYPE_CHECKING:
 ARCHIVE_LIMIT_BYTES = 350_000
 # Below this many seconds left, an attempt does not start: it would risk dying mid-send.
 START_MARGIN_SECONDS = 15.0
+# Throttled SES/SNS sends: retried here, since the SDK is told not to (aws.DIGEST_SEND).
+SEND_BACKOFF = Backoff()
 _TAG_SAFE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 T = TypeVar("T")
 
@@ -112,58 +117,63 @@ def email_tags(request: DeliveryRequest) -> dict[str, str]:
     }
 
 
+class DeliveryMessage(SqsRecordModel):
+    """One record of the delivery queue, its JSON body parsed into the request."""
+
+    body: Json[DeliveryRequest]
+
+
+@dataclass(frozen=True)
+class DeliveryStores:
+    """Every table the deliver use case reads or writes."""
+
+    matches: MatchesRepository
+    subscribers: SubscribersRepository
+    searches: SearchesRepository
+    log: DeliveryLog
+    archive: DigestArchive
+    suppression: SuppressionList
+
+
 class DigestDelivery:
-    """The deliver use case. Every collaborator can be injected; defaults talk to AWS."""
+    """The deliver use case, built by `jobalerts.wiring.build_deliver` (or a test) from its
+    stores, its senders, the links it signs and the limits it renders with."""
 
     def __init__(
         self,
         *,
-        settings: Settings | None = None,
-        matches: MatchesRepository | None = None,
-        subscribers: SubscribersRepository | None = None,
-        searches: SearchesRepository | None = None,
-        log: DeliveryLog | None = None,
-        archive: DigestArchive | None = None,
-        suppression: SuppressionList | None = None,
-        email: EmailSender | None = None,
-        sms: SmsSender | None = None,
-        links: Links | None = None,
+        stores: DeliveryStores,
+        senders: Senders,
+        links: Callable[[], Links],
+        settings: DeliverSettings,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
-        backoff: Backoff | None = None,
+        backoff: Backoff = SEND_BACKOFF,
         env: Environment | None = None,
     ) -> None:
-        self.settings = settings or get_settings()
-        self.matches = matches or MatchesRepository()
-        self.subscribers = subscribers or SubscribersRepository()
-        self.searches = searches or SearchesRepository()
-        self.log = log or DeliveryLog()
-        self.archive = archive or DigestArchive()
-        self.suppression = suppression or SuppressionList()
-        self.email = email or EmailSender(
-            self.settings.sender_email,
-            self.settings.ses_configuration_set,
-            client=aws.sesv2(aws.DIGEST_SEND),
-        )
-        self.sms = sms or SmsSender(aws.sns(aws.DIGEST_SEND), lookup=aws.sns(aws.LOOKUP))
+        self.settings = settings
+        self.matches = stores.matches
+        self.subscribers = stores.subscribers
+        self.searches = stores.searches
+        self.log = stores.log
+        self.archive = stores.archive
+        self.suppression = stores.suppression
+        self.email = senders.email
+        self.sms = senders.sms
         self._links = links
         self.clock = clock
         self.sleep = sleep
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff
         self.env = env
 
     @property
     def links(self) -> Links:
-        if self._links is None:
-            from jobalerts.links import Links
-            from jobalerts.tokens import load_signer
-
-            signer = load_signer(self.settings.signing_secret_name)
-            self._links = Links(self.settings.public_base_url, signer)
-        return self._links
+        """Signing needs the key from Secrets Manager: fetched on first use, not at cold start."""
+        return self._links()
 
     # ------------------------------------------------------------ the use case
 
+    @tracer.capture_method(capture_response=False)
     def deliver(
         self, request: DeliveryRequest, time_left: Callable[[], float] | None = None
     ) -> Outcome:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from jobalerts import aws
 from jobalerts.errors import InvalidInput, Throttled
 from jobalerts.retry import error_code, is_throttling
 
@@ -71,14 +70,14 @@ class EmailSender:
     def __init__(
         self,
         sender: str,
-        configuration_set: str = "",
-        client: SESV2Client | None = None,
+        configuration_set: str,
+        client: SESV2Client,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sender = sender
         self.configuration_set = configuration_set
-        # Confirmations by default; the digest send passes a client without SDK retries.
-        self.client = client or aws.sesv2(aws.NOTIFY)
+        # Confirmations send with aws.NOTIFY; the digest send passes one without SDK retries.
+        self.client = client
         self.clock = clock
 
     def send(self, message: OutgoingEmail) -> str:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from jobalerts import aws
 from jobalerts.errors import Throttled
 from jobalerts.retry import is_throttling
 
@@ -19,11 +18,11 @@ class OptedOut(Exception):
 
 
 class SmsSender:
-    def __init__(self, client: SNSClient | None = None, lookup: SNSClient | None = None) -> None:
-        # Confirmations by default; the digest send passes a client without SDK retries.
-        self.client = client or aws.sns(aws.NOTIFY)
-        # The opt-out check is a read: it may retry whatever `client` does.
-        self.lookup = lookup or (aws.sns(aws.LOOKUP) if client is None else client)
+    def __init__(self, client: SNSClient, lookup: SNSClient | None = None) -> None:
+        # Confirmations send with NOTIFY; the digest send passes a client without SDK retries.
+        self.client = client
+        # The opt-out check is a read: it may retry where a send may not (aws.LOOKUP).
+        self.lookup = lookup or client
 
     def send(self, phone: str, text: str) -> str:
         try:

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from jobalerts import aws
-from jobalerts.errors import ConfigurationError, Throttled
+from jobalerts.errors import Throttled
 from jobalerts.models import Channel, DeliveryRequest
-from jobalerts.observability import logger, metrics
+from jobalerts.observability import logger, metrics, tracer
+from jobalerts.pauses import resume_ended
 from jobalerts.retry import is_throttling
-from jobalerts.settings import Settings, get_settings
+from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.store.matches import DUE_SHARDS, MatchesRepository
 
 if TYPE_CHECKING:
@@ -36,9 +36,9 @@ Marker = tuple[str, Channel, datetime]
 class DeliveryQueue:
     """The SQS boundary: batches of delivery requests in, the indexes SQS refused out."""
 
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
         self.queue_url = queue_url
-        self.client = client or aws.sqs()
+        self.client = client
 
     def send_batch(self, requests: list[DeliveryRequest]) -> list[int]:
         entries: list[Any] = [
@@ -111,27 +111,16 @@ def enqueue_due(
     return result
 
 
-def default_queue(settings: Settings | None = None) -> DeliveryQueue:
-    settings = settings or get_settings()
-    if not settings.delivery_queue_url:
-        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
-    return DeliveryQueue(settings.delivery_queue_url)
-
-
+@tracer.capture_method(capture_response=False)
 def run(
     now: datetime,
     *,
     time_left: Callable[[], float] | None = None,
-    matches: MatchesRepository | None = None,
-    queue: DeliveryQueue | None = None,
+    matches: MatchesRepository,
+    queue: DeliveryQueue,
 ) -> EnqueueResult:
-    """The digest function's use case, wired to the table and queue template.yaml names."""
-    result = enqueue_due(
-        now,
-        matches=matches or MatchesRepository(),
-        queue=queue or default_queue(),
-        time_left=time_left,
-    )
+    """The digest function's use case: queue every digest that is due at `now`."""
+    result = enqueue_due(now, matches=matches, queue=queue, time_left=time_left)
     logger.info(
         "digest run",
         markers=result.markers,
@@ -141,3 +130,26 @@ def run(
     )
     metrics.add_metric(name="DigestsEnqueued", unit=MetricUnit.Count, value=result.enqueued)
     return result
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """The digest function's use case: end the pauses that are over, then queue what is due."""
+
+    matches: MatchesRepository
+    queue: DeliveryQueue
+    subscribers: SubscribersRepository
+    searches: SearchesRepository
+
+    @tracer.capture_method(capture_response=False)
+    def run(self, now: datetime, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        # Pauses whose date has passed end first, so their searches go live again on time.
+        resumed = resume_ended(now, self.subscribers, self.searches)
+        result = run(now, time_left=time_left, matches=self.matches, queue=self.queue)
+        return {
+            "markers": result.markers,
+            "enqueued": result.enqueued,
+            "refused": result.refused,
+            "stopped_early": result.stopped_early,
+            "resumed": resumed,
+        }

@@ -11,14 +11,14 @@ from jobalerts.errors import ConfigurationError
 if TYPE_CHECKING:
     import httpx
 
-    from jobalerts.settings import Settings
+    from jobalerts.settings import SourceSettings
     from jobalerts.sources.base import Source
 
 SOURCE_NAMES = ("x", "mastodon", "bluesky")
 
 
 def build_source(
-    name: str, settings: Settings, client: httpx.Client, credentials: Mapping[str, Any]
+    name: str, settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
 ) -> Source:
     """The source called `name`; modules are imported lazily so one broken source stays local."""
     if name in SOURCE_NAMES:

@@ -30,7 +30,7 @@ import httpx
 from jobalerts.errors import ConfigurationError
 from jobalerts.models import Post
 from jobalerts.observability import logger
-from jobalerts.settings import Settings
+from jobalerts.settings import SourceSettings
 from jobalerts.sources.base import (
     BUDGET,
     ERROR,
@@ -523,7 +523,7 @@ class BlueskySource:
 
 
 def build(
-    settings: Settings, client: httpx.Client, credentials: Mapping[str, Any]
+    settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
 ) -> BlueskySource:
     handle = str(credentials.get("bluesky_handle") or os.environ.get("BLUESKY_HANDLE") or "")
     password = str(
@@ -540,7 +540,7 @@ def build(
         handle,
         password,
         queries=settings.bluesky_queries,
-        state=LazySessions(),
+        state=LazySessions(settings.session_parameter_path),
     )
 
 
@@ -548,14 +548,15 @@ class LazySessions:
     """The session store, opened on first use, so a failure to open it (a local `jobalerts fetch`
     without AWS) lands in the session cache's error handling instead of `build()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
         self._repository: SessionStore | None = None
 
     def _open(self) -> SessionStore:
         if self._repository is None:
             from jobalerts.store.sessions import SessionsRepository
 
-            self._repository = SessionsRepository()
+            self._repository = SessionsRepository(path=self.path)
         return self._repository
 
     def get(self, session_key: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ import httpx
 
 from jobalerts.models import Post
 from jobalerts.observability import logger
-from jobalerts.settings import Settings
+from jobalerts.settings import SourceSettings
 from jobalerts.sources.base import (
     BUDGET,
     ERROR,
@@ -299,7 +299,7 @@ class MastodonSource:
 
 
 def build(
-    settings: Settings, client: httpx.Client, credentials: Mapping[str, Any]
+    settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
 ) -> MastodonSource:
     return MastodonSource(
         client,

@@ -38,7 +38,7 @@ from jobalerts.sources.http import HttpStatusError, Sleep, reset_at, send
 from jobalerts.sources.normalize import canonical_link, unescape
 
 if TYPE_CHECKING:
-    from jobalerts.settings import Settings
+    from jobalerts.settings import SourceSettings
 
 SEARCH_PATH = "/2/tweets/search/recent"
 MIN_RESULTS, MAX_RESULTS = 10, 100
@@ -311,7 +311,7 @@ def _exhausted(headers: httpx.Headers) -> bool:
 
 
 def build(
-    settings: Settings,
+    settings: SourceSettings,
     client: httpx.Client,
     credentials: Mapping[str, Any],
     queries: Callable[[], list[str]] | None = None,
@@ -330,7 +330,7 @@ def build(
     )
 
 
-def _planned_queries(settings: Settings) -> Callable[[], list[str]]:
+def _planned_queries(settings: SourceSettings) -> Callable[[], list[str]]:
     def current() -> list[str]:
         from jobalerts.sources.planner import QueryPlanner
         from jobalerts.store.searches import SearchesRepository

@@ -17,9 +17,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from jobalerts.errors import InvalidInput, InvalidToken, NotFound, RateLimited, Throttled
+from jobalerts.feeds import FeedService
 from jobalerts.observability import logger
+from jobalerts.preview import SearchPreviews
 from jobalerts.requests import FieldError
-from jobalerts.web import api, feeds, pages, preview, site
+from jobalerts.subscriptions import SubscriptionService
+from jobalerts.web import api, common, feeds, pages, preview, site
 from jobalerts.web.common import UnsupportedMediaType, is_api, json_response
 
 app = APIGatewayHttpResolver()
@@ -40,6 +43,15 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response["body"] = ""
     response["isBase64Encoded"] = False
     return response
+
+
+def install(
+    subscriptions: SubscriptionService, feed_service: FeedService, previews: SearchPreviews
+) -> None:
+    """The handler gives the routers the services `jobalerts.wiring` built, once per cold start."""
+    common.install(subscriptions)
+    feeds.install(feed_service)
+    preview.install(previews)
 
 
 # ---------------------------------------------------------------- errors, in one place

@@ -22,10 +22,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
 
 from jobalerts import tokens
-from jobalerts.errors import InvalidToken, JobAlertsError
+from jobalerts.errors import ConfigurationError, InvalidToken, JobAlertsError
 from jobalerts.models import Subscriber
 from jobalerts.requests import FieldError, is_encodable, parse
-from jobalerts.settings import get_settings
 from jobalerts.subscriptions import SubscriptionService
 from jobalerts.web import pages
 
@@ -41,16 +40,18 @@ class UnsupportedMediaType(JobAlertsError):
     """A JSON route was sent something else (a cross-site form can only send text/plain)."""
 
 
-_built: list[SubscriptionService] = []
+_installed: list[SubscriptionService] = []
+
+
+def install(subscriptions: SubscriptionService) -> None:
+    """Called through `web.app.install` with what `jobalerts.wiring` built."""
+    _installed[:] = [subscriptions]
 
 
 def service() -> SubscriptionService:
-    """One per warm worker (the signing key and AWS clients are reused), rebuilt whenever the
-    settings are reloaded, as local runs and tests do for each fresh stack."""
-    settings = get_settings()
-    if not _built or _built[0].settings is not settings:
-        _built[:] = [SubscriptionService(settings)]
-    return _built[0]
+    if not _installed:
+        raise ConfigurationError("web.app.install() was not called: see jobalerts.wiring")
+    return _installed[0]
 
 
 def countries() -> frozenset[str]:

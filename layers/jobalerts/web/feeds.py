@@ -11,19 +11,22 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from jobalerts.errors import ConfigurationError
 from jobalerts.feeds import FeedService
-from jobalerts.settings import get_settings
 
 router = APIGatewayHttpRouter()
-_built: list[FeedService] = []
+_installed: list[FeedService] = []
+
+
+def install(service: FeedService) -> None:
+    """Called through `web.app.install` with what `jobalerts.wiring` built."""
+    _installed[:] = [service]
 
 
 def feeds() -> FeedService:
-    """One per warm worker, rebuilt when the settings are reloaded (local runs, tests)."""
-    settings = get_settings()
-    if not _built or _built[0].settings is not settings:
-        _built[:] = [FeedService(settings=settings)]
-    return _built[0]
+    if not _installed:
+        raise ConfigurationError("web.feeds.install() was not called: see jobalerts.wiring")
+    return _installed[0]
 
 
 def _header(name: str) -> str | None:

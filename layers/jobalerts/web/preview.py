@@ -12,24 +12,28 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobalerts import tokens
-from jobalerts.preview import SearchPreviews, default_previews
+from jobalerts.errors import ConfigurationError
+from jobalerts.preview import SearchPreviews
 from jobalerts.requests import FieldError, PreviewRequest, parse
 from jobalerts.schedule import zone_of
-from jobalerts.settings import get_settings
 from jobalerts.web import pages
 from jobalerts.web.common import Incoming, error_view, json_response, service
 from jobalerts.web.site import manage_page_for
 
 router = APIGatewayHttpRouter()
-_built: list[SearchPreviews] = []
+_installed: list[SearchPreviews] = []
+
+
+def install(service: SearchPreviews) -> None:
+    """Called through `web.app.install` with what `jobalerts.wiring` built; kept for the
+    worker's life, since the window it holds in memory is the point of keeping it."""
+    _installed[:] = [service]
 
 
 def previews() -> SearchPreviews:
-    """One per warm worker: the window it holds in memory is the point of keeping it."""
-    settings = get_settings()
-    if not _built or _built[0].settings is not settings:
-        _built[:] = [default_previews(settings)]
-    return _built[0]
+    if not _installed:
+        raise ConfigurationError("web.preview.install() was not called: see jobalerts.wiring")
+    return _installed[0]
 
 
 def _in() -> Incoming:
