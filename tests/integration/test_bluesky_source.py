@@ -26,6 +26,7 @@ from jobalerts.sources.bluesky import (
     iso,
 )
 from jobalerts_local.replay import Recorded, ReplayServer, Route
+from tests.conftest import FIXED_NOW
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -344,8 +345,8 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
         )
         # When it runs twice
         stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
-        first = ingest.run(datetime.now(UTC), settings=settings, credentials=credentials, **stores)
-        second = ingest.run(datetime.now(UTC), settings=settings, credentials=credentials, **stores)
+        first = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **stores)
+        second = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **stores)
         # Then it logged in once (the session is reused), and the posts are stored once
         assert paths(server).count(CREATE_SESSION) == 1
     assert first["sources"]["bluesky"]["stored"] == 4

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.mastodon import MastodonSource
 from jobalerts_local.replay import Recorded, ReplayServer, Route
+from tests.conftest import FIXED_NOW
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 HIRING = "/api/v1/timelines/tag/hiring"
@@ -175,8 +176,8 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
         )
         # When it runs twice
         stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
-        first = ingest.run(datetime.now(UTC), settings=settings, credentials={}, **stores)
-        second = ingest.run(datetime.now(UTC), settings=settings, credentials={}, **stores)
+        first = ingest.run(FIXED_NOW, settings=settings, credentials={}, **stores)
+        second = ingest.run(FIXED_NOW, settings=settings, credentials={}, **stores)
     # Then the #hiring posts are stored once (the boost and the #jobs repeat are not)
     assert first["sources"]["mastodon"]["stored"] == 5
     assert second["sources"]["mastodon"]["stored"] == 0
