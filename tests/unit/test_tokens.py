@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import string
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobalerts import tokens
 from jobalerts.errors import InvalidToken
@@ -109,10 +114,16 @@ def test_the_short_digest_link_is_a_path_under_the_public_base_url() -> None:
 # Known answers: every link already sent carries these; a change of key/message order, MAC
 # length or encoding breaks them all.
 MANAGE_BYTES = (
+    "pmrhair2ejwwc3tbm5sselbcomrduittovrc2mjcfqrgkir2geydmmd5"
+    ".5ki3mtfvrlswffcegbsl5vxnngejufha6d5bovme3ikijqtx3l6a"
+)
+# The same token as signed before tokens moved to base32: links already sent keep working.
+MANAGE_BASE64URL = (
     "eyJwIjoibWFuYWdlIiwicyI6InN1Yi0xIiwiZSI6MTA2MH0.yF9_MuQZ1tV4Rtg6JAUHj3tkeU-YAqCK0LagAxsIDvc"
 )
 MANAGE_STR = (
-    "eyJwIjoibWFuYWdlIiwicyI6InN1Yi0xIiwiZSI6MTA2MH0.TQ4cKdRluZWiD1MjfVsl4MPVbz6LyZjD1qe_VZwEljU"
+    "pmrhair2ejwwc3tbm5sselbcomrduittovrc2mjcfqrgkir2geydmmd5"
+    ".h244tu4fcjmjc44l7cnuwihjycjoxfuxgwzykyvhpryqlk4hocla"
 )
 SHORT_BYTES = "dg1.trq3k0.Qqj2XExZ83fvGRoR"
 SHORT_STR = "dg1.trq3k0.CxEcV-QvGW3y-eXQ"
@@ -125,6 +136,63 @@ def test_known_answer_vectors() -> None:
     assert SIGNER.verify_short(SHORT_BYTES, tokens.DIGEST, now=1_800_086_400) == "dg1"
     # 96 bits of MAC: 16 base64url characters
     assert len(SHORT_BYTES.rsplit(".", 1)[1]) == 16
+
+
+def test_a_token_signed_in_base64url_before_the_move_to_base32_still_verifies() -> None:
+    assert SIGNER.verify(MANAGE_BASE64URL, tokens.MANAGE, now=1060) == "sub-1"
+    with pytest.raises(InvalidToken, match="expired"):
+        SIGNER.verify(MANAGE_BASE64URL, tokens.MANAGE, now=1061)
+    # A base32 MAC on a base64url body (or the reverse) is a forgery, not a third format
+    body, mac = MANAGE_BASE64URL.split(".")
+    with pytest.raises(InvalidToken, match="not valid"):
+        SIGNER.verify(f"{body}.{MANAGE_BYTES.split('.')[1]}", tokens.MANAGE, now=1060)
+    with pytest.raises(InvalidToken, match="not valid"):
+        SIGNER.verify(f"{MANAGE_BYTES.split('.')[0]}.{mac}", tokens.MANAGE, now=1060)
+
+
+# SpamAssassin's `__BITCOIN_ID` body rule (Debian's 72_active.cf), which scored a digest a point
+# when a base64url token happened to hold a 30-35 character base58 word starting with 1 or 3.
+BITCOIN_ID = re.compile(
+    r"\b(?<!=)(?:[13](?:(?:[-_=\s][a-km-zA-HJ-NP-Z1-9]){29,34}|[a-km-zA-HJ-NP-Z1-9]{29,34})"
+    r"|bc1[acdefghjklmnpqrstuvwxyz234567890]{30,90}"
+    r"|b[-_=\s]c[-_=\s]1(?:[-_=\s][acdefghjklmnpqrstuvwxyz234567890]){30,90})\b",
+    re.ASCII,
+)
+
+
+def test_the_spam_rule_pattern_catches_the_token_that_failed_ci() -> None:
+    # Given a base64url MAC split by '-' into a 32-character base58 word starting with 3
+    word = "3" + "a" * 31
+    # Then the copied rule fires on it in a link, and not on base32 tokens' long words
+    assert BITCOIN_ID.search(f"https://x.example/manage?t=abc.Zz_q-{word}-Q")
+    assert not BITCOIN_ID.search(f"https://x.example/manage?t={MANAGE_BYTES}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    subject=st.text(alphabet=string.ascii_letters + string.digits + "-_|", max_size=60),
+    now=st.integers(min_value=0, max_value=4_000_000_000),
+)
+def test_no_link_looks_like_a_bitcoin_address_to_spamassassin(
+    key: bytes, subject: str, now: int
+) -> None:
+    # Given any key, subject and signing time
+    links = Links("https://jobalerts.example", Signer(key))
+    # When every kind of emailed link is built, as it appears in a plain-text part
+    text = "\n".join(
+        [
+            links.confirm(subject),
+            links.manage(subject),
+            links.unsubscribe(subject),
+            links.pause(subject),
+            links.mute(subject, "acme"),
+            links.digest(subject, "d1"),
+            Signer(key).sign(tokens.FEED, subject, 60, now=now),
+        ]
+    )
+    # Then none of it matches the rule
+    assert BITCOIN_ID.search(text) is None
 
 
 def test_a_token_is_valid_through_its_last_second() -> None:
