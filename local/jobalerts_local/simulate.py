@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from jobalerts.models import Post
-from jobalerts_local.fast_moto import cheap_transactions
+from jobalerts_local.fast_moto import cheap_queries, cheap_transactions
 from jobalerts_local.faults import Accepted, FaultInjector, SimulatedCrash, installed
 from jobalerts_local.replay import Recorded, ReplayServer
 from jobalerts_local.template import REGION
@@ -678,6 +678,7 @@ def simulate(
 
         stack.enter_context(installed(injector))
         stack.enter_context(cheap_transactions())
+        stack.enter_context(cheap_queries())
         service = stack.enter_context(
             local_service(
                 SIM_BASE_URL,
