@@ -181,3 +181,8 @@ def post_from_stream(record: DynamoDBStreamRecordModel) -> Post | None:
     """The post a parsed stream record inserted (Powertools has deserialized the image)."""
     image = record.dynamodb.NewImage
     return post_from_new_image(record.eventName, image if isinstance(image, dict) else None)
+
+
+def post_from_fanout(body: str) -> Post | None:
+    """The post in a message the fan-out published: the posts stream's record, as JSON."""
+    return post_from_stream(DynamoDBStreamRecordModel.model_validate_json(body))

@@ -231,6 +231,12 @@ class MatchSettings(
     match_shard: str = "0"
 
 
+class FanoutSettings(_FromEnvironment):
+    """functions/fanout: with more than one search shard, the posts stream to the shards' topic."""
+
+    posts_topic_arn: str = Field(min_length=1)
+
+
 class SmsAccountSettings(_FromEnvironment):
     """functions/sms_settings: the custom resource reads everything from its event."""
 

@@ -23,6 +23,7 @@ from jobalerts.delivery.email import EmailSender
 from jobalerts.delivery.senders import Senders
 from jobalerts.delivery.sms import SmsSender
 from jobalerts.digests.enqueue import DeliveryQueue, DigestSchedule
+from jobalerts.fanout import PostFanout
 from jobalerts.feedback import FeedbackService
 from jobalerts.feeds import FeedService
 from jobalerts.inbound_sms import InboundSms
@@ -35,6 +36,7 @@ from jobalerts.settings import (
     DeliverSettings,
     DigestSettings,
     EmailSettings,
+    FanoutSettings,
     FeedbackSettings,
     InboundSmsSettings,
     IngestSettings,
@@ -215,6 +217,10 @@ def build_match(settings: MatchSettings) -> tuple[MatchService, RecentPostsRepos
         snapshots=snapshot_keeper(settings),
     )
     return service, recent_posts(settings)
+
+
+def build_fanout(settings: FanoutSettings) -> PostFanout:
+    return PostFanout(aws.sns(aws.NOTIFY), settings.posts_topic_arn)
 
 
 def build_sms_settings(settings: SmsAccountSettings) -> SNSClient:

@@ -8,8 +8,8 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,10 +55,14 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
-def load_handler(function: str, root: Path | None = None) -> Handler:
-    """Import functions/<function>/app.py under a unique module name and return its handler."""
+def load_handler(function: str, root: Path | None = None, instance: str | None = None) -> Handler:
+    """Import functions/<function>/app.py under a unique module name and return its handler.
+
+    `instance` names one of several functions running the same code (each match shard): each
+    gets its own module, so its own cold start, settings and warm state, as its own Lambda
+    function would."""
     path = (root or repo_root()) / "functions" / function / "app.py"
-    name = f"jobalerts_function_{function}"
+    name = f"jobalerts_function_{function}" + (f"__{instance}" if instance else "")
     module: ModuleType | None = sys.modules.get(name)
     if module is None:
         spec = importlib.util.spec_from_file_location(name, path)
@@ -75,12 +79,50 @@ def load_handler(function: str, root: Path | None = None) -> Handler:
 invocation_observers: list[Callable[[str], AbstractContextManager[Any]]] = []
 
 
-def invoke(function: str, event: dict[str, Any], timeout_seconds: int = 60) -> Any:
-    handler = load_handler(function)
+# The copy (`instance`) invoked last; None for functions that run alone.
+_last_copy: str | None = None
+
+
+def invoke(
+    function: str,
+    event: dict[str, Any],
+    timeout_seconds: int = 60,
+    *,
+    instance: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> Any:
+    """Run functions/<function>'s handler on `event`; `instance` and `environment` (its own
+    variables, `LocalStack.own_environment`) for one of several copies of the same code."""
+    global _last_copy
+    if instance != _last_copy:
+        # Each copy is its own Lambda function, so its own process: what Powertools caches
+        # (the snapshot key from Secrets Manager) is not shared with the copy that ran before.
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()
+        _last_copy = instance
     with ExitStack() as observed:
+        if environment:
+            observed.enter_context(_environment(environment))
+        handler = load_handler(function, instance=instance)
         for observer in list(invocation_observers):
             observed.enter_context(observer(function))
-        return handler(event, LambdaContext(function, timeout_seconds=timeout_seconds))
+        return handler(event, LambdaContext(instance or function, timeout_seconds=timeout_seconds))
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """A function's own variables for the length of its invocation (cold start included)."""
+    before = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None) -> None:
@@ -269,17 +311,24 @@ def drain_queue(
     batch_size: int = 10,
     session: boto3.Session | None = None,
 ) -> int:
-    """Feed queue batches to `handle` and delete what it did not report as failed."""
+    """Feed queue batches to `handle` and delete what it did not report as failed.
+
+    A batch gathers up to `batch_size` messages over several receives (SQS returns at most 10
+    a call), as Lambda's poller does within its batching window."""
     sqs = (session or boto3.Session(region_name=REGION)).client("sqs")
     handled = 0
     while True:
-        page = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=batch_size,
-            AttributeNames=["All"],
-            VisibilityTimeout=30,
-        )
-        messages = page.get("Messages", [])
+        messages: list[Any] = []
+        while len(messages) < batch_size:
+            page = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, batch_size - len(messages)),
+                AttributeNames=["All"],
+                VisibilityTimeout=30,
+            )
+            if not page.get("Messages"):
+                break
+            messages += page["Messages"]
         if not messages:
             return handled
         response = handle(sqs_event(queue_arn, [dict(m) for m in messages])) or {}

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +86,47 @@ class LocalService:
             return invoke("ingest", scheduled_event("ingest", now), timeout_seconds=120)
 
     def match(self) -> int:
-        """Feed everything new on the posts stream to the match function; returns records fed."""
+        """Feed everything new on the posts stream to the functions that read it (the match
+        function, and with several search shards the fan-out), then drain each extra shard's
+        queue into its match worker; returns the stream records fed."""
         with self.lock:
             if self.stream is None:
                 self.stream = StreamPump(self.stack.attrs[("PostsTable", "StreamArn")])
             records = self.stream.poll()
+            readers = self._event_sources("DynamoDB")
             for batch in stream_batches(records, 100):
-                invoke("match", batch)
+                for logical_id, _ in readers:
+                    self._invoke(logical_id, batch)
+            for logical_id, queue in self._event_sources("SQS"):
+                if self.stack.functions[logical_id].code_dir.name == "match_shard":
+                    drain_queue(
+                        self.stack.refs[queue],
+                        self.stack.attrs[(queue, "Arn")],
+                        partial(self._invoke, logical_id),
+                        batch_size=events_batch_size(self.stack, logical_id),
+                    )
             return len(records)
+
+    def _event_sources(self, kind: str) -> list[tuple[str, str]]:
+        """(function, source resource) for every event of this kind the stack declares, in
+        template order: what Lambda's event source mappings would poll."""
+        found = []
+        for logical_id, spec in self.stack.functions.items():
+            for event in spec.events.values():
+                if event.get("Type") != kind:
+                    continue
+                source = event["Properties"]["Stream" if kind == "DynamoDB" else "Queue"]
+                found.append((logical_id, str(source["Fn::GetAtt"][0])))
+        return found
+
+    def _invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        spec = self.stack.functions[logical_id]
+        return invoke(
+            spec.code_dir.name,
+            event,
+            instance=logical_id if spec.code_dir.name == "match_shard" else None,
+            environment=self.stack.own_environment(logical_id),
+        )
 
     def digest(self, now: datetime | None = None) -> Any:
         with self.lock:
@@ -194,6 +228,14 @@ def local_service(
             ),
         )
         yield LocalService(created)
+
+
+def events_batch_size(stack: LocalStack, logical_id: str) -> int:
+    """The BatchSize of a function's queue event in template.yaml (Lambda's default is 10)."""
+    for event in stack.functions[logical_id].events.values():
+        if event.get("Type") == "SQS":
+            return int(event["Properties"].get("BatchSize", 10))
+    return 10
 
 
 def utcnow() -> datetime:

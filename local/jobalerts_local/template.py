@@ -102,10 +102,17 @@ class LocalStack:
             separator, parts = arg
             return separator.join(str(self.resolve(p)) for p in parts)
         if name == "Fn::Equals":
-            left, right = (self.resolve(v) for v in arg)
+            # CloudFormation compares the string forms: a Number parameter equals "3".
+            left, right = (str(self.resolve(v)) for v in arg)
             return left == right
         if name == "Fn::Not":
             return not self.resolve(arg[0])
+        if name == "Fn::Or":
+            return any(self.resolve(v) for v in arg)
+        if name == "Fn::And":
+            return all(self.resolve(v) for v in arg)
+        if name == "Condition":
+            return self._condition(arg)
         return {name: self.resolve(arg)}
 
     def _ref(self, name: str) -> str:
@@ -124,15 +131,29 @@ class LocalStack:
     def _condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
 
+    def declared(self, resource: dict[str, Any]) -> bool:
+        """Whether a resource exists under these parameters (its Condition, if any, holds)."""
+        condition = resource.get("Condition")
+        return condition is None or self._condition(condition)
+
     def merged_environment(self) -> dict[str, str]:
-        """All functions' variables together, for running every handler in one process."""
-        merged: dict[str, str] = {}
+        """The variables every function that has them agrees on, for running every handler in
+        one process.
+
+        Copies of the match worker differ in MATCH_SHARD: a variable functions disagree on is
+        left out here and set around each invocation of its function instead
+        (`own_environment`, `runtime.invoke`)."""
+        values: dict[str, set[str]] = {}
         for spec in self.functions.values():
             for key, value in spec.environment.items():
-                if key in merged and merged[key] != value:
-                    raise ValueError(f"functions disagree on {key}; run them in separate processes")
-                merged[key] = value
-        return merged
+                values.setdefault(key, set()).add(value)
+        return {key: seen.pop() for key, seen in values.items() if len(seen) == 1}
+
+    def own_environment(self, logical_id: str) -> dict[str, str]:
+        """This function's variables that the merged environment leaves out."""
+        merged = self.merged_environment()
+        spec = self.functions[logical_id]
+        return {k: v for k, v in spec.environment.items() if k not in merged}
 
     def physical(self, logical_id: str) -> str:
         return self.refs[logical_id]
@@ -153,13 +174,15 @@ def provision(
     resources: dict[str, Any] = template["Resources"]
     for logical_id in sorted(resources, key=lambda lid: _creation_rank(resources[lid])):
         resource = resources[logical_id]
+        if not stack.declared(resource):
+            continue
         creator = _CREATORS.get(resource["Type"])
         if creator is not None:
             creator(stack, session, logical_id, resource.get("Properties", {}))
     root = (template_path or repo_root() / "template.yaml").parent
     globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {})
     for logical_id, resource in resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
+        if resource["Type"] != "AWS::Serverless::Function" or not stack.declared(resource):
             continue
         props = resource["Properties"]
         variables = {
@@ -178,8 +201,12 @@ def provision(
 
 def _creation_rank(resource: dict[str, Any]) -> int:
     """Dead-letter queues before the queues that redrive into them, and queues before the rest;
-    buckets before their policies."""
-    if resource["Type"] == "AWS::S3::BucketPolicy":
+    buckets, queues and topics before their policies and subscriptions."""
+    if resource["Type"] in {
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::Subscription",
+    }:
         return 3
     if resource["Type"] != "AWS::SQS::Queue":
         return 2
@@ -238,6 +265,37 @@ def _topic(
     stack.refs[logical_id] = arn
     stack.attrs[(logical_id, "TopicArn")] = arn
     stack.attrs[(logical_id, "TopicName")] = logical_id
+
+
+def _subscription(
+    stack: LocalStack, session: boto3.Session, logical_id: str, props: dict[str, Any]
+) -> None:
+    """A topic's subscription; moto delivers to an SQS endpoint as SNS does."""
+    attributes = {}
+    if props.get("RawMessageDelivery"):
+        attributes["RawMessageDelivery"] = "true"
+    if props.get("FilterPolicy"):
+        attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+    arn = session.client("sns").subscribe(
+        TopicArn=str(stack.resolve(props["TopicArn"])),
+        Protocol=props["Protocol"],
+        Endpoint=str(stack.resolve(props["Endpoint"])),
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    stack.refs[logical_id] = arn
+
+
+def _queue_policy(
+    stack: LocalStack, session: boto3.Session, logical_id: str, props: dict[str, Any]
+) -> None:
+    policy = json.dumps(stack.resolve(props["PolicyDocument"]))
+    client = session.client("sqs")
+    for queue in props["Queues"]:
+        client.set_queue_attributes(
+            QueueUrl=str(stack.resolve(queue)), Attributes={"Policy": policy}
+        )
+    stack.refs[logical_id] = logical_id
 
 
 def _secret(
@@ -355,6 +413,8 @@ _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
     "AWS::SNS::Topic": _topic,
+    "AWS::SNS::Subscription": _subscription,
+    "AWS::SQS::QueuePolicy": _queue_policy,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::S3::Bucket": _bucket,
     "AWS::S3::BucketPolicy": _bucket_policy,

@@ -22,11 +22,13 @@ TEXTS = ("inbound-sms-help.json", "inbound-sms-stop.json", "inbound-sms-start.js
 
 @pytest.mark.timeout(900)
 def test_the_recorded_calls_cover_a_run_of_every_function(clock: datetime) -> None:
-    # Given every function run through its handler: sign-ups, ingest, match, digest, deliver,
-    # SES feedback and inbound texts
+    # Given every function run through its handler: sign-ups, ingest, match (two shards, so
+    # the fan-out and a shard's queue worker run too), digest, deliver, SES feedback and
+    # inbound texts
+    parameters = {"EnabledSources": DEMO_SOURCES, "SearchShards": "2"}
     with (
         recording() as calls,
-        local_service(TEST_BASE_URL, parameters={"EnabledSources": DEMO_SOURCES}) as service,
+        local_service(TEST_BASE_URL, parameters=parameters) as service,
     ):
         subscribe_everyone(service, demo_subscriptions(clock))
         service.ingest()

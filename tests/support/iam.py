@@ -27,6 +27,9 @@ PLATFORM: dict[str, dict[Grant, str]] = {
     "match": {
         ("sqs:SendMessage", "FailedInvocationsQueue"): "the stream's OnFailure destination",
     },
+    "fanout": {
+        ("sqs:SendMessage", "FailedInvocationsQueue"): "the stream's OnFailure destination",
+    },
     "inbound_sms": {
         ("sns:OptInPhoneNumber", "*"): "START from a number on the account's opt-out list "
         "(SmsSender.opt_in); moto reports no number as opted out",
@@ -47,11 +50,19 @@ _SUB_RESOURCES = {
 def functions(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Function name as in functions/<name>/ -> its properties."""
     template = template or load_template()
-    return {
-        Path(r["Properties"]["CodeUri"]).name: r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Serverless::Function"
-    }
+    found: dict[str, dict[str, Any]] = {}
+    for logical_id, r in template["Resources"].items():
+        if r["Type"] != "AWS::Serverless::Function":
+            continue
+        name = Path(r["Properties"]["CodeUri"]).name
+        # Copies of one function (the match shards) run one handler: their calls are recorded
+        # under its folder, so they must be granted alike.
+        if name in found and found[name].get("Policies") != r["Properties"].get("Policies"):
+            raise ValueError(
+                f"{logical_id} runs functions/{name} with other grants than its copies"
+            )
+        found.setdefault(name, r["Properties"])
+    return found
 
 
 def resource_name(value: Any) -> str:
@@ -120,6 +131,9 @@ def logical(physical: str) -> str:
     """The local stack names a table, queue or secret after its logical id (a secret's ARN ends
     in `:secret:<name>-<6 random characters>`)."""
     name = physical.rsplit("/", 1)[-1]
+    if name.startswith("arn:aws:sns:"):
+        # A topic's ARN ends in its name, which the local stack makes its logical id.
+        name = name.rsplit(":", 1)[-1]
     if ":secret:" in name:
         name = name.split(":secret:", 1)[1].rsplit("-", 1)[0]
     # Buckets are named `<stack>-<logical id, lower case>`.
@@ -170,7 +184,9 @@ def needed(service: str, operation: str, params: dict[str, Any]) -> set[Grant]:
         prefix = str(params["Key"]).split("/", 1)[0]
         return {(f"s3:{operation}", f"{logical(params['Bucket'])}/{prefix}/*")}
     if service == "sns":
-        return {(f"sns:{operation}", logical(params["TopicArn"]) if "TopicArn" in params else "*")}
+        # PublishBatch has no action of its own: IAM checks sns:Publish for each entry.
+        action = "Publish" if operation == "PublishBatch" else operation
+        return {(f"sns:{action}", logical(params["TopicArn"]) if "TopicArn" in params else "*")}
     return {(f"{service}:{operation}", "?")}
 
 

@@ -33,6 +33,7 @@ REQUIRED: dict[str, list[str]] = {
         "UNSUBSCRIBE_MAILBOX",
     ],
     "digest": ["SUBSCRIBERS_TABLE", "SEARCHES_TABLE", "MATCHES_TABLE", "DELIVERY_QUEUE_URL"],
+    "fanout": ["POSTS_TOPIC_ARN"],
     "feedback": ["SUBSCRIBERS_TABLE", "SEARCHES_TABLE", "STATE_TABLE"],
     "inbound_sms": ["SUBSCRIBERS_TABLE", "STATE_TABLE"],
     "ingest": [
@@ -43,6 +44,7 @@ REQUIRED: dict[str, list[str]] = {
         "SESSION_PARAMETER_PATH",
     ],
     "match": ["SUBSCRIBERS_TABLE", "SEARCHES_TABLE", "MATCHES_TABLE", "STATE_TABLE"],
+    "match_shard": ["SUBSCRIBERS_TABLE", "SEARCHES_TABLE", "MATCHES_TABLE", "STATE_TABLE"],
     "sms_settings": [],
     "subscriptions": [
         "SUBSCRIBERS_TABLE",
@@ -64,6 +66,7 @@ COMPLETE = {
     "MATCHES_TABLE": "matches",
     "STATE_TABLE": "state",
     "DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/delivery",
+    "POSTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:posts",
     "PUBLIC_BASE_URL": "https://alerts.example",
     "SIGNING_SECRET_NAME": "signing-key",
     "SOURCE_SECRET_NAME": "sources",

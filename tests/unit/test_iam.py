@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from jobalerts_local.template import load_template
 from tests.support.iam import PLATFORM, Grant, functions, granted, load_recorded, needed
 
 FUNCTIONS = functions()
@@ -27,6 +28,18 @@ def test_a_function_is_granted_exactly_what_its_handler_calls(name: str) -> None
         "refused": set(),
         "unused": set(),
     }
+
+
+def test_copies_of_one_function_must_be_granted_alike() -> None:
+    # Given the template with one match shard granted more than the others
+    template = load_template()
+    extra = {"Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": "*"}
+    template["Resources"]["MatchShard2Function"]["Properties"]["Policies"][1]["Statement"].append(
+        extra
+    )
+    # Then the copies' grants cannot be read as one function's
+    with pytest.raises(ValueError, match="MatchShard2Function"):
+        functions(template)
 
 
 def test_every_function_has_recorded_calls() -> None:
@@ -98,6 +111,13 @@ def test_wildcard_actions_and_unknown_policy_templates_are_refused() -> None:
             {"Name": "/jobalerts-local/bluesky-sessions/abc"},
             {("ssm:GetParameter", "ssm:parameter/bluesky-sessions/*")},
             id="a session parameter",
+        ),
+        pytest.param(
+            "sns",
+            "PublishBatch",
+            {"TopicArn": "arn:aws:sns:us-east-1:123456789012:PostsFanoutTopic"},
+            {("sns:Publish", "PostsFanoutTopic")},
+            id="a batch publish needs sns:Publish on its topic",
         ),
     ],
 )

@@ -51,3 +51,40 @@ def test_intrinsics_resolve_against_what_was_created() -> None:
     )
     assert stack.resolve({"Fn::If": ["HasUrl", "custom", "default"]}) == "default"
     assert stack.resolve({"Fn::Join": ["-", ["a", {"Ref": "Api"}]]}) == "a-abc"
+
+
+def test_search_shards_decide_which_shards_exist() -> None:
+    # Given the real template under each allowed SearchShards
+    template = load_template()
+    resources = template["Resources"]
+    assert template["Parameters"]["SearchShards"]["AllowedValues"] == [1, 2, 3, 4]
+    for shards in ("1", "2", "3", "4"):
+        stack = LocalStack(template=template, parameters={"SearchShards": shards})
+        # Then shards 1..N-1 get a queue, dead letters, policy, subscription and worker each
+        for k in ("1", "2", "3"):
+            parts = [f"MatchShard{k}{part}" for part in _SHARD_PARTS]
+            assert {stack.declared(resources[p]) for p in parts} == {int(k) < int(shards)}
+        # And the fan-out exists whenever there is more than shard 0
+        fanout = {stack.declared(resources[p]) for p in ("PostsFanoutTopic", "PostsFanoutFunction")}
+        assert fanout == {shards != "1"}
+
+
+_SHARD_PARTS = ("Queue", "DeadLetterQueue", "QueuePolicy", "Subscription", "Function")
+
+
+def test_the_shard_copies_differ_only_in_their_shard() -> None:
+    # Given the three declared copies of each shard resource, with the shard number blanked out
+    resources = load_template()["Resources"]
+    for part in _SHARD_PARTS:
+        copies = [
+            repr(resources[f"MatchShard{k}{part}"]).replace(f"MatchShard{k}", "MatchShardK")
+            for k in ("1", "2", "3")
+        ]
+        normalized = [
+            c.replace(f"'HasShard{k}'", "'HasShardK'")
+            .replace(f"'{k}'", "'K'")
+            .replace(f"shard {k}'", "shard K'")
+            for c, k in zip(copies, ("1", "2", "3"), strict=True)
+        ]
+        # Then they are the same resource, so no shard drifts from the others
+        assert len(set(normalized)) == 1, part
