@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,10 @@ def logical(physical: str) -> str:
     return _buckets().get(name, name)
 
 
+@cache
 def _buckets() -> dict[str, str]:
+    # Cached: every recorded AWS call names its resource, and parsing template.yaml per call
+    # made the call-heavy tests slow enough to time out on a loaded machine.
     resources = load_template()["Resources"]
     return {
         f"{STACK_NAME}-{lid}".lower(): lid
