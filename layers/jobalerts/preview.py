@@ -211,7 +211,7 @@ class RecentWindow:
 
 class SearchPreviews:
     """Previews for the public: rate limited per client address and overall (sliding windows,
-    like sign-ups), since each one costs a pass over the window."""
+    like sign-ups), since each one costs two DynamoDB requests and some CPU."""
 
     def __init__(
         self, window: RecentWindow, limits: RateLimits, settings: SignupLimitSettings

@@ -5,9 +5,11 @@ The match function appends each stream batch's new posts as one compressed chunk
 (`store.recent`): per post its id, time, author, language and folded tokens, which is all the
 query language looks at. A preview reader keeps the decoded window in memory, indexed by term
 (term -> the positions of the posts that contain it, adjacent token pairs included), and answers
-a query with set algebra over those postings: a two-word phrase is its pair's postings, a longer
-one is checked against the stored tokens of the posts holding all its pairs. The answers are the reference
-evaluator's (`query.evaluate` on `query.document` of the post); a test holds them to it.
+a query with bitset algebra over those postings, bottom-up: a two-word phrase is its pair's
+postings, a longer one is checked against the stored tokens of the posts holding all its pairs.
+Counts per day are bit counts of the matches against each day's bitset, and only the newest
+hours with matches are read to find the newest ten. The answers are the reference evaluator's
+(`query.evaluate` on `query.document` of the post); a property test holds them to it.
 
 Pure: no AWS. `RecentIndex` is not thread-safe (one per Lambda worker).
 """
@@ -30,6 +32,7 @@ from jobalerts.query import (
     And,
     Document,
     Not,
+    Or,
     Phrase,
     Query,
     Term,
@@ -222,14 +225,15 @@ class RecentIndex:
                     return 0
             if len(words) == 2:
                 return found  # the pair itself is the phrase (hashtag forms included)
-            return _bitset([p for p in _positions(found) if self._has_phrase(p, words)])
+            spaced = f" {' '.join(words)} "
+            return _bitset([p for p in _positions(found) if self._has_phrase(p, words, spaced)])
         if isinstance(query, Not):
             return universe & ~self._evaluate(query.child, universe)
         if isinstance(query, And):
-            # The positive parts first: they narrow what the negated parts and longer phrases
-            # have to look at.
+            # Lookups first: they narrow what the longer phrases have to check post by post
+            # ("site reliability engineer" berlin checks only the posts in Berlin).
             found = universe
-            for child in sorted(query.children, key=lambda c: isinstance(c, Not)):
+            for child in sorted(query.children, key=_cost):
                 found &= self._evaluate(child, found)
                 if not found:
                     break
@@ -239,9 +243,26 @@ class RecentIndex:
             found |= self._evaluate(child, universe)
         return found & universe
 
-    def _has_phrase(self, position: int, words: tuple[str, ...]) -> bool:
+    def _has_phrase(self, position: int, words: tuple[str, ...], spaced: str) -> bool:
+        """`spaced` is the words joined by spaces, with a space either side."""
         text = self.tokens[position]
+        # Tokens hold no spaces, so the words in a row are the same characters in a row; only a
+        # hashtag can match another way (#data also stands at its position as "data").
+        if spaced in f" {text} ":
+            return True
+        if "#" not in text:
+            return False
         return Document(set(), text.split(" ") if text else []).has_phrase(words)
+
+
+def _cost(query: Query) -> int:
+    """How much evaluating `query` may cost, roughly: a lookup, a nested group, a phrase whose
+    candidates are checked one by one, a negation (cheap, but it narrows nothing)."""
+    if isinstance(query, Term) or (isinstance(query, Phrase) and len(query.words) == 2):
+        return 0
+    if isinstance(query, And | Or):
+        return 1
+    return 2 if isinstance(query, Phrase) else 3
 
 
 # Postings shorter than this are turned into a bitset on each use (a few shifts); longer ones are

@@ -129,15 +129,17 @@ def test_phrases_negations_operators_and_hashtags_follow_the_query_language() ->
 
 
 def test_a_longer_phrase_needs_its_words_in_a_row_not_just_each_pair_somewhere() -> None:
-    # Given a post with the phrase, and one holding both of its pairs apart
+    # Given a post with the phrase, one with its first word as a hashtag, and one holding both
+    # of its pairs apart
     index = window(
         post("x:1", "senior data engineer wanted", NOW),
-        post("x:2", "senior data platform, data engineer", NOW),
+        post("x:2", "senior data platform, data engineer", NOW - timedelta(minutes=1)),
+        post("x:3", "#senior data engineer", NOW - timedelta(minutes=2)),
     )
     # When the three-word phrase is previewed
     found = index.preview(parse('"senior data engineer"'), NOW, UTC_ZONE)
-    # Then only the post with the words in a row matches
-    assert (found.newest, found.total) == (("x:1",), 1)
+    # Then the posts with the words in a row match, the hashtag standing for its word
+    assert (found.newest, found.total) == (("x:1", "x:3"), 2)
 
 
 WORDS = ["python", "rust", "remote", "berlin", "data", "engineer", "#hiring", "senior"]
@@ -149,6 +151,7 @@ queries = st.recursive(
             '"data engineer"',
             '"hiring data"',
             '"#hiring data engineer"',
+            '"hiring data engineer"',
             "from:acme",
             "lang:en",
         ]
