@@ -15,9 +15,10 @@ same run:
 
 The goal is a warm p95 of at most 300 ms. It is checked on CPU time (the run exits 1 when the
 CPU-time p95 misses it): wall time is printed too, but on a shared machine it mostly measures
-the other processes (at a load average of 4 on two cores a request waits for a core about as
-long as it runs). Both include moto answering the two requests in-process (its response
-serializer is most of a warm request), which stands in for DynamoDB's own few milliseconds.
+the other processes (in one run on a shared two-core box the bench got a ninth of a core and its
+wall-time p95 was 8 times its CPU-time p95). Both include moto handling the two requests in
+this thread (its response serializer alone is about half of a warm request), which stands in
+for DynamoDB's own few milliseconds over the network.
 
 Read units follow DynamoDB's rules for eventually consistent reads: a Query or Scan costs 0.5
 RCU per 4 KB of the items it returns, summed (at least 0.5); BatchGetItem 0.5 per item, each
