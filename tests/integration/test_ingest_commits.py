@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.ingest import Ingest
+from jobalerts.ingest import Ingest, SettledPosts
 from jobalerts.models import Post
 from jobalerts.settings import Settings
 from jobalerts.sources.x import SEARCH_PATH, XSource, query_key
@@ -74,10 +74,12 @@ class DyingPosts(PostsRepository):
     def __init__(self, dies_at: str | None) -> None:
         super().__init__()
         self.dies_at = dies_at
+        self.written: list[str] = []
 
     def put_new(self, post: Post) -> bool:
         if post.id == self.dies_at:
             raise Died(post.id)
+        self.written.append(post.id)
         return super().put_new(post)
 
 
@@ -87,18 +89,26 @@ def x(stack: object) -> Iterator[SearchByQuery]:
         yield server
 
 
-def ingest(server: SearchByQuery, dies_at: str | None = None, at: datetime = NOW) -> Any:
+def ingest(
+    server: SearchByQuery,
+    dies_at: str | None = None,
+    at: datetime = NOW,
+    *,
+    settled: SettledPosts | None = None,
+    posts: DyingPosts | None = None,
+) -> Any:
     with httpx.Client(timeout=2) as client:
         source = XSource(
             client=client, base_url=server.base_url, token="t", queries=lambda: QUERIES
         )
         run = Ingest(
             settings=Settings(x_base_url=server.base_url, enabled_sources="x"),
-            posts=DyingPosts(dies_at),
+            posts=posts or DyingPosts(dies_at),
             state=StateRepository(),
             client=client,
             credentials={"x_bearer_token": "t"},
             sources={"x": source},
+            settled=settled or SettledPosts(),
         )
         return run.run(at)
 
@@ -156,3 +166,28 @@ def test_a_garbage_answer_is_skipped_without_moving_that_querys_checkpoint(
     # Then the second and third queries' posts are stored, each once
     assert summary["sources"]["x"]["stored"] == 6
     assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
+
+
+def test_a_warm_instance_does_not_write_again_what_a_dead_run_already_stored(
+    x: SearchByQuery,
+) -> None:
+    # Given a warm instance whose run died storing the last post of the third query
+    settled = SettledPosts()
+    last = f"x#{IDS[QUERIES[2]][-1]}"
+    with pytest.raises(Died):
+        ingest(x, settled=settled, posts=DyingPosts(dies_at=last))
+    # When its next run reads that query again
+    posts = DyingPosts(dies_at=None)
+    summary = ingest(x, at=NOW + timedelta(minutes=5), settled=settled, posts=posts)
+    # Then only the post the dead run never stored is written, and every post is stored
+    assert posts.written == [last]
+    assert summary["sources"]["x"]["stored"] == 1
+    assert summary["sources"]["x"]["duplicates"] == 2
+    assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
+
+
+def test_settled_posts_forget_the_oldest_first() -> None:
+    settled = SettledPosts(capacity=2)
+    for post_id in ("a", "b", "a", "c"):
+        settled.add(post_id)
+    assert ("a" in settled, "b" in settled, "c" in settled) == (True, False, True)
