@@ -24,7 +24,7 @@ from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
-from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
+from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source, SourceStores
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
@@ -57,6 +57,7 @@ class Ingest:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
     client: httpx.Client
     credentials: Mapping[str, Any] | None = None
     sources: dict[str, Source] = field(default_factory=dict)
@@ -129,7 +130,9 @@ class Ingest:
         if name not in self.sources:
             if self.credentials is None:
                 self.credentials = load_credentials(self.settings)
-            self.sources[name] = build_source(name, self.settings, self.client, self.credentials)
+            self.sources[name] = build_source(
+                name, self.settings, self.client, self.credentials, self.stores
+            )
         return self.sources[name]
 
     def run_budget(self, name: str, now: datetime) -> int | None:
@@ -217,6 +220,7 @@ def run(
     settings: SourceSettings,
     posts: PostsRepository,
     state: StateRepository,
+    stores: SourceStores,
     client: httpx.Client | None = None,
     credentials: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -225,7 +229,12 @@ def run(
     http = client or new_client()
     try:
         ingest = Ingest(
-            settings=settings, posts=posts, state=state, client=http, credentials=credentials
+            settings=settings,
+            posts=posts,
+            state=state,
+            stores=stores,
+            client=http,
+            credentials=credentials,
         )
         return ingest.run(now)
     finally:
@@ -241,10 +250,13 @@ class IngestService:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
 
     @tracer.capture_method(capture_response=False)
     def run(self, now: datetime) -> dict[str, Any]:
-        return run(now, settings=self.settings, posts=self.posts, state=self.state)
+        return run(
+            now, settings=self.settings, posts=self.posts, state=self.state, stores=self.stores
+        )
 
 
 __all__ = ["Ingest", "IngestService", "JobAlertsError", "load_credentials", "new_client", "run"]
