@@ -190,7 +190,7 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     outbox = Outbox()
     # Given an attempt that crashed right after SES accepted the digest
     with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog()).deliver(request)
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
     assert len(outbox.emails) == 1
     # Then the post is still pending: it only leaves once a send is recorded
     assert pending("ana") == ["x#1"]
@@ -219,7 +219,7 @@ def test_a_crash_after_send_is_recovered_without_resending_when_ses_reported_it(
     clock = Clock(DAY + timedelta(minutes=5))
     outbox = Outbox()
     with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog()).deliver(request)
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
     # Given SES's "Send" event for that message, recorded by the feedback function
     assert stores.deliveries().record_accepted("ana", Channel.EMAIL, request.due_at)
     clock.now += LEASE + timedelta(seconds=1)

@@ -72,7 +72,8 @@ class DyingPosts(PostsRepository):
     """The posts table, with the function dying just before it stores one chosen post."""
 
     def __init__(self, dies_at: str | None) -> None:
-        super().__init__()
+        wired = stores.posts()
+        super().__init__(wired.table, wired.ttl_days)
         self.dies_at = dies_at
 
     def put_new(self, post: Post) -> bool:
