@@ -178,7 +178,9 @@ def test_unprocessed_keys_are_asked_again_after_a_growing_pause(stack: LocalStac
 
 def test_keys_left_unprocessed_round_after_round_end_in_throttled(stack: LocalStack) -> None:
     sleeps: list[float] = []
-    matches = MatchesRepository(stores.matches().table, ttl_days=14, sleep=sleeps.append)
+    matches = MatchesRepository(
+        stores.matches().table, ttl_days=stores.settings().match_ttl_days, sleep=sleeps.append
+    )
     calls = leave_unprocessed(matches.table.meta.client, rounds=BATCH_GET_ROUNDS + 5)
     with pytest.raises(Throttled):
         matches.already_sent("ana", Channel.EMAIL, ["x#1"], ["t1"])
