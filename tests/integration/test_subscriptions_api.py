@@ -645,3 +645,21 @@ def test_adding_a_channel_through_the_api_sends_it_its_own_link(stack: LocalStac
     [text] = sent_sms()
     assert text.phone == "+14155550123"
     assert stores.subscribers().get(subscriber_id).phone is None
+
+
+def test_a_replaced_email_address_is_freed_for_someone_else(stack: LocalStack) -> None:
+    # Given a confirmed subscriber who moves to a new email address and confirms it there
+    first_id, manage = subscribe_and_confirm()
+    response = api("POST", "/api/channels", {"email": "ana@new.example"}, headers=bearer(manage))
+    assert response["statusCode"] == 202
+    [link] = [link for link in sent_emails()[-1].links() if "/confirm?" in link]
+    assert sent_emails()[-1].to == "ana@new.example"
+    assert api("POST", "/confirm", "", query={"t": token_of(link)})["statusCode"] == 303
+    me = json_body(api("GET", "/api/subscriber", headers=bearer(manage)))
+    assert me["email"] == "ana@new.example"
+
+    # When someone else signs up with the old address and confirms it
+    second_id, _ = subscribe_and_confirm({**EMAIL_SUBSCRIPTION, "email": "ana@example.com"})
+
+    # Then it is theirs: a new subscription, not a link back into the first one
+    assert second_id != first_id

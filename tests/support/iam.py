@@ -27,11 +27,6 @@ PLATFORM: dict[str, dict[Grant, str]] = {
     "match": {
         ("sqs:SendMessage", "FailedInvocationsQueue"): "the stream's OnFailure destination",
     },
-    "subscriptions": {
-        ("dynamodb:DeleteItem", "SubscribersTable"): "SubscribersRepository.release frees an "
-        "address a subscriber replaced; not reached by the modules recorded so far (re-run "
-        "`make iam-calls` on the whole suite and drop this line once recorded)",
-    },
     "inbound_sms": {
         ("sns:OptInPhoneNumber", "*"): "START from a number on the account's opt-out list "
         "(SmsSender.opt_in); moto reports no number as opted out",
