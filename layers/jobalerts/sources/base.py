@@ -8,9 +8,10 @@ mid-run still makes progress. The rest, and `FetchResult.checkpoint`, ingest sto
 when `fetch` returns. A crash between storing and saving re-reads a page, never loses one.
 
 Each source module (x, mastodon, bluesky) exposes
-`build(settings, client, credentials, stores) -> Source`, which `jobalerts.sources.build_source`
-calls; `stores` is what the composition root (`jobalerts.wiring.source_stores`) built for the
-sources, since no source opens a table or builds a client itself; `credentials` is the JSON of the sources secret (x_bearer_token, bluesky_handle,
+`build(settings, client, credentials, stores) -> Source`, which
+`jobalerts.sources.build_source` calls. `stores` (`SourceStores`) is what the composition root
+(`jobalerts.wiring.source_stores`) built for them, since no source opens a table or builds a
+client itself; `credentials` is the JSON of the sources secret (x_bearer_token, bluesky_handle,
 bluesky_app_password). HTTP goes through `jobalerts.sources.http.get_json`/`request_json`,
 which raise RateLimited / Unavailable / BadResponse; a source turns those into
 `FetchResult.stopped` (keeping the posts of the pages it already read) rather than raising.
