@@ -78,16 +78,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def iam_calls(request: pytest.FixtureRequest) -> Iterator[None]:
-    """`make iam-calls`: what every handler called in this run, merged into the recorded file
-    (merged, so running part of the suite never forgets calls another part made)."""
-    if not request.config.getoption("--iam-calls"):
-        yield
-        return
+    """Every AWS call a handler makes in any test must be in the recorded file, which
+    tests/unit/test_iam.py holds template.yaml to: so a call the suite reaches is a call the
+    deployed role allows, however partially the file was recorded. `make iam-calls` (the
+    `--iam-calls` flag) merges this run's calls into the file instead (merged, so running part
+    of the suite never forgets calls another part made)."""
     from tests.support.iam import RECORDED, dump_recorded, load_recorded, recording
 
     with recording() as calls:
         yield
     merged = load_recorded() if RECORDED.exists() else {}
-    for function, grants in calls.items():
-        merged[function] = merged.get(function, set()) | grants
-    dump_recorded(merged)
+    if request.config.getoption("--iam-calls"):
+        for function, grants in calls.items():
+            merged[function] = merged.get(function, set()) | grants
+        dump_recorded(merged)
+        return
+    missing = {
+        f"{function}: {action} on {resource}"
+        for function, grants in calls.items()
+        for action, resource in grants - merged.get(function, set())
+    }
+    if missing:
+        pytest.fail(
+            "handlers made AWS calls that tests/iam_calls.json (and so template.yaml's "
+            "policies) leave out; grant them in template.yaml and run `make iam-calls`:\n"
+            + "\n".join(sorted(missing)),
+            pytrace=False,
+        )
