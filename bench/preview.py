@@ -116,6 +116,7 @@ def run(posts_count: int, queries_count: int, seed: int, profile: bool = False) 
     from jobalerts.recent import RecentIndex, Summary
     from jobalerts.store.posts import PostsRepository, post_to_item
     from jobalerts.store.recent import RecentPostsRepository
+    from jobalerts.store.tables import open_table
     from jobalerts_local.runtime import apply_environment
     from jobalerts_local.template import provision
 
@@ -124,10 +125,12 @@ def run(posts_count: int, queries_count: int, seed: int, profile: bool = False) 
     queries = _queries(queries_count, seed)
     with mock_aws():
         apply_environment(provision(parameters={"PublicBaseUrl": "http://bench.test"}))
-        from jobalerts.settings import get_settings
+        from jobalerts_local.settings import get_settings
 
         get_settings.cache_clear()
-        repository, store = RecentPostsRepository(), PostsRepository()
+        settings = get_settings()
+        repository = RecentPostsRepository(open_table(settings.state_table))
+        store = PostsRepository(open_table(settings.posts_table), ttl_days=settings.post_ttl_days)
         items = [post_to_item(post, 7) for post in posts]
         sizes = {str(item["post_id"]): item_size(item) for item in items}
         # Only the posts some preview will fetch are written to moto's posts table (writing all

@@ -25,7 +25,7 @@ from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
-from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
+from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source, SourceStores
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
@@ -83,6 +83,7 @@ class Ingest:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
     client: httpx.Client
     credentials: Mapping[str, Any] | None = None
     sources: dict[str, Source] = field(default_factory=dict)
@@ -156,7 +157,9 @@ class Ingest:
         if name not in self.sources:
             if self.credentials is None:
                 self.credentials = load_credentials(self.settings)
-            self.sources[name] = build_source(name, self.settings, self.client, self.credentials)
+            self.sources[name] = build_source(
+                name, self.settings, self.client, self.credentials, self.stores
+            )
         return self.sources[name]
 
     def run_budget(self, name: str, now: datetime) -> int | None:
@@ -248,6 +251,7 @@ def run(
     settings: SourceSettings,
     posts: PostsRepository,
     state: StateRepository,
+    stores: SourceStores,
     client: httpx.Client | None = None,
     credentials: Mapping[str, Any] | None = None,
     settled: SettledPosts | None = None,
@@ -260,6 +264,7 @@ def run(
             settings=settings,
             posts=posts,
             state=state,
+            stores=stores,
             client=http,
             credentials=credentials,
             settled=settled if settled is not None else SettledPosts(),
@@ -278,13 +283,19 @@ class IngestService:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
     settled: SettledPosts = field(default_factory=SettledPosts)
     """Lives as long as the warm instance: what its earlier runs already stored."""
 
     @tracer.capture_method(capture_response=False)
     def run(self, now: datetime) -> dict[str, Any]:
         return run(
-            now, settings=self.settings, posts=self.posts, state=self.state, settled=self.settled
+            now,
+            settings=self.settings,
+            posts=self.posts,
+            state=self.state,
+            stores=self.stores,
+            settled=self.settled,
         )
 
 

@@ -863,12 +863,14 @@ def _collect(
     emails_before: int, texts_before: int, posts: list[Post], injector: FaultInjector
 ) -> tuple[list[Any], list[Any], _Delivered]:
     from jobalerts import tokens
-    from jobalerts.settings import get_settings
     from jobalerts.store.archive import DigestArchive
+    from jobalerts.store.tables import open_table
     from jobalerts_local.outbox import sent_emails, sent_sms
+    from jobalerts_local.settings import get_settings
 
-    signer = tokens.load_signer(get_settings().signing_secret_name)
-    archive = DigestArchive()
+    settings = get_settings()
+    signer = tokens.load_signer(settings.signing_secret_name)
+    archive = DigestArchive(open_table(settings.state_table))
     emails = [e for e in sent_emails()[emails_before:] if e.message["X-Entity-Ref-ID"]]
     texts = [t for t in sent_sms()[texts_before:] if "/d/" in t.text]
     counts: Counter[tuple[str, str, str]] = Counter()

@@ -18,11 +18,11 @@ import pytest
 
 from jobalerts.ingest import Ingest, SettledPosts
 from jobalerts.models import Post
-from jobalerts.settings import Settings
 from jobalerts.sources.x import SEARCH_PATH, XSource, query_key
 from jobalerts.store import PostsRepository
-from jobalerts.store.state import StateRepository
 from jobalerts_local.replay import Recorded, ReplayServer, Served
+from jobalerts_local.settings import Settings
+from tests.support import stores
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 QUERIES = ["python hiring", "golang hiring", "rust hiring"]
@@ -72,7 +72,8 @@ class DyingPosts(PostsRepository):
     """The posts table, with the function dying just before it stores one chosen post."""
 
     def __init__(self, dies_at: str | None) -> None:
-        super().__init__()
+        wired = stores.posts()
+        super().__init__(wired.table, wired.ttl_days)
         self.dies_at = dies_at
         self.written: list[str] = []
 
@@ -104,7 +105,8 @@ def ingest(
         run = Ingest(
             settings=Settings(x_base_url=server.base_url, enabled_sources="x"),
             posts=posts or DyingPosts(dies_at),
-            state=StateRepository(),
+            state=stores.state(),
+            stores=stores.sources(),
             client=client,
             credentials={"x_bearer_token": "t"},
             sources={"x": source},
@@ -114,7 +116,7 @@ def ingest(
 
 
 def stored() -> set[str]:
-    repo = PostsRepository()
+    repo = stores.posts()
     return {f"x#{i}" for q in QUERIES for i in IDS[q] if repo.get(f"x#{i}") is not None}
 
 
@@ -124,7 +126,7 @@ def test_a_crash_after_query_two_of_three_resumes_after_query_two(x: SearchByQue
         ingest(x, dies_at=f"x#{IDS[QUERIES[2]][0]}")
     # Then the first two queries' posts are stored and the checkpoint moved past them only
     assert stored() == {f"x#{i}" for q in QUERIES[:2] for i in IDS[q]}
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {query_key(q): IDS[q][0] for q in QUERIES[:2]}
     # The floor (where queries new to the plan start) moves only when a run ends
@@ -143,7 +145,7 @@ def test_a_crash_after_query_two_of_three_resumes_after_query_two(x: SearchByQue
     assert summary["sources"]["x"]["stored"] == 3
     assert summary["sources"]["x"].get("duplicates", 0) == 0
     assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
-    final = StateRepository().get_checkpoint("x")
+    final = stores.state().get_checkpoint("x")
     assert final is not None
     assert final["since"] == {query_key(q): IDS[q][0] for q in QUERIES}
     assert final["floor"] == IDS[QUERIES[2]][0]
@@ -157,7 +159,7 @@ def test_a_garbage_answer_is_skipped_without_moving_that_querys_checkpoint(
     with pytest.raises(Died):
         ingest(x, dies_at=f"x#{IDS[QUERIES[2]][0]}")
     # Then only the first query moved on: the second starts where it was, and nothing is lost
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {query_key(QUERIES[0]): IDS[QUERIES[0]][0]}
     # When X answers properly again
