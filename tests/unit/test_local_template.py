@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobalerts_local.simulate import UNBOUNDED_RETRIES, stream_retries
 from jobalerts_local.template import LocalStack, load_template
 
 
@@ -51,3 +52,19 @@ def test_intrinsics_resolve_against_what_was_created() -> None:
     )
     assert stack.resolve({"Fn::If": ["HasUrl", "custom", "default"]}) == "default"
     assert stack.resolve({"Fn::Join": ["-", ["a", {"Ref": "Api"}]]}) == "a-abc"
+
+
+def test_new_posts_are_retried_until_matched_and_only_a_poison_record_leaves() -> None:
+    # Given the match function's stream mapping
+    new_posts = load_template()["Resources"]["MatchFunction"]["Properties"]["Events"]["NewPosts"]
+    mapping = new_posts["Properties"]
+    # Then a failing batch is retried until it goes through (split to find the failing record),
+    # and only a record failing for six hours goes to the failure queue
+    assert mapping["MaximumRetryAttempts"] == -1
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRecordAgeInSeconds"] == 6 * 3600
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]
+    }
+    # And the simulator retries as the template says (without end, up to its sanity cap)
+    assert stream_retries() == UNBOUNDED_RETRIES
