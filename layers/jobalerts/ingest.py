@@ -10,6 +10,7 @@ a 429 pauses a source until its reset instead of sleeping in Lambda.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
-from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source
+from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source, SourceStores
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
@@ -52,14 +53,41 @@ class SourceSummary:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+class SettledPosts:
+    """Ids of posts this warm instance has already stored (or filed as a duplicate), newest
+    kept, oldest forgotten first.
+
+    The planned X queries overlap, and a run cut short re-reads a query's pages: without this,
+    every post read again costs two conditional writes to find out it is already there. It also
+    keeps a run that keeps failing on a long query making progress: the writes it got through
+    are not redone (and put at risk) on the next run. Only a settled outcome is remembered, so
+    forgetting costs writes, never a post.
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._ids
+
+    def add(self, post_id: str) -> None:
+        self._ids[post_id] = None
+        self._ids.move_to_end(post_id)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+
 @dataclass
 class Ingest:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
     client: httpx.Client
     credentials: Mapping[str, Any] | None = None
     sources: dict[str, Source] = field(default_factory=dict)
+    settled: SettledPosts = field(default_factory=SettledPosts)
 
     def run(self, now: datetime) -> dict[str, Any]:
         summaries: dict[str, SourceSummary] = {}
@@ -129,7 +157,9 @@ class Ingest:
         if name not in self.sources:
             if self.credentials is None:
                 self.credentials = load_credentials(self.settings)
-            self.sources[name] = build_source(name, self.settings, self.client, self.credentials)
+            self.sources[name] = build_source(
+                name, self.settings, self.client, self.credentials, self.stores
+            )
         return self.sources[name]
 
     def run_budget(self, name: str, now: datetime) -> int | None:
@@ -175,7 +205,11 @@ class Ingest:
     def store(self, posts: list[Post], summary: SourceSummary, now: datetime | None = None) -> None:
         """Store every post; any failure propagates so the checkpoint is not saved."""
         for post in posts:
+            if post.id in self.settled:
+                summary.duplicates += 1
+                continue
             outcome = self.store_post(post, now)
+            self.settled.add(post.id)
             if outcome == "stored":
                 summary.stored += 1
             elif outcome == "duplicate":
@@ -217,15 +251,23 @@ def run(
     settings: SourceSettings,
     posts: PostsRepository,
     state: StateRepository,
+    stores: SourceStores,
     client: httpx.Client | None = None,
     credentials: Mapping[str, Any] | None = None,
+    settled: SettledPosts | None = None,
 ) -> dict[str, Any]:
     """Fetch and store new posts from every enabled source; returns a summary per source."""
     own_client = client is None
     http = client or new_client()
     try:
         ingest = Ingest(
-            settings=settings, posts=posts, state=state, client=http, credentials=credentials
+            settings=settings,
+            posts=posts,
+            state=state,
+            stores=stores,
+            client=http,
+            credentials=credentials,
+            settled=settled if settled is not None else SettledPosts(),
         )
         return ingest.run(now)
     finally:
@@ -241,10 +283,28 @@ class IngestService:
     settings: SourceSettings
     posts: PostsRepository
     state: StateRepository
+    stores: SourceStores
+    settled: SettledPosts = field(default_factory=SettledPosts)
+    """Lives as long as the warm instance: what its earlier runs already stored."""
 
     @tracer.capture_method(capture_response=False)
     def run(self, now: datetime) -> dict[str, Any]:
-        return run(now, settings=self.settings, posts=self.posts, state=self.state)
+        return run(
+            now,
+            settings=self.settings,
+            posts=self.posts,
+            state=self.state,
+            stores=self.stores,
+            settled=self.settled,
+        )
 
 
-__all__ = ["Ingest", "IngestService", "JobAlertsError", "load_credentials", "new_client", "run"]
+__all__ = [
+    "Ingest",
+    "IngestService",
+    "JobAlertsError",
+    "SettledPosts",
+    "load_credentials",
+    "new_client",
+    "run",
+]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,9 @@ from jobalerts.store.recent import KEEP_DAYS, RecentPostsRepository
 REFRESH_OVERLAP = timedelta(minutes=2)
 # A burst of previews shares one look for new posts: a preview may miss the last half minute.
 MAX_AGE = timedelta(seconds=30)
+# The same searches are previewed again and again (the page posts back as people refine a search),
+# and an AST is small and immutable: parsing is then no longer part of a warm preview's time.
+_parsed = lru_cache(maxsize=1024)(query_language.parse)
 # Summaries per stored item: far below DynamoDB's 400 KB item limit once compressed.
 CHUNK_POSTS = 500
 
@@ -191,7 +195,7 @@ class RecentWindow:
         zone = zone or ZoneInfo("UTC")
         if self.refreshed_at is None or now - self.refreshed_at >= self.max_age:
             self.refresh(now)
-        parsed = query_language.parse(text)
+        parsed = _parsed(text)
         found = self.index.preview(parsed, now, zone)
         stored = self.posts.get_many(list(found.newest), now) if found.newest else {}
         logger.info("search previewed", matches=found.total, scanned=found.scanned)
@@ -207,7 +211,7 @@ class RecentWindow:
 
 class SearchPreviews:
     """Previews for the public: rate limited per client address and overall (sliding windows,
-    like sign-ups), since each one costs a pass over the window."""
+    like sign-ups), since each one costs two DynamoDB requests and some CPU."""
 
     def __init__(
         self, window: RecentWindow, limits: RateLimits, settings: SignupLimitSettings

@@ -11,7 +11,6 @@ Anywhere else the public base URL must be https, since it is where emailed links
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal, Self
 
 from pydantic import Field, ValidationError, model_validator
@@ -254,43 +253,3 @@ class SubscriptionsSettings(
 ):
     """functions/subscriptions: the API, the search previews and the pages behind emailed
     links."""
-
-
-class Settings(
-    SubscribersTableSettings,
-    SearchesTableSettings,
-    PostsTableSettings,
-    MatchesTableSettings,
-    StateTableSettings,
-    PublicLinkSettings,
-    EmailSettings,
-    DigestLimitSettings,
-    SourceSettings,
-    SignupLimitSettings,
-    SnapshotSettings,
-):
-    """Every field group, each field with a local default: for the local harness's own commands
-    and the repositories' fallbacks. No handler reads it; each loads its own model above.
-    (The groups are listed in one order everywhere, so this class has a consistent MRO.)"""
-
-    stage: Stage = "local"
-    subscribers_table: str = "jobalerts-subscribers"
-    searches_table: str = "jobalerts-searches"
-    posts_table: str = "jobalerts-posts"
-    matches_table: str = "jobalerts-matches"
-    state_table: str = "jobalerts-state"
-    delivery_queue_url: str = ""
-    source_secret_name: str = "jobalerts/sources"  # noqa: S105 - a name, not a secret
-    signing_secret_name: str = "jobalerts/signing-key"  # noqa: S105 - a name, not a secret
-    session_parameter_path: str = "/jobalerts/bluesky-sessions"
-    snapshot_secret_name: str = "jobalerts/index-snapshot-key"  # noqa: S105 - a name, not a secret
-    public_base_url: str = Field(default="http://127.0.0.1:8080", description="where links point")
-    sender_email: str = "alerts@jobalerts.example"
-    unsubscribe_mailbox: str = "unsubscribe@jobalerts.example"
-    support_contact: str = "support@jobalerts.example"
-    match_shard: str = "0"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -47,10 +47,13 @@ from jobalerts.settings import (
     SearchesTableSettings,
     SmsAccountSettings,
     SnapshotSettings,
+    SourceSettings,
     StateTableSettings,
     SubscribersTableSettings,
     SubscriptionsSettings,
 )
+from jobalerts.sources.base import SourceStores
+from jobalerts.sources.planner import QueryPlanner
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import DeliveryLog
@@ -60,6 +63,7 @@ from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.ratelimits import RateLimits
 from jobalerts.store.recent import RecentPostsRepository
+from jobalerts.store.sessions import SessionsRepository
 from jobalerts.store.signups import SignupsRepository
 from jobalerts.store.snapshots import SnapshotsRepository
 from jobalerts.store.suppressions import SuppressionList
@@ -203,8 +207,29 @@ def build_inbound_sms(settings: InboundSmsSettings) -> InboundSms:
     )
 
 
+def source_stores(settings: IngestSettings) -> SourceStores:
+    """What the sources need besides their APIs: X's query plan (searches and state tables)
+    and Bluesky's session store (SSM, opened on first use, so a local `jobalerts fetch`
+    without AWS fails inside the session cache, not while building the source)."""
+    planner = QueryPlanner(searches(settings), state(settings), settings.search_shards)
+    return SourceStores(
+        planned_queries=lambda: planner.current().queries, sessions=session_store(settings)
+    )
+
+
+def session_store(settings: SourceSettings) -> Callable[[], SessionsRepository]:
+    """Bluesky's session store (SSM Parameter Store), opened when first called."""
+    path = settings.session_parameter_path
+    return lambda: SessionsRepository(aws.ssm(aws.PARAMETERS), path)
+
+
 def build_ingest(settings: IngestSettings) -> IngestService:
-    return IngestService(settings=settings, posts=posts(settings), state=state(settings))
+    return IngestService(
+        settings=settings,
+        posts=posts(settings),
+        state=state(settings),
+        stores=source_stores(settings),
+    )
 
 
 def build_match(settings: MatchSettings) -> tuple[MatchService, RecentPostsRepository]:

@@ -315,10 +315,11 @@ def digests_sent() -> int:
 
 def unconfirmed_sends() -> int:
     """Messages other than confirmation links, to addresses no subscriber has confirmed."""
-    from jobalerts.store import SubscribersRepository
+    from jobalerts import wiring
+    from jobalerts_local.settings import get_settings
 
     confirmed: set[str] = set()
-    table = SubscribersRepository().table
+    table = wiring.subscribers(get_settings()).table
     for item in table.scan().get("Items", []):
         if item.get("email_confirmed") and item.get("email"):
             confirmed.add(str(item["email"]))

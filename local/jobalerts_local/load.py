@@ -134,16 +134,17 @@ def workload(
 
 def seed_subscribers(people: list[SubscriberSpec], now: datetime) -> None:
     """Confirmed subscribers and live searches, written as the subscriptions service would."""
+    from jobalerts import wiring
     from jobalerts.matcher import shard_for
     from jobalerts.models import Channel, Frequency, SavedSearch, Subscriber, SubscriberStatus
-    from jobalerts.settings import get_settings
-    from jobalerts.store import SearchesRepository, SubscribersRepository
     from jobalerts.store.subscribers import SubscriberAddresses
+    from jobalerts_local.settings import get_settings
 
-    shards = get_settings().search_shards
-    subscribers = SubscribersRepository()
+    settings = get_settings()
+    shards = settings.search_shards
+    subscribers = wiring.subscribers(settings)
     addresses = SubscriberAddresses(subscribers)
-    searches = SearchesRepository()
+    searches = wiring.searches(settings)
     for person in people:
         subscriber = Subscriber(
             subscriber_id=uuid.uuid4().hex,
@@ -773,7 +774,9 @@ def _latencies(
     """Post to SES for every (instant email search's subscriber, matching post) delivered."""
     from jobalerts.query import document, evaluate, parse
     from jobalerts.store.archive import DigestArchive
+    from jobalerts.store.tables import open_table
     from jobalerts_local.outbox import sent_emails
+    from jobalerts_local.settings import get_settings
 
     accepted = {mid: at for at, mid in meter.ses_accepted}
     by_url = {p.url: p for p in posts}
@@ -783,7 +786,7 @@ def _latencies(
             if search.frequency == "instant" and search.channel == "email" and person.email:
                 instant[person.email].append(parse(search.query))
     documents = {p.id: document(p.text, p.author_handle, p.lang) for p in posts}
-    archive = DigestArchive()
+    archive = DigestArchive(open_table(get_settings().state_table))
     first: dict[tuple[str, str], float] = {}
     for sent in sent_emails():
         digest_id = sent.message["X-Entity-Ref-ID"]

@@ -130,7 +130,7 @@ def apply_environment(stack: LocalStack, overrides: dict[str, str] | None = None
     # STAGE=local is what lets an http:// base URL through (jobalerts.settings): said, not guessed.
     lambda_runtime = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "STAGE": "local"}
     os.environ.update({**lambda_runtime, **stack.merged_environment(), **(overrides or {})})
-    from jobalerts.settings import get_settings
+    from jobalerts_local.settings import get_settings
 
     get_settings.cache_clear()
 

@@ -243,7 +243,7 @@ def utcnow() -> datetime:
 
 
 def _restore_environment(snapshot: dict[str, str]) -> None:
-    from jobalerts.settings import get_settings
+    from jobalerts_local.settings import get_settings
 
     os.environ.clear()
     os.environ.update(snapshot)

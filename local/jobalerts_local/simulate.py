@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,7 +60,10 @@ CHANNELS = ("email", "sms")
 FREQUENCIES = ("instant", "hourly", "daily", "weekly")
 MAX_SEARCHES = 25
 STREAM_BATCH = 100
-STREAM_RETRIES = 5
+# template.yaml retries a failing stream batch until it goes through (-1); here that is this
+# many attempts in a row, after which a record counts as dropped: failing that often is no
+# longer a fault drawn at random but something that will never go through.
+UNBOUNDED_RETRIES = 200
 SQS_BATCH = 10
 FEEDBACK_RETRIES = 2
 SWEEP_AFTER_LAST_POST = timedelta(days=8)
@@ -442,7 +446,7 @@ class _Harness:
             self.stream = StreamPump(self.service.stack.attrs[("PostsTable", "StreamArn")])
         records = self.stream.poll()
         for start in range(0, len(records), STREAM_BATCH):
-            self._stream_batch(records[start : start + STREAM_BATCH], STREAM_RETRIES)
+            self._stream_batch(records[start : start + STREAM_BATCH], stream_retries())
 
     def _stream_batch(self, records: list[dict[str, Any]], retries: int) -> int:
         while records:
@@ -713,6 +717,16 @@ def simulate(
     )
 
 
+@cache
+def stream_retries() -> int:
+    """How often Lambda retries a failing batch of new posts, from template.yaml."""
+    from jobalerts_local.template import load_template
+
+    match = load_template()["Resources"]["MatchFunction"]["Properties"]
+    retries = int(match["Events"]["NewPosts"]["Properties"]["MaximumRetryAttempts"])
+    return UNBOUNDED_RETRIES if retries < 0 else retries
+
+
 def _crowd_limits(people: int) -> dict[str, str]:
     """Sign-up limits that let the whole workload in: it is that many people signing up in the
     same simulated minute from one address and one block of numbers, which the abuse limits
@@ -863,12 +877,14 @@ def _collect(
     emails_before: int, texts_before: int, posts: list[Post], injector: FaultInjector
 ) -> tuple[list[Any], list[Any], _Delivered]:
     from jobalerts import tokens
-    from jobalerts.settings import get_settings
     from jobalerts.store.archive import DigestArchive
+    from jobalerts.store.tables import open_table
     from jobalerts_local.outbox import sent_emails, sent_sms
+    from jobalerts_local.settings import get_settings
 
-    signer = tokens.load_signer(get_settings().signing_secret_name)
-    archive = DigestArchive()
+    settings = get_settings()
+    signer = tokens.load_signer(settings.signing_secret_name)
+    archive = DigestArchive(open_table(settings.state_table))
     emails = [e for e in sent_emails()[emails_before:] if e.message["X-Entity-Ref-ID"]]
     texts = [t for t in sent_sms()[texts_before:] if "/d/" in t.text]
     counts: Counter[tuple[str, str, str]] = Counter()

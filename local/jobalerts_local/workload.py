@@ -94,24 +94,31 @@ def _posts(rng: random.Random, count: int, hours: float) -> list[dict[str, Any]]
     offsets = sorted(rng.uniform(0, hours * 3600) for _ in range(count))
     posts: list[dict[str, Any]] = []
     originals: list[dict[str, Any]] = []
+    reqs: set[int] = set()
     for number, offset in enumerate(offsets):
         created = START + timedelta(seconds=offset)
         post_id = BASE_ID + int(offset * 1000) * 100 + number % 100
         if originals and rng.random() < 0.15:
             posts.append(_repost(rng, rng.choice(originals[-50:]), post_id, created))
             continue
-        original = _job(rng, post_id, created)
+        original = _job(rng, post_id, created, reqs)
         originals.append(original)
         posts.append(original)
     return posts
 
 
-def _job(rng: random.Random, post_id: int, created: datetime) -> dict[str, Any]:
+def _job(rng: random.Random, post_id: int, created: datetime, reqs: set[int]) -> dict[str, Any]:
     role, tag = rng.choice(ROLES)
     company = rng.choice(COMPANIES)
     place = rng.choice(PLACES)
     level = rng.choice(LEVELS)
+    # A `/jobs/<req>` page names one job, and the service rightly files two posts linking it
+    # as one job: a req drawn twice (a birthday collision in a few thousand posts) made two
+    # different jobs share a page, which the reference counted twice (a "lost" job at rate 0).
     req = rng.randint(1000, 99999)
+    while req in reqs:
+        req = rng.randint(1000, 99999)
+    reqs.add(req)
     shape = rng.random()
     if shape < 0.6:
         link = f"https://{company}.example/jobs/{req}"

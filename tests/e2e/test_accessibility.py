@@ -18,12 +18,10 @@ import pytest
 
 from jobalerts.digests.render import DigestLinks, render_email, render_web
 from jobalerts.links import Links
-from jobalerts.settings import get_settings
-from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts.subscriptions import confirmation_email
 from jobalerts_local.http import ApiServer
 from jobalerts_local.outbox import sent_emails
+from jobalerts_local.settings import get_settings
 from tests.e2e.test_web_pages import (  # noqa: F401 - the server and browser fixtures
     browser,
     click_and_wait,
@@ -31,6 +29,7 @@ from tests.e2e.test_web_pages import (  # noqa: F401 - the server and browser fi
     server,
 )
 from tests.integration.test_subscriptions_api import signer
+from tests.support import stores
 from tests.unit.test_render import fair_digest, hostile_digest, sample_digest
 
 pytestmark = pytest.mark.e2e
@@ -228,7 +227,7 @@ def test_every_page_has_no_serious_axe_violation_in_light_or_dark_mode(
     audit.check("confirm a new address")
 
     # The pause page of a digest link, before and after pausing
-    ana = SubscribersRepository().find_by_email("ana@example.com")
+    ana = stores.subscribers().find_by_email("ana@example.com")
     assert ana is not None
     subscriber_id = ana.subscriber_id
     browser.get(local(server, links.pause(subscriber_id)))
@@ -247,7 +246,7 @@ def test_every_page_has_no_serious_axe_violation_in_light_or_dark_mode(
     audit.check("manage, with a muted account")
 
     # The web view of an archived digest (the page every digest email and text links)
-    DigestArchive().put(subscriber_id, "d1", render_web(fair_digest(), "view"), clock)
+    stores.archive().put(subscriber_id, "d1", render_web(fair_digest(), "view"), clock)
     browser.get(local(server, links.digest(subscriber_id, "d1")))
     assert "more from" in browser.page_source
     audit.check("digest web view")
@@ -393,7 +392,7 @@ def test_manage_page_errors_are_tied_to_their_fields_and_focus_them(
 
     # Given a subscriber on their manage page
     subscriber_id = manage_page(server, browser, "cy@example.com", "python remote")
-    [search] = SearchesRepository().list_for(subscriber_id)
+    [search] = stores.searches().list_for(subscriber_id)
     assert not browser.title.startswith("Error")
 
     # When a broken search is added

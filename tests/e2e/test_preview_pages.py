@@ -10,8 +10,6 @@ import pytest
 
 from jobalerts.models import Post
 from jobalerts.preview import remember
-from jobalerts.store import PostsRepository
-from jobalerts.store.recent import RecentPostsRepository
 from jobalerts_local.http import ApiServer
 from jobalerts_local.template import LocalStack
 from tests.e2e.test_accessibility import axe_source as axe_source
@@ -19,6 +17,7 @@ from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_web_pages import browser as browser
 from tests.e2e.test_web_pages import click_and_wait, manage_page, no_alert
 from tests.e2e.test_web_pages import server as server
+from tests.support import stores
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +43,10 @@ def recent_posts(clock: datetime, stack: LocalStack) -> list[Post]:
             ]
         )
     ]
-    store = PostsRepository()
+    store = stores.posts()
     for post in posts:
         store.put_new(post)
-    remember(RecentPostsRepository(), posts, clock)
+    remember(stores.recent(), posts, clock)
     return posts
 
 

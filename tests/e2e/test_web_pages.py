@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from jobalerts.models import SubscriberStatus
-from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts_local.http import ApiServer
 from jobalerts_local.outbox import sent_emails
 from jobalerts_local.runtime import http_event, invoke
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 
 pytestmark = pytest.mark.e2e
 
@@ -150,7 +150,7 @@ def test_a_subscriber_confirms_manages_searches_and_unsubscribes_in_a_browser(
     assert "/manage?" in browser.current_url
     assert "confirmed" in browser.find_element(By.ID, "notice").text
     assert query_cells(browser) == ["python remote -senior"]
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    subscriber = stores.subscribers().find_by_email("ana@example.com")
     assert subscriber is not None
     assert subscriber.status is SubscriberStatus.ACTIVE
 
@@ -187,7 +187,7 @@ def test_a_subscriber_confirms_manages_searches_and_unsubscribes_in_a_browser(
     Select(browser.find_element(By.ID, "digest_hour")).select_by_value("7")
     click_and_wait(browser, By.ID, "save-settings")
     assert browser.find_element(By.ID, "timezone").get_attribute("value") == "Asia/Tokyo"
-    saved = SubscribersRepository().get(subscriber.subscriber_id)
+    saved = stores.subscribers().get(subscriber.subscriber_id)
     assert (saved.timezone, saved.digest_hour) == ("Asia/Tokyo", 7)
 
     # When they follow the unsubscribe link and press the button
@@ -197,7 +197,7 @@ def test_a_subscriber_confirms_manages_searches_and_unsubscribes_in_a_browser(
 
     # Then they are told so, and nothing more will be sent
     assert browser.find_element(By.ID, "title").text == "You are unsubscribed"
-    final = SubscribersRepository().get(subscriber.subscriber_id)
+    final = stores.subscribers().get(subscriber.subscriber_id)
     assert final.status is SubscriberStatus.UNSUBSCRIBED
 
 
@@ -291,7 +291,7 @@ def test_someone_signs_up_on_the_landing_page_and_confirms_from_their_inbox(
     assert "confirmed" in browser.find_element(By.ID, "notice").text
     assert query_cells(browser) == ["python (remote OR berlin)"]
     assert "weekly" in browser.find_element(By.ID, "searches").text
-    subscriber = SubscribersRepository().find_by_email("bea@example.com")
+    subscriber = stores.subscribers().find_by_email("bea@example.com")
     assert subscriber is not None
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert (subscriber.timezone, subscriber.digest_hour) == ("Europe/Madrid", 9)
@@ -322,7 +322,7 @@ def manage_page(server: ApiServer, browser: Any, email: str, query: str) -> str:
     token = subscribe({"email": email, "timezone": "UTC", "query": query, "channel": "email"})
     browser.get(f"{server.base_url}/confirm?t={token}")
     click_and_wait(browser, By.ID, "confirm")
-    subscriber = SubscribersRepository().find_by_email(email)
+    subscriber = stores.subscribers().find_by_email(email)
     assert subscriber is not None
     return subscriber.subscriber_id
 
@@ -335,7 +335,7 @@ def test_a_subscriber_edits_a_search_in_place_on_the_manage_page(
 
     # Given a subscriber on their manage page with one search
     subscriber_id = manage_page(server, browser, "eve@example.com", "python remote")
-    [search] = SearchesRepository().list_for(subscriber_id)
+    [search] = stores.searches().list_for(subscriber_id)
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-search-id="{search.search_id}"]')
 
     # When they open its edit form and save a broken query
@@ -359,7 +359,7 @@ def test_a_subscriber_edits_a_search_in_place_on_the_manage_page(
 
     # Then the same search (same id) shows the new query and frequency
     assert query_cells(browser) == ["django OR flask"]
-    [edited] = SearchesRepository().list_for(subscriber_id)
+    [edited] = stores.searches().list_for(subscriber_id)
     assert (edited.search_id, edited.query, edited.frequency.value) == (
         search.search_id,
         "django OR flask",
@@ -373,7 +373,7 @@ def test_a_subscriber_pauses_and_resumes_and_mutes_and_unmutes_an_account(
     from selenium.webdriver.common.by import By
 
     from jobalerts.links import Links
-    from jobalerts.settings import get_settings
+    from jobalerts_local.settings import get_settings
     from tests.integration.test_subscriptions_api import signer
 
     # Given a subscriber on their manage page
@@ -385,14 +385,14 @@ def test_a_subscriber_pauses_and_resumes_and_mutes_and_unmutes_an_account(
 
     # Then the page says until when, and the searches are not live
     assert "Paused until" in browser.find_element(By.ID, "pause-status").text
-    assert [s.live for s in SearchesRepository().list_for(subscriber_id)] == [False]
+    assert [s.live for s in stores.searches().list_for(subscriber_id)] == [False]
 
     # When they resume
     click_and_wait(browser, By.ID, "resume")
 
     # Then the alerts run again
     assert browser.find_elements(By.ID, "pause-status") == []
-    assert [s.live for s in SearchesRepository().list_for(subscriber_id)] == [True]
+    assert [s.live for s in stores.searches().list_for(subscriber_id)] == [True]
     manage_url = browser.current_url
 
     # When they follow a digest's "mute @acme" link and press the button
@@ -412,4 +412,4 @@ def test_a_subscriber_pauses_and_resumes_and_mutes_and_unmutes_an_account(
 
     # Then nobody is muted
     assert browser.find_element(By.ID, "no-mutes").is_displayed()
-    assert SubscribersRepository().get(subscriber_id).muted == []
+    assert stores.subscribers().get(subscriber_id).muted == []

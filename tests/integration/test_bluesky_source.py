@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobalerts.settings import get_settings
 from jobalerts.sources import bluesky
 from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.bluesky import (
@@ -26,7 +25,9 @@ from jobalerts.sources.bluesky import (
     iso,
 )
 from jobalerts_local.replay import Recorded, ReplayServer, Route
+from jobalerts_local.settings import get_settings
 from tests.conftest import FIXED_NOW
+from tests.support import stores
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -209,9 +210,8 @@ def test_warm_invocations_reuse_the_session_in_memory(client: httpx.Client) -> N
 
 @pytest.mark.usefixtures("stack")
 def test_cold_starts_reuse_the_saved_session(client: httpx.Client) -> None:
-    from jobalerts.store.sessions import SessionsRepository
 
-    state = SessionsRepository()
+    state = stores.sessions()
     with replay("bluesky-search") as server:
         # Given one run that logged in and saved its session
         first = source(server, client, "#hiring", state=state)
@@ -237,9 +237,8 @@ def test_cold_starts_reuse_the_saved_session(client: httpx.Client) -> None:
 
 @pytest.mark.usefixtures("stack")
 def test_a_session_past_its_refresh_tokens_expiry_reads_as_absent() -> None:
-    from jobalerts.store.sessions import SessionsRepository
 
-    sessions = SessionsRepository()
+    sessions = stores.sessions()
     sessions.put("k", {"did": "did:plc:x", "expiration": int(NOW.timestamp())})
     assert sessions.get("k", NOW - timedelta(seconds=1)) is not None
     assert sessions.get("k", NOW + timedelta(seconds=1)) is None
@@ -247,9 +246,8 @@ def test_a_session_past_its_refresh_tokens_expiry_reads_as_absent() -> None:
 
 @pytest.mark.usefixtures("stack")
 def test_an_access_token_about_to_expire_is_refreshed_before_use(client: httpx.Client) -> None:
-    from jobalerts.store.sessions import SessionsRepository
 
-    state = SessionsRepository()
+    state = stores.sessions()
     with replay("bluesky-search") as server:
         bsky = source(server, client, "#hiring", state=state)
         # Given a stored session whose access token expired an hour ago
@@ -333,9 +331,8 @@ def test_a_429_stops_the_run_until_ratelimit_reset(client: httpx.Client) -> None
 
 @pytest.mark.usefixtures("stack")
 def test_the_demo_recordings_go_through_ingest_once() -> None:
-    from jobalerts import ingest, wiring
-    from jobalerts.settings import get_settings
-    from jobalerts.store.posts import PostsRepository
+    from jobalerts import ingest
+    from jobalerts_local.settings import get_settings
 
     credentials = {"bluesky_handle": "demo.bsky.social", "bluesky_app_password": PASSWORD}
     with ReplayServer(RECORDINGS / "demo") as server:
@@ -344,14 +341,14 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
             update={"enabled_sources": "bluesky", "bluesky_base_url": server.base_url}
         )
         # When it runs twice
-        stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
-        first = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **stores)
-        second = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **stores)
+        wired = stores.ingest(settings)
+        first = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **wired)
+        second = ingest.run(FIXED_NOW, settings=settings, credentials=credentials, **wired)
         # Then it logged in once (the session is reused), and the posts are stored once
         assert paths(server).count(CREATE_SESSION) == 1
     assert first["sources"]["bluesky"]["stored"] == 4
     assert second["sources"]["bluesky"]["stored"] == 0
-    stored = PostsRepository().get("bluesky#did:plc:gophercloud000000000000/3lbq2go7")
+    stored = stores.posts().get("bluesky#did:plc:gophercloud000000000000/3lbq2go7")
     assert stored is not None
     assert stored.url == "https://bsky.app/profile/gophercloud.bsky.social/post/3lbq2go7"
     assert stored.links == ["https://gophers.example/jobs/7"]

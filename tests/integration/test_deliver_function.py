@@ -20,11 +20,10 @@ from jobalerts.errors import InvalidInput, Throttled, Unavailable
 from jobalerts.models import Channel, DeliveryRequest, Frequency, SavedSearch, Subscriber
 from jobalerts.retry import Backoff
 from jobalerts.settings import DeliverSettings
-from jobalerts.store import MatchesRepository, SubscribersRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import LEASE, DeliveryLog
 from jobalerts_local.runtime import invoke, sqs_event
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -45,7 +44,7 @@ DAY = datetime(FUTURE, 6, 1, tzinfo=UTC)
 
 
 def pending(sid: str, channel: Channel = Channel.EMAIL) -> list[str]:
-    return [m.post.id for m in MatchesRepository().pending(sid, channel, FAR)]
+    return [m.post.id for m in stores.matches().pending(sid, channel, FAR)]
 
 
 def receive_all(stack: LocalStack) -> dict[str, Any]:
@@ -81,11 +80,11 @@ class Clock:
         return self.now
 
 
-def built(clock: Clock, **stores: Any) -> DigestDelivery:
+def built(clock: Clock, **replaced: Any) -> DigestDelivery:
     """The use case as the deliver function builds it, with some of its stores replaced."""
     settings = DeliverSettings.load()
     return DigestDelivery(
-        stores=replace(wiring.deliver_stores(settings), **stores),
+        stores=replace(wiring.deliver_stores(settings), **replaced),
         senders=wiring.digest_senders(settings),
         links=wiring.links_provider(settings),
         settings=settings,
@@ -103,7 +102,7 @@ def use_case(
 ) -> DigestDelivery:
     """Given the given clients (moto's own unless a test instruments one) and no real sleeps."""
     settings = DeliverSettings.load()
-    stores = wiring.deliver_stores(settings)
+    delivery_stores = wiring.deliver_stores(settings)
     senders = wiring.digest_senders(settings)
     if ses is not None:
         email = EmailSender(settings.sender_email, settings.ses_configuration_set, client=ses)
@@ -111,7 +110,7 @@ def use_case(
     if sns is not None:
         senders = replace(senders, sms=SmsSender(sns))
     return DigestDelivery(
-        stores=replace(stores, log=log) if log is not None else stores,
+        stores=replace(delivery_stores, log=log) if log is not None else delivery_stores,
         senders=senders,
         links=wiring.links_provider(settings),
         settings=settings,
@@ -152,7 +151,7 @@ def test_a_window_held_by_a_live_attempt_is_reported_as_a_failed_item(
 ) -> None:
     _, _, request = email_setup()
     run_digest(DAY + timedelta(minutes=5))
-    DeliveryLog().claim(
+    stores.deliveries().claim(
         request,
         digest_id="d",
         attempt_id="other",
@@ -191,7 +190,7 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     outbox = Outbox()
     # Given an attempt that crashed right after SES accepted the digest
     with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog()).deliver(request)
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
     assert len(outbox.emails) == 1
     # Then the post is still pending: it only leaves once a send is recorded
     assert pending("ana") == ["x#1"]
@@ -220,9 +219,9 @@ def test_a_crash_after_send_is_recovered_without_resending_when_ses_reported_it(
     clock = Clock(DAY + timedelta(minutes=5))
     outbox = Outbox()
     with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog()).deliver(request)
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
     # Given SES's "Send" event for that message, recorded by the feedback function
-    assert DeliveryLog().record_accepted("ana", Channel.EMAIL, request.due_at)
+    assert stores.deliveries().record_accepted("ana", Channel.EMAIL, request.due_at)
     clock.now += LEASE + timedelta(seconds=1)
     # When the retry comes
     assert use_case(clock).deliver(request) is Outcome.RECOVERED
@@ -379,7 +378,7 @@ def test_a_text_uses_the_fewest_segments_links_to_the_archived_digest_and_offers
     assert link.startswith("http://jobalerts.test/d/")
     # And the short link leads to the archived page
     digest_id = link.split("/d/")[1].split(".")[0]
-    page = DigestArchive().get_by_id(digest_id)
+    page = stores.archive().get_by_id(digest_id)
     assert page is not None
     assert "Night <mark>nurse</mark> wanted in Queens" in page
 
@@ -463,7 +462,7 @@ def test_an_opted_out_number_is_skipped_and_its_channel_switched_off(stack: Loca
     run_digest(noon + timedelta(minutes=5))
     run_deliver(stack)
     assert outbox.texts == []
-    assert SubscribersRepository().get("olga").sms_enabled is False
+    assert stores.subscribers().get("olga").sms_enabled is False
     assert pending("olga", Channel.SMS) == []
 
 
@@ -517,7 +516,7 @@ def test_a_malformed_message_is_reported_failed_and_the_rest_of_the_batch_goes(
 def test_a_retried_mark_sent_counts_a_text_once(stack: LocalStack) -> None:
     # Given a text whose "sent" mark went through but whose response was lost
     request = DeliveryRequest(subscriber_id="sam", channel=Channel.SMS, due_at=DAY)
-    log = DeliveryLog()
+    log = stores.deliveries()
     now = DAY - timedelta(minutes=1)
     log.claim(request, digest_id="d", attempt_id="a1", post_ids=("x#1",), fingerprints=(), now=now)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=now, sms_day=DAY.date())
@@ -535,7 +534,7 @@ def test_a_missing_subscribers_table_is_an_outage_and_keeps_the_pending_posts(
 ) -> None:
     # Given a due email digest, and a subscribers table DynamoDB says does not exist
     _, _, request = email_setup()
-    subscribers = SubscribersRepository()
+    subscribers = stores.subscribers()
     fail_calls(subscribers.table.meta.client, "GetItem", "ResourceNotFoundException", 10)
     outbox = Outbox()
     delivery = built(Clock(DAY), subscribers=subscribers)
@@ -572,7 +571,7 @@ def test_a_read_timeout_after_sending_is_one_attempt_an_ambiguous_send_and_keeps
     # the claim stays for the evidence or the lease, and the posts stay pending
     assert sends == [1]
     assert "AmbiguousSend" in metrics.metric_set
-    record = DeliveryLog().get(request, DAY)
+    record = stores.deliveries().get(request, DAY)
     assert record is not None
     assert record.status == "sending"
     assert pending("ana") == ["x#1"]
@@ -591,7 +590,7 @@ def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> No
     delivery.email.client.meta.events.register("before-send.sesv2.SendEmail", refuse)
     with pytest.raises(EndpointConnectionError):
         delivery.deliver(request)
-    assert DeliveryLog().get(request, DAY) is None
+    assert stores.deliveries().get(request, DAY) is None
     assert pending("ana") == ["x#1"]
 
 
@@ -622,6 +621,6 @@ def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: Loc
     assert lost == [1]
     assert outcome is Outcome.SENT
     assert len(outbox.emails) == 1
-    record = DeliveryLog().get(request, DAY)
+    record = stores.deliveries().get(request, DAY)
     assert record is not None
     assert record.status == "sent"

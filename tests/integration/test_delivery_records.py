@@ -9,7 +9,6 @@ import pytest
 
 from jobalerts.errors import Conflict
 from jobalerts.models import Channel, DeliveryRequest
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
 from jobalerts.store.deliveries import (
     COUNTER_DAYS,
@@ -17,7 +16,9 @@ from jobalerts.store.deliveries import (
     RECORD_DAYS,
     DeliveryLog,
 )
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack, load_template
+from tests.support import stores
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -52,7 +53,7 @@ def item(key: keys.Key) -> dict[str, object] | None:
 
 @pytest.fixture
 def log(stack: LocalStack) -> DeliveryLog:
-    return DeliveryLog()
+    return stores.deliveries()
 
 
 # ---------------------------------------------------------------- claim
@@ -200,7 +201,7 @@ def test_release_never_deletes_a_sent_window(log: DeliveryLog) -> None:
 
 
 def test_mark_sent_counts_a_text_once_even_when_retried(stack: LocalStack) -> None:
-    log = DeliveryLog()
+    log = stores.deliveries()
     text = DeliveryRequest(subscriber_id="ana", channel=Channel.SMS, due_at=WINDOW)
     day = date(2026, 11, 23)
     claim(log, "a1", T0, text)

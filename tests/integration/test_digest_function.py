@@ -17,9 +17,9 @@ import boto3
 import pytest
 
 from jobalerts.models import Channel, Frequency, Subscriber
-from jobalerts.store import MatchesRepository
 from jobalerts_local.runtime import invoke
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -253,7 +253,7 @@ def test_the_digest_run_only_queries_the_due_index_and_queues_one_message_each(
 
 def test_a_run_near_its_deadline_stops_and_leaves_the_rest_due(stack: LocalStack) -> None:
     from jobalerts.digests.enqueue import DeliveryQueue, enqueue_due
-    from jobalerts.settings import get_settings
+    from jobalerts_local.settings import get_settings
 
     now = utc(2027, 6, 1, 12)
     for sid in ("ana", "ben"):
@@ -262,7 +262,7 @@ def test_a_run_near_its_deadline_stops_and_leaves_the_rest_due(stack: LocalStack
         seed(sub, search)
         queue_match(sub, search, make_post(sid, "python job"), now)
     queue = DeliveryQueue(get_settings().delivery_queue_url, boto3.client("sqs"))
-    result = enqueue_due(now, matches=MatchesRepository(), queue=queue, time_left=lambda: 5.0)
+    result = enqueue_due(now, matches=stores.matches(), queue=queue, time_left=lambda: 5.0)
     assert result.stopped_early
     assert result.enqueued == 0
     # The next run, with time to spare, finds both still due

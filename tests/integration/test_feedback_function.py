@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from jobalerts.models import Channel, DeliveryRequest, SubscriberStatus
-from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.store.deliveries import DeliveryLog
-from jobalerts.store.suppressions import SuppressionList
 from jobalerts_local.runtime import invoke, sns_event
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -53,7 +51,7 @@ def complaint(*addresses: str) -> dict[str, object]:
 
 def deliver_one_digest(stack: LocalStack, sid: str, pid: str, now: datetime) -> int:
     """Queue one post for `sid`, run digest and deliver at `now`; returns emails sent."""
-    sub = SubscribersRepository().get(sid)
+    sub = stores.subscribers().get(sid)
     search = make_search(sid, "s1", "python")
     queue_match(sub, search, make_post(pid, f"Python developer wanted, remote, role {pid}"), now)
     outbox = Outbox()
@@ -77,13 +75,13 @@ def test_a_permanent_bounce_or_complaint_suppresses_and_nothing_more_is_sent(
     # When SES reports a permanent bounce (or a complaint) for her address
     feedback(stack, notification)
     # Then she is suppressed, her email channel is off, and the next digest is not sent
-    ana = SubscribersRepository().get("ana")
+    ana = stores.subscribers().get("ana")
     assert ana.status is SubscriberStatus.SUPPRESSED
     assert ana.email_enabled is False
-    assert SuppressionList().contains("ANA@example.com ")
+    assert stores.suppressions().contains("ANA@example.com ")
     assert deliver_one_digest(stack, "ana", "2", now.replace(day=2)) == 0
     # And her searches stop costing X reads
-    assert [search.live for search in SearchesRepository().list_for("ana")] == [False]
+    assert [search.live for search in stores.searches().list_for("ana")] == [False]
 
 
 def test_a_transient_bounce_keeps_the_address_and_the_next_digest_goes_out(
@@ -91,10 +89,10 @@ def test_a_transient_bounce_keeps_the_address_and_the_next_digest_goes_out(
 ) -> None:
     seed(make_subscriber("ana"), make_search("ana", "s1", "python"))
     feedback(stack, bounce("Transient", "ana@example.com"))
-    ana = SubscribersRepository().get("ana")
+    ana = stores.subscribers().get("ana")
     assert ana.status is SubscriberStatus.ACTIVE
     assert ana.email_enabled is True
-    assert not SuppressionList().contains("ana@example.com")
+    assert not stores.suppressions().contains("ana@example.com")
     assert deliver_one_digest(stack, "ana", "1", datetime(2027, 6, 1, 12, tzinfo=UTC)) == 1
 
 
@@ -103,9 +101,9 @@ def test_one_notification_suppresses_every_recipient_it_names(stack: LocalStack)
     seed(make_subscriber("ben", phone="+14155550100"))
     result = feedback(stack, bounce("Permanent", "ana@example.com", "ben@example.com"))
     assert result["suppressed"] == 2
-    assert SubscribersRepository().get("ana").status is SubscriberStatus.SUPPRESSED
+    assert stores.subscribers().get("ana").status is SubscriberStatus.SUPPRESSED
     # Ben still has a working SMS channel: only his email goes off
-    ben = SubscribersRepository().get("ben")
+    ben = stores.subscribers().get("ben")
     assert (ben.status, ben.email_enabled, ben.sms_enabled) == (
         SubscriberStatus.ACTIVE,
         False,
@@ -115,7 +113,7 @@ def test_one_notification_suppresses_every_recipient_it_names(stack: LocalStack)
 
 def test_an_address_with_no_subscriber_is_still_suppressed(stack: LocalStack) -> None:
     feedback(stack, complaint("stranger@example.com"))
-    assert SuppressionList().contains("stranger@example.com")
+    assert stores.suppressions().contains("stranger@example.com")
 
 
 @pytest.mark.parametrize(
@@ -141,7 +139,7 @@ def test_a_send_event_marks_the_digest_window_as_accepted(
     # Given a delivery attempt that claimed its window (and then, say, crashed)
     window = datetime.fromtimestamp(1780315200, UTC)
     request = DeliveryRequest(subscriber_id="sample-ana", channel=Channel.EMAIL, due_at=window)
-    log = DeliveryLog()
+    log = stores.deliveries()
     log.claim(
         request,
         digest_id="d1",

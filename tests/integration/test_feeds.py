@@ -14,12 +14,13 @@ import feedparser
 from jobalerts import tokens, wiring
 from jobalerts.links import Links
 from jobalerts.models import Frequency, Post, SubscriberStatus
-from jobalerts.settings import SubscriptionsSettings, get_settings
-from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
+from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store._dynamo import now_iso
 from jobalerts_local.http import ApiServer
 from jobalerts_local.runtime import StreamPump, http_event, invoke, stream_batches
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_search,
@@ -49,7 +50,7 @@ def publish(stack: LocalStack, *posts: Post) -> None:
     """Into the posts table; the stream feeds the real match handler, as Lambda would."""
     pump = StreamPump(stack.attrs[("PostsTable", "StreamArn")])
     for item in posts:
-        PostsRepository().put_new(item)
+        stores.posts().put_new(item)
     for batch in stream_batches(pump.poll(), 100):
         invoke("match", batch)
 
@@ -191,10 +192,10 @@ def test_forged_codes_and_other_links_do_not_open_a_feed(stack: LocalStack) -> N
 def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> None:
     subscribe_ana("python", "golang")
     url_one, url_two = links().feed("ana", "s1"), links().feed("ana", "s2")
-    SearchesRepository().delete("ana", "s1")
+    stores.searches().delete("ana", "s1")
     assert get(url_one)["statusCode"] == 404
     assert get(url_two)["statusCode"] == 200
-    SubscribersRepository().set_status("ana", SubscriberStatus.UNSUBSCRIBED)
+    stores.subscribers().set_status("ana", SubscriberStatus.UNSUBSCRIBED)
     assert get(url_two)["statusCode"] == 404
 
 

@@ -19,9 +19,9 @@ from jobalerts.delivery.sms import SmsSender
 from jobalerts.inbound_sms import CONSENT, OPT_IN, OPT_OUT, InboundSms
 from jobalerts.models import Channel, Frequency
 from jobalerts.settings import InboundSmsSettings
-from jobalerts.store import SubscribersRepository
 from jobalerts_local.runtime import invoke
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -64,7 +64,7 @@ def two_signups_with_one_phone() -> None:
 
 
 def texts_on() -> dict[str, bool]:
-    repo = SubscribersRepository()
+    repo = stores.subscribers()
     return {sid: repo.get(sid).sms_enabled for sid in ("ana", "ana2", "ben")}
 
 
@@ -90,7 +90,7 @@ def test_each_opt_out_keyword_switches_texts_off_for_that_number(
     # Then texts are off for both sign-ups with that number, and only for them; email stays on
     assert result["actions"] == ["opted_out"]
     assert texts_on() == {"ana": False, "ana2": False, "ben": True}
-    assert SubscribersRepository().get("ana2").email_enabled
+    assert stores.subscribers().get("ana2").email_enabled
     # And the number gets one reply confirming it, saying how to come back
     [reply] = outbox.texts
     assert reply.phone == PHONE

@@ -13,10 +13,10 @@ from jobalerts.matching import FULL_RELOAD_AFTER, LiveIndex, MatchService
 from jobalerts.models import Channel, Frequency, SavedSearch
 from jobalerts.observability import metrics
 from jobalerts.settings import MatchSettings
-from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
-from jobalerts.store.snapshots import SnapshotsRepository
+from jobalerts.store import SearchesRepository
 from jobalerts.wiring import snapshot_keeper
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 
 KEY = b"s" * 32
 OLDER = "2025-12-31T00:00:00.000000+00:00"
@@ -40,7 +40,7 @@ def test_a_cold_worker_loads_the_snapshot_then_reads_only_what_changed_since(
     stack: LocalStack,
 ) -> None:
     # Given a warm worker that loaded two searches and wrote its snapshot
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python", OLD))
     searches.put(saved("s2", "golang", OLDER))
     warm = LiveIndex(searches, shard="0", clock=lambda: 1_000.0)
@@ -74,8 +74,8 @@ def service_for(searches: SearchesRepository, now: float) -> MatchService:
     keeper.clock = lambda: now
     return MatchService(
         index=LiveIndex(searches, shard="0", clock=lambda: now),
-        subscribers=SubscribersRepository(),
-        matches=MatchesRepository(),
+        subscribers=stores.subscribers(),
+        matches=stores.matches(),
         snapshots=keeper,
     )
 
@@ -87,12 +87,12 @@ def test_a_warm_worker_writes_to_s3_and_a_cold_one_starts_from_it(
     stack: LocalStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given a warm worker that built its index in full (no snapshot yet) and wrote one
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python berlin", OLDER))
     searches.put(saved("s2", "golang OR rust", OLD))
     warm = service_for(searches, now=1_000.0)
     assert warm.refresh() == 2
-    assert SnapshotsRepository().get("0") is not None
+    assert stores.snapshots().get("0") is not None
     assert "index snapshot not used, building in full" in caplog.messages
     caplog.clear()
     # When a search is added after the snapshot and a new worker starts cold
@@ -115,20 +115,20 @@ def test_a_warm_worker_writes_to_s3_and_a_cold_one_starts_from_it(
 def test_a_warm_worker_writes_at_most_once_an_interval_and_only_after_a_change(
     stack: LocalStack,
 ) -> None:
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python", OLD))
     worker = service_for(searches, now=1_000.0)
     worker.refresh()
-    first = SnapshotsRepository().get("0")
+    first = stores.snapshots().get("0")
     assert worker.snapshots is not None
     # When a search changes within the interval: no new snapshot yet
     searches.put(saved("s2", "golang", LATER))
     worker.refresh()
-    assert SnapshotsRepository().get("0") == first
+    assert stores.snapshots().get("0") == first
     # Once the interval has passed, the changed index is written
     worker.snapshots.clock = lambda: 1_000.0 + 16 * 60
     worker.refresh()
-    second = SnapshotsRepository().get("0")
+    second = stores.snapshots().get("0")
     assert second != first
     # and with nothing changed since, nothing more is written
     worker.snapshots.clock = lambda: 1_000.0 + 40 * 60
@@ -147,10 +147,10 @@ def test_a_tampered_snapshot_is_refused_and_the_worker_builds_in_full(
     stack: LocalStack, caplog: pytest.LogCaptureFixture, tamper: Callable[[bytes], bytes]
 ) -> None:
     # Given a snapshot in S3 that someone without the key changed
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python", OLD))
     service_for(searches, now=1_000.0).refresh()
-    store = SnapshotsRepository()
+    store = stores.snapshots()
     data = store.get("0")
     assert data is not None
     store.put("0", tamper(data))
@@ -169,7 +169,7 @@ def test_a_tampered_snapshot_is_refused_and_the_worker_builds_in_full(
 
 
 def test_a_snapshot_older_than_the_tombstone_horizon_is_not_used(stack: LocalStack) -> None:
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python", OLD))
     service_for(searches, now=1_000.0).refresh()
     later = 1_000.0 + FULL_RELOAD_AFTER.total_seconds() + 1
@@ -182,11 +182,11 @@ def test_a_failed_write_is_logged_and_counted_and_matching_goes_on(
     stack: LocalStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given a worker whose snapshot bucket does not exist (say, deleted by hand)
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(saved("s1", "python", OLD))
     worker = service_for(searches, now=1_000.0)
     assert worker.snapshots is not None
-    worker.snapshots.store = SnapshotsRepository(bucket="no-such-bucket")
+    worker.snapshots.store = stores.snapshots(bucket="no-such-bucket")
     metrics.clear_metrics()
     # When it refreshes, and so tries to write its first snapshot
     assert worker.refresh() == 1

@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.ingest import Ingest
+from jobalerts.ingest import Ingest, SettledPosts
 from jobalerts.models import Post
-from jobalerts.settings import Settings
 from jobalerts.sources.x import SEARCH_PATH, XSource, query_key
 from jobalerts.store import PostsRepository
-from jobalerts.store.state import StateRepository
 from jobalerts_local.replay import Recorded, ReplayServer, Served
+from jobalerts_local.settings import Settings
+from tests.support import stores
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 QUERIES = ["python hiring", "golang hiring", "rust hiring"]
@@ -72,12 +72,15 @@ class DyingPosts(PostsRepository):
     """The posts table, with the function dying just before it stores one chosen post."""
 
     def __init__(self, dies_at: str | None) -> None:
-        super().__init__()
+        wired = stores.posts()
+        super().__init__(wired.table, wired.ttl_days)
         self.dies_at = dies_at
+        self.written: list[str] = []
 
     def put_new(self, post: Post) -> bool:
         if post.id == self.dies_at:
             raise Died(post.id)
+        self.written.append(post.id)
         return super().put_new(post)
 
 
@@ -87,24 +90,33 @@ def x(stack: object) -> Iterator[SearchByQuery]:
         yield server
 
 
-def ingest(server: SearchByQuery, dies_at: str | None = None, at: datetime = NOW) -> Any:
+def ingest(
+    server: SearchByQuery,
+    dies_at: str | None = None,
+    at: datetime = NOW,
+    *,
+    settled: SettledPosts | None = None,
+    posts: DyingPosts | None = None,
+) -> Any:
     with httpx.Client(timeout=2) as client:
         source = XSource(
             client=client, base_url=server.base_url, token="t", queries=lambda: QUERIES
         )
         run = Ingest(
             settings=Settings(x_base_url=server.base_url, enabled_sources="x"),
-            posts=DyingPosts(dies_at),
-            state=StateRepository(),
+            posts=posts or DyingPosts(dies_at),
+            state=stores.state(),
+            stores=stores.sources(),
             client=client,
             credentials={"x_bearer_token": "t"},
             sources={"x": source},
+            settled=settled or SettledPosts(),
         )
         return run.run(at)
 
 
 def stored() -> set[str]:
-    repo = PostsRepository()
+    repo = stores.posts()
     return {f"x#{i}" for q in QUERIES for i in IDS[q] if repo.get(f"x#{i}") is not None}
 
 
@@ -114,7 +126,7 @@ def test_a_crash_after_query_two_of_three_resumes_after_query_two(x: SearchByQue
         ingest(x, dies_at=f"x#{IDS[QUERIES[2]][0]}")
     # Then the first two queries' posts are stored and the checkpoint moved past them only
     assert stored() == {f"x#{i}" for q in QUERIES[:2] for i in IDS[q]}
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {query_key(q): IDS[q][0] for q in QUERIES[:2]}
     # The floor (where queries new to the plan start) moves only when a run ends
@@ -133,7 +145,7 @@ def test_a_crash_after_query_two_of_three_resumes_after_query_two(x: SearchByQue
     assert summary["sources"]["x"]["stored"] == 3
     assert summary["sources"]["x"].get("duplicates", 0) == 0
     assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
-    final = StateRepository().get_checkpoint("x")
+    final = stores.state().get_checkpoint("x")
     assert final is not None
     assert final["since"] == {query_key(q): IDS[q][0] for q in QUERIES}
     assert final["floor"] == IDS[QUERIES[2]][0]
@@ -147,7 +159,7 @@ def test_a_garbage_answer_is_skipped_without_moving_that_querys_checkpoint(
     with pytest.raises(Died):
         ingest(x, dies_at=f"x#{IDS[QUERIES[2]][0]}")
     # Then only the first query moved on: the second starts where it was, and nothing is lost
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {query_key(QUERIES[0]): IDS[QUERIES[0]][0]}
     # When X answers properly again
@@ -156,3 +168,28 @@ def test_a_garbage_answer_is_skipped_without_moving_that_querys_checkpoint(
     # Then the second and third queries' posts are stored, each once
     assert summary["sources"]["x"]["stored"] == 6
     assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
+
+
+def test_a_warm_instance_does_not_write_again_what_a_dead_run_already_stored(
+    x: SearchByQuery,
+) -> None:
+    # Given a warm instance whose run died storing the last post of the third query
+    settled = SettledPosts()
+    last = f"x#{IDS[QUERIES[2]][-1]}"
+    with pytest.raises(Died):
+        ingest(x, settled=settled, posts=DyingPosts(dies_at=last))
+    # When its next run reads that query again
+    posts = DyingPosts(dies_at=None)
+    summary = ingest(x, at=NOW + timedelta(minutes=5), settled=settled, posts=posts)
+    # Then only the post the dead run never stored is written, and every post is stored
+    assert posts.written == [last]
+    assert summary["sources"]["x"]["stored"] == 1
+    assert summary["sources"]["x"]["duplicates"] == 2
+    assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
+
+
+def test_settled_posts_forget_the_oldest_first() -> None:
+    settled = SettledPosts(capacity=2)
+    for post_id in ("a", "b", "a", "c"):
+        settled.add(post_id)
+    assert ("a" in settled, "b" in settled, "c" in settled) == (True, False, True)

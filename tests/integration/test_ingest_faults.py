@@ -12,14 +12,13 @@ import boto3
 import httpx
 import pytest
 
-from jobalerts import ingest, wiring
+from jobalerts import ingest
 from jobalerts.models import SavedSearch
-from jobalerts.settings import Settings
-from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
-from jobalerts.store.state import StateRepository
 from jobalerts_local.replay import ReplayServer
+from jobalerts_local.settings import Settings
 from jobalerts_local.template import LocalStack, repo_root
+from tests.support import stores
 
 RECORDINGS = repo_root() / "events" / "sources"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -28,7 +27,7 @@ TOKEN = {"x_bearer_token": "test-token"}
 
 @pytest.fixture
 def searches(stack: LocalStack) -> LocalStack:
-    SearchesRepository().put(
+    stores.searches().put(
         SavedSearch(
             subscriber_id="sub",
             search_id="s1",
@@ -52,8 +51,9 @@ def run(
     # The recorded rate-limit resets are relative to the run's own time, not the wall clock.
     with ReplayServer(RECORDINGS / scenario, clock=now.timestamp) as replay:
         config = Settings(x_base_url=replay.base_url, enabled_sources="x", **settings)
-        stores = {"posts": wiring.posts(config), "state": wiring.state(config)}
-        return ingest.run(now, settings=config, client=client, credentials=TOKEN, **stores)
+        return ingest.run(
+            now, settings=config, client=client, credentials=TOKEN, **stores.ingest(config)
+        )
 
 
 def test_429_pauses_the_source_until_the_reset(searches: LocalStack, client: httpx.Client) -> None:
@@ -62,7 +62,7 @@ def test_429_pauses_the_source_until_the_reset(searches: LocalStack, client: htt
     # Then the run stops, remembers when to resume, and stores nothing
     x = summary["sources"]["x"]
     assert x["stopped"] == "rate_limited"
-    pause = StateRepository().get_pause("x")
+    pause = stores.state().get_pause("x")
     assert pause is not None
     assert pause["resume_after"] == x["resume_after"]
     assert datetime.fromisoformat(pause["resume_after"]) == NOW + timedelta(minutes=15)
@@ -81,7 +81,7 @@ def test_posts_read_before_a_429_are_stored_and_reread_later_without_duplicates(
 ) -> None:
     first = run("x-rate-limited-page-2", client)
     assert first["sources"]["x"]["stored"] == 5
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["since"] == {}  # page two was never read: do not move past it
     later = run("x-pagination", client, now=NOW + timedelta(hours=1))
@@ -98,21 +98,21 @@ def test_a_storage_failure_leaves_the_checkpoint_where_it_was(
     summary = run("x-pagination", client)
     # Then the source fails and no checkpoint is saved past the posts it lost
     assert summary["sources"]["x"]["error"]
-    assert StateRepository().get_checkpoint("x") is None
+    assert stores.state().get_checkpoint("x") is None
 
 
 def test_monthly_budget_stops_x_until_next_month(
     searches: LocalStack, client: httpx.Client
 ) -> None:
     # Given the month's budget is nearly used up
-    StateRepository().add_reads("x", f"{NOW:%Y-%m}", 95)
+    stores.state().add_reads("x", f"{NOW:%Y-%m}", 95)
     # When a run reads
     summary = run("x-pagination", client, x_monthly_read_budget=100)
     # Then it stops on budget before reading anything (5 left, X's minimum page is 10)
     assert summary["sources"]["x"]["stopped"] == "budget"
     assert summary["sources"]["x"]["reads"] == 0
     # And once the budget is spent the source is skipped this month
-    StateRepository().add_reads("x", f"{NOW:%Y-%m}", 5)
+    stores.state().add_reads("x", f"{NOW:%Y-%m}", 5)
     assert run("x-pagination", client, x_monthly_read_budget=100)["sources"]["x"]["skipped"] == (
         "budget"
     )
@@ -128,7 +128,7 @@ def test_per_run_budget_caps_reads(searches: LocalStack, client: httpx.Client) -
     x = summary["sources"]["x"]
     assert x["stopped"] == "budget"
     assert x["reads"] <= 12
-    assert StateRepository().reads_used("x", f"{NOW:%Y-%m}") == x["reads"]
+    assert stores.state().reads_used("x", f"{NOW:%Y-%m}") == x["reads"]
 
 
 def test_one_failing_source_does_not_stop_the_others(
@@ -137,8 +137,9 @@ def test_one_failing_source_does_not_stop_the_others(
     # Given a source whose module does not exist and a working X
     with ReplayServer(RECORDINGS / "x-pagination") as replay:
         config = Settings(x_base_url=replay.base_url, enabled_sources="nosuch,x")
-        stores = {"posts": wiring.posts(config), "state": wiring.state(config)}
-        summary = ingest.run(NOW, settings=config, client=client, credentials=TOKEN, **stores)
+        summary = ingest.run(
+            NOW, settings=config, client=client, credentials=TOKEN, **stores.ingest(config)
+        )
     assert summary["sources"]["nosuch"]["error"] == "ConfigurationError"
     assert summary["sources"]["x"]["stored"] == 9
 
@@ -147,10 +148,10 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
     searches: LocalStack, client: httpx.Client
 ) -> None:
     run("x-empty", client)
-    plan = StateRepository().get_plan("x")
+    plan = stores.state().get_plan("x")
     assert plan is not None
     assert "python" in json.dumps(plan["value"]["clauses"])
-    SearchesRepository().put(
+    stores.searches().put(
         SavedSearch(
             subscriber_id="sub2",
             search_id="s2",
@@ -160,7 +161,7 @@ def test_the_plan_is_cached_and_rebuilt_when_searches_change(
         )
     )
     run("x-empty", client)
-    plan = StateRepository().get_plan("x")
+    plan = stores.state().get_plan("x")
     assert plan is not None
     assert ["#nursing"] in plan["value"]["clauses"]
 
@@ -169,7 +170,7 @@ def test_searches_of_unconfirmed_subscribers_cost_no_reads(
     searches: LocalStack, client: httpx.Client
 ) -> None:
     # Given a sign-up nobody confirmed, whose search is not live
-    SearchesRepository().put(
+    stores.searches().put(
         SavedSearch(
             subscriber_id="stranger",
             search_id="s9",
@@ -184,7 +185,7 @@ def test_searches_of_unconfirmed_subscribers_cost_no_reads(
     run("x-empty", client)
 
     # Then only the live search is read for
-    plan = StateRepository().get_plan("x")
+    plan = stores.state().get_plan("x")
     assert plan is not None
     clauses = json.dumps(plan["value"]["clauses"])
     assert "python" in clauses
@@ -194,9 +195,9 @@ def test_searches_of_unconfirmed_subscribers_cost_no_reads(
 def test_nothing_is_stored_twice_across_runs(searches: LocalStack, client: httpx.Client) -> None:
     run("x-pagination", client)
     # The same pages again (a checkpoint lost, a retried invocation)
-    StateRepository().put_checkpoint("x", {})
+    stores.state().put_checkpoint("x", {})
     again = run("x-pagination", client)
     assert again["sources"]["x"]["stored"] == 0
-    post = PostsRepository().get("x#1992001000000000012")
+    post = stores.posts().get("x#1992001000000000012")
     assert post is not None
     assert post.also_posted_by == ["recruiter_jane"]

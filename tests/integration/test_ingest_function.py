@@ -14,13 +14,12 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from jobalerts.models import SavedSearch
-from jobalerts.settings import get_settings
-from jobalerts.store import PostsRepository, SearchesRepository
 from jobalerts.store._dynamo import now_iso
-from jobalerts.store.state import StateRepository
 from jobalerts_local.replay import ReplayServer
 from jobalerts_local.runtime import invoke
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack, repo_root
+from tests.support import stores
 from tests.support.events import load_event
 
 DEMO = repo_root() / "events" / "sources" / "demo"
@@ -48,7 +47,7 @@ def x_stack(
             SecretId=stack.refs["SourceCredentialsSecret"],
             SecretString=json.dumps({"x_bearer_token": "test-token"}),
         )
-        searches = SearchesRepository()
+        searches = stores.searches()
         for number, text in enumerate(DEMO_SEARCHES):
             searches.put(
                 SavedSearch(
@@ -86,7 +85,7 @@ def test_ingest_stores_new_posts_and_saves_the_checkpoint(
     assert x["pages"] == 2
     assert x["stored"] == 9
     assert x["near_duplicates"] == 1
-    posts = PostsRepository()
+    posts = stores.posts()
     original = posts.get("x#1992001000000000012")
     assert original is not None
     assert original.also_posted_by == ["recruiter_jane"]
@@ -101,7 +100,7 @@ def test_ingest_stores_new_posts_and_saves_the_checkpoint(
     assert "& Analytics" in escaped.text
     assert "<3" in escaped.text
     # And the checkpoint points at the newest post of the first page
-    checkpoint = StateRepository().get_checkpoint("x")
+    checkpoint = stores.state().get_checkpoint("x")
     assert checkpoint is not None
     assert checkpoint["floor"] == "1992001000000000012"
     # And the planner sent one merged query, with the fields the Post needs
@@ -125,7 +124,7 @@ def test_second_run_resumes_from_since_id_and_stores_nothing_twice(
     # And the reads are counted under the month of the run (the event's time, not the wall clock)
     run_month = f"{EVENT_TIME:%Y-%m}"
     assert run_month == "2026-11"
-    assert StateRepository().reads_used("x", run_month) == 11
+    assert stores.state().reads_used("x", run_month) == 11
 
 
 def test_missing_credentials_fail_the_source_not_the_run(
@@ -140,7 +139,7 @@ def test_missing_credentials_fail_the_source_not_the_run(
     summary = ingest()
     # Then the X source reports a configuration error and no checkpoint is saved
     assert summary["sources"]["x"]["error"] == "ConfigurationError"
-    assert StateRepository().get_checkpoint("x") is None
+    assert stores.state().get_checkpoint("x") is None
 
 
 def test_demo_recordings_exist() -> None:

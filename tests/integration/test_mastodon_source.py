@@ -17,6 +17,7 @@ from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
 from jobalerts.sources.mastodon import MastodonSource
 from jobalerts_local.replay import Recorded, ReplayServer, Route
 from tests.conftest import FIXED_NOW
+from tests.support import stores
 
 RECORDINGS = Path(__file__).parents[2] / "events" / "sources"
 HIRING = "/api/v1/timelines/tag/hiring"
@@ -165,9 +166,8 @@ def test_a_429_stops_the_run_until_the_reset(faults: ReplayServer, client: httpx
 
 @pytest.mark.usefixtures("stack")
 def test_the_demo_recordings_go_through_ingest_once() -> None:
-    from jobalerts import ingest, wiring
-    from jobalerts.settings import get_settings
-    from jobalerts.store.posts import PostsRepository
+    from jobalerts import ingest
+    from jobalerts_local.settings import get_settings
 
     with ReplayServer(RECORDINGS / "demo") as server:
         # Given ingest with only Mastodon enabled, pointed at the demo recordings
@@ -175,13 +175,13 @@ def test_the_demo_recordings_go_through_ingest_once() -> None:
             update={"enabled_sources": "mastodon", "mastodon_base_url": server.base_url}
         )
         # When it runs twice
-        stores = {"posts": wiring.posts(settings), "state": wiring.state(settings)}
-        first = ingest.run(FIXED_NOW, settings=settings, credentials={}, **stores)
-        second = ingest.run(FIXED_NOW, settings=settings, credentials={}, **stores)
+        wired = stores.ingest(settings)
+        first = ingest.run(FIXED_NOW, settings=settings, credentials={}, **wired)
+        second = ingest.run(FIXED_NOW, settings=settings, credentials={}, **wired)
     # Then the #hiring posts are stored once (the boost and the #jobs repeat are not)
     assert first["sources"]["mastodon"]["stored"] == 5
     assert second["sources"]["mastodon"]["stored"] == 0
-    stored = PostsRepository().get("mastodon#mastodon.social#113520000000000105")
+    stored = stores.posts().get("mastodon#mastodon.social#113520000000000105")
     assert stored is not None
     assert stored.hashtags == ["nursing", "hiring"]
     assert stored.text.startswith("ICU nurses wanted for night shifts at St. Mary's")

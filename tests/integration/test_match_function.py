@@ -17,16 +17,11 @@ from jobalerts.models import (
     Subscriber,
     SubscriberStatus,
 )
-from jobalerts.store import (
-    MatchesRepository,
-    PostsRepository,
-    SearchesRepository,
-    SubscribersRepository,
-)
 from jobalerts.store._dynamo import now_iso
 from jobalerts_local.runtime import StreamPump, invoke, load_handler, stream_batches
 from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
+from tests.support import stores
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -78,7 +73,7 @@ class Pipeline:
 
     def __init__(self, stack: LocalStack) -> None:
         self.pump = StreamPump(stack.attrs[("PostsTable", "StreamArn")])
-        self.posts = PostsRepository()
+        self.posts = stores.posts()
 
     def publish(self, *posts: Post) -> list[Any]:
         for item in posts:
@@ -93,13 +88,13 @@ def pipeline(clock: datetime, stack: LocalStack) -> Pipeline:
 
 
 def pending_post_ids(sub: str, channel: Channel = Channel.EMAIL) -> list[str]:
-    return [m.post.id for m in MatchesRepository().pending(sub, channel, FAR_FUTURE)]
+    return [m.post.id for m in stores.matches().pending(sub, channel, FAR_FUTURE)]
 
 
 def test_a_matching_post_is_queued_for_the_subscriber(pipeline: Pipeline) -> None:
     # Given an active subscriber with a saved search
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python remote -senior"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python remote -senior"))
     # When posts arrive, one matching and two not
     responses = pipeline.publish(
         post("1", "Hiring a Python developer, fully remote #hiring"),
@@ -112,19 +107,19 @@ def test_a_matching_post_is_queued_for_the_subscriber(pipeline: Pipeline) -> Non
 
 
 def test_a_post_matched_by_two_searches_is_queued_once_with_both(pipeline: Pipeline) -> None:
-    SubscribersRepository().create(subscriber("ben"))
-    SearchesRepository().put(search("ben", "s1", "python"))
-    SearchesRepository().put(search("ben", "s2", "remote"))
+    stores.subscribers().create(subscriber("ben"))
+    stores.searches().put(search("ben", "s1", "python"))
+    stores.searches().put(search("ben", "s2", "remote"))
     pipeline.publish(post("7", "Python developer, remote"))
-    [match] = MatchesRepository().pending("ben", Channel.EMAIL, FAR_FUTURE)
+    [match] = stores.matches().pending("ben", Channel.EMAIL, FAR_FUTURE)
     assert match.search_ids == ["s1", "s2"]
 
 
 def test_the_due_time_follows_the_frequency_in_the_subscribers_timezone(pipeline: Pipeline) -> None:
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python", freq=Frequency.DAILY))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python", freq=Frequency.DAILY))
     pipeline.publish(post("1", "python job"))
-    [match] = MatchesRepository().pending("ana", Channel.EMAIL, FAR_FUTURE)
+    [match] = stores.matches().pending("ana", Channel.EMAIL, FAR_FUTURE)
     # Daily at 08:00 in Berlin: matched on Monday 11:00 Berlin time, due on Tuesday at 08:00
     local = match.due_at.astimezone(ZoneInfo("Europe/Berlin"))
     assert (local.hour, local.minute) == (8, 0)
@@ -133,14 +128,14 @@ def test_the_due_time_follows_the_frequency_in_the_subscribers_timezone(pipeline
 
 def test_a_search_that_stops_being_live_leaves_the_warm_index(pipeline: Pipeline) -> None:
     # Given a search matched once by a warm worker
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python"))
     pipeline.publish(post("1", "python job"))
     assert pending_post_ids("ana") == ["x#1"]
 
     # When it stops being live (its subscriber left) and a new post arrives
     gone = search("ana", "s1", "python").model_copy(update={"live": False})
-    SearchesRepository().put(gone)
+    stores.searches().put(gone)
     pipeline.publish(post("2", "another python job"))
 
     # Then the worker no longer matches it
@@ -148,18 +143,18 @@ def test_a_search_that_stops_being_live_leaves_the_warm_index(pipeline: Pipeline
 
 
 def test_pending_and_unsubscribed_people_get_nothing(pipeline: Pipeline) -> None:
-    SubscribersRepository().create(subscriber("pending", SubscriberStatus.PENDING))
-    SubscribersRepository().create(subscriber("gone", SubscriberStatus.UNSUBSCRIBED))
-    SearchesRepository().put(search("pending", "s1", "python"))
-    SearchesRepository().put(search("gone", "s2", "python"))
+    stores.subscribers().create(subscriber("pending", SubscriberStatus.PENDING))
+    stores.subscribers().create(subscriber("gone", SubscriberStatus.UNSUBSCRIBED))
+    stores.searches().put(search("pending", "s1", "python"))
+    stores.searches().put(search("gone", "s2", "python"))
     pipeline.publish(post("1", "python job"))
     assert pending_post_ids("pending") == []
     assert pending_post_ids("gone") == []
 
 
 def test_an_sms_search_queues_on_the_sms_channel(pipeline: Pipeline) -> None:
-    SubscribersRepository().create(subscriber("chloe"))
-    SearchesRepository().put(search("chloe", "s1", "#nursing", Channel.SMS, Frequency.INSTANT))
+    stores.subscribers().create(subscriber("chloe"))
+    stores.searches().put(search("chloe", "s1", "#nursing", Channel.SMS, Frequency.INSTANT))
     pipeline.publish(post("1", "ICU nurse wanted #Nursing"))
     assert pending_post_ids("chloe", Channel.SMS) == ["x#1"]
     assert pending_post_ids("chloe", Channel.EMAIL) == []
@@ -169,22 +164,22 @@ def test_a_warm_worker_sees_searches_added_and_deleted_since_its_last_run(
     pipeline: Pipeline,
 ) -> None:
     # Given a warm worker that has already loaded its index
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python"))
     pipeline.publish(post("1", "python job"))
     # When a search is added and the first one deleted
-    SearchesRepository().put(search("ana", "s2", "golang"))
-    SearchesRepository().delete("ana", "s1")
+    stores.searches().put(search("ana", "s2", "golang"))
+    stores.searches().delete("ana", "s1")
     pipeline.publish(post("2", "golang job"), post("3", "python job"))
     # Then the new search matches and the deleted one no longer does
     assert sorted(pending_post_ids("ana")) == ["x#1", "x#2"]
 
 
 def test_a_stored_query_that_no_longer_parses_does_not_stop_matching(pipeline: Pipeline) -> None:
-    SubscribersRepository().create(subscriber("ana"))
-    SubscribersRepository().create(subscriber("ben"))
-    SearchesRepository().put(search("ana", "bad", 'python "unclosed'))
-    SearchesRepository().put(search("ben", "good", "python"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.subscribers().create(subscriber("ben"))
+    stores.searches().put(search("ana", "bad", 'python "unclosed'))
+    stores.searches().put(search("ben", "good", "python"))
     responses = pipeline.publish(post("1", "python job"))
     assert pending_post_ids("ben") == ["x#1"]
     assert all(r["batchItemFailures"] == [] for r in responses)
@@ -194,9 +189,9 @@ def test_a_replayed_stream_batch_queues_nothing_twice(
     stack: LocalStack, pipeline: Pipeline
 ) -> None:
     # Given a batch that was processed once
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python"))
-    PostsRepository().put_new(post("1", "python job"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python"))
+    stores.posts().put_new(post("1", "python job"))
     batches = stream_batches(pipeline.pump.poll(), 100)
     for batch in batches:
         invoke("match", batch)
@@ -211,8 +206,8 @@ def test_the_sample_stream_event_is_matched(stack: LocalStack) -> None:
     # Given a subscriber whose search the sample post satisfies
     from tests.support.events import load_event
 
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python remote"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python remote"))
     # When the match function receives the recorded stream payload
     response = invoke("match", load_event("match-dynamodb-stream.json"))
     # Then the post waits for her
@@ -223,8 +218,8 @@ def test_the_sample_stream_event_is_matched(stack: LocalStack) -> None:
 def test_a_stream_batch_of_100_posts_reads_the_subscribers_once(pipeline: Pipeline) -> None:
     # Given three subscribers each with a python search, and 100 new python posts on the stream
     for sid in ("ana", "ben", "cai"):
-        SubscribersRepository().create(subscriber(sid))
-        SearchesRepository().put(search(sid, f"s-{sid}", "python"))
+        stores.subscribers().create(subscriber(sid))
+        stores.searches().put(search(sid, f"s-{sid}", "python"))
     for number in range(100):
         pipeline.posts.put_new(post(str(number), f"Python developer number {number}"))
     [batch] = stream_batches(pipeline.pump.poll(), 100)
@@ -248,8 +243,8 @@ def test_a_stream_batch_of_100_posts_reads_the_subscribers_once(pipeline: Pipeli
 
 def test_a_record_that_does_not_parse_fails_alone(pipeline: Pipeline) -> None:
     # Given a subscriber with a search, and a batch where one record lacks its stream details
-    SubscribersRepository().create(subscriber("ana"))
-    SearchesRepository().put(search("ana", "s1", "python"))
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python"))
     pipeline.posts.put_new(post("1", "Python developer"))
     pipeline.posts.put_new(post("2", "Python engineer"))
     [batch] = stream_batches(pipeline.pump.poll(), 100)

@@ -16,15 +16,10 @@ from jobalerts.matcher import shard_for
 from jobalerts.matching import LiveIndex, SearchRoute
 from jobalerts.models import Channel, Post, SavedSearch, Subscriber, SubscriberStatus
 from jobalerts.query import document, evaluate, parse
-from jobalerts.store import (
-    MatchesRepository,
-    PostsRepository,
-    SearchesRepository,
-    SubscribersRepository,
-)
 from jobalerts.store._dynamo import now_iso
 from jobalerts_local.service import LocalService, local_service
 from tests.conftest import FIXED_NOW, TEST_BASE_URL
+from tests.support import stores
 
 SHARDS = 3
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -112,7 +107,7 @@ def recorded_pairs(subscribers: list[str]) -> set[Pair]:
     return {
         (search_id, match.post.id)
         for subscriber_id in subscribers
-        for match in MatchesRepository().pending(subscriber_id, Channel.EMAIL, FAR_FUTURE)
+        for match in stores.matches().pending(subscriber_id, Channel.EMAIL, FAR_FUTURE)
         for search_id in match.search_ids
     }
 
@@ -133,7 +128,7 @@ def test_three_shards_match_every_pair_once_even_across_an_edit(
     # Given 15 live searches over 5 subscribers, spread by hash over the 3 shards
     subscribers = [f"sub{n}" for n in range(5)]
     for subscriber_id in subscribers:
-        SubscribersRepository().create(
+        stores.subscribers().create(
             Subscriber(
                 subscriber_id=subscriber_id,
                 email=f"{subscriber_id}@example.com",
@@ -145,7 +140,7 @@ def test_three_shards_match_every_pair_once_even_across_an_edit(
         )
     queries = {f"search{n}": QUERIES[n % len(QUERIES)] for n in range(15)}
     for n, (search_id, query) in enumerate(queries.items()):
-        SearchesRepository().put(saved(subscribers[n % 5], search_id, query))
+        stores.searches().put(saved(subscribers[n % 5], search_id, query))
     shard_of = {search_id: shard_for(search_id, SHARDS) for search_id in queries}
     assert set(shard_of.values()) == {"0", "1", "2"}
     # And one search, held by a shard fed through the fan-out, that will be edited
@@ -155,17 +150,17 @@ def test_three_shards_match_every_pair_once_even_across_an_edit(
     # When a first batch of posts flows through the stream, the fan-out and the shards' queues
     first = posts(1, 12)
     for post in first:
-        PostsRepository().put_new(post)
+        stores.posts().put_new(post)
     sharded.match()
     expected = should_match(queries, first)
     # And the edited search's query changes before the next batches
     owner = subscribers[list(queries).index(edited) % 5]
-    SearchesRepository().replace(saved(owner, edited, new_query))
+    stores.searches().replace(saved(owner, edited, new_query))
     queries[edited] = new_query
     for batch_number in (2, 3):
         batch = posts(batch_number, 12)
         for post in batch:
-            PostsRepository().put_new(post)
+            stores.posts().put_new(post)
         sharded.match()
         expected |= should_match(queries, batch)
 

@@ -11,6 +11,7 @@ from jobalerts.models import Channel, Post
 from jobalerts.store import MatchesRepository
 from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
+from tests.support import stores
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 INSTANT_DUE = FIXED_NOW
@@ -47,7 +48,7 @@ def queue(repository: MatchesRepository, search_id: str, due_at: datetime) -> No
 
 def test_a_first_match_writes_the_pending_item_and_its_marker_only(stack: LocalStack) -> None:
     # Given a subscriber with nothing pending
-    repository = MatchesRepository()
+    repository = stores.matches()
     updates = counted_updates(repository)
     # When a post matches one of her searches
     queue(repository, "s-daily", DAILY_DUE)
@@ -59,7 +60,7 @@ def test_a_first_match_writes_the_pending_item_and_its_marker_only(stack: LocalS
 
 def test_a_sooner_search_pulls_the_post_forward(stack: LocalStack) -> None:
     # Given a post pending for her daily digest
-    repository = MatchesRepository()
+    repository = stores.matches()
     queue(repository, "s-daily", DAILY_DUE)
     updates = counted_updates(repository)
     # When her instant search matches the same post
@@ -73,7 +74,7 @@ def test_a_sooner_search_pulls_the_post_forward(stack: LocalStack) -> None:
 
 def test_a_later_search_does_not_push_the_post_back(stack: LocalStack) -> None:
     # Given a post pending for her instant digest
-    repository = MatchesRepository()
+    repository = stores.matches()
     queue(repository, "s-instant", INSTANT_DUE)
     updates = counted_updates(repository)
     # When her daily search matches it too

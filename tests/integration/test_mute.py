@@ -9,13 +9,12 @@ from urllib.parse import parse_qs, urlparse
 from jobalerts import tokens
 from jobalerts.links import MANAGE_TTL, Links
 from jobalerts.models import Channel, Frequency
-from jobalerts.settings import get_settings
-from jobalerts.store import MatchesRepository, SubscribersRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.runtime import json_body
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
 from tests.integration.test_subscriptions_api import api, bearer, form_post, signer
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -61,7 +60,7 @@ def test_a_muted_account_never_appears_in_that_subscribers_digests_again(
     ]
     view = next(link for link in email.links() if "/digests/" in link)
     digest_id = urlparse(view).path.rsplit("/", 1)[1]
-    page = DigestArchive().get("ana", digest_id)
+    page = stores.archive().get("ana", digest_id)
     assert page is not None
     assert page.count("/mute?t=") == 2
 
@@ -69,14 +68,14 @@ def test_a_muted_account_never_appears_in_that_subscribers_digests_again(
     asked = api("GET", "/mute", query={"t": token_of(acme)})
     assert asked["statusCode"] == 200
     assert 'Mute <span dir="auto">@Acme</span>?' in asked["body"]
-    assert SubscribersRepository().get("ana").muted == []
+    assert stores.subscribers().get("ana").muted == []
     # And they confirm with the button
     done = api("POST", "/mute", "", query={"t": token_of(acme)})
 
     # Then @acme is muted (however its handle is cased) and the page offers an undo
     assert done["statusCode"] == 200
     assert 'id="undo-mute"' in done["body"]
-    assert SubscribersRepository().get("ana").muted == ["acme"]
+    assert stores.subscribers().get("ana").muted == ["acme"]
 
     # When both accounts post again
     later = NOON_NEW_YORK + timedelta(hours=1)
@@ -91,7 +90,7 @@ def test_a_muted_account_never_appears_in_that_subscribers_digests_again(
     [digest] = mine
     assert "Nurse too" in digest.part("plain")
     assert "Nurse again" not in digest.part("plain")
-    assert MatchesRepository().pending("ana", Channel.EMAIL, later + timedelta(days=1)) == []
+    assert stores.matches().pending("ana", Channel.EMAIL, later + timedelta(days=1)) == []
     # And the other subscriber, who muted nobody, still gets @acme
     [theirs] = [e for e in outbox.emails if e.to == "cy@example.com"]
     assert "Nurse again" in theirs.part("plain")
@@ -117,7 +116,7 @@ def test_the_manage_page_lists_muted_accounts_with_an_undo(stack: LocalStack) ->
 
     # Then it is unmuted
     assert response["statusCode"] == 303
-    assert SubscribersRepository().get("ana").muted == []
+    assert stores.subscribers().get("ana").muted == []
 
 
 def test_bad_mute_requests_are_refused_and_write_nothing(stack: LocalStack) -> None:
@@ -141,4 +140,4 @@ def test_bad_mute_requests_are_refused_and_write_nothing(stack: LocalStack) -> N
     assert 'id="mutes-error"' in empty["body"]
     assert (api_empty["statusCode"], json_body(api_empty)["field"]) == (400, "account")
     assert stored_items() == before
-    assert SubscribersRepository().get("ana").muted == ["acme"]
+    assert stores.subscribers().get("ana").muted == ["acme"]

@@ -11,7 +11,6 @@ from jobalerts.links import MANAGE_TTL
 from jobalerts.models import Frequency
 from jobalerts.requests import PauseRequest
 from jobalerts.settings import SubscriptionsSettings
-from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import SubscriptionService
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.runtime import json_body
@@ -23,6 +22,7 @@ from tests.integration.test_subscriptions_api import (
     signer,
     subscribe_and_confirm,
 )
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -44,7 +44,7 @@ def subscriptions() -> SubscriptionService:
 
 
 def live_flags(subscriber_id: str) -> list[bool]:
-    return [s.live for s in SearchesRepository().list_for(subscriber_id)]
+    return [s.live for s in stores.searches().list_for(subscriber_id)]
 
 
 def test_the_manage_page_pauses_until_resumed_and_resumes(stack: LocalStack) -> None:
@@ -58,7 +58,7 @@ def test_the_manage_page_pauses_until_resumed_and_resumes(stack: LocalStack) -> 
 
     # Then the subscriber is paused with no end, its searches are not live, and the page says so
     assert response["statusCode"] == 303
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert (subscriber.paused, subscriber.paused_until) == (True, None)
     assert live_flags(subscriber_id) == [False]
     page = api("GET", "/manage", query={"t": manage})["body"]
@@ -69,7 +69,7 @@ def test_the_manage_page_pauses_until_resumed_and_resumes(stack: LocalStack) -> 
     assert form_post("/manage/resume", manage)["statusCode"] == 303
 
     # Then the searches are live again
-    assert SubscribersRepository().get(subscriber_id).paused is False
+    assert stores.subscribers().get(subscriber_id).paused is False
     assert live_flags(subscriber_id) == [True]
 
 
@@ -117,17 +117,17 @@ def test_a_pause_ends_by_itself_at_its_date_when_the_digest_function_runs(
 
     # Then nobody is resumed yet
     assert before["resumed"] == 0
-    assert SubscribersRepository().get(subscriber_id).paused is True
+    assert stores.subscribers().get(subscriber_id).paused is True
 
     # When it runs once the week is over
     after = run_digest(PAUSED_AT + timedelta(weeks=1))
 
     # Then the dated pause ended and its searches are live; the open-ended one is still paused
     assert after["resumed"] == 1
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert (subscriber.paused, subscriber.paused_until) == (False, None)
     assert live_flags(subscriber_id) == [True]
-    assert SubscribersRepository().get(other_id).paused is True
+    assert stores.subscribers().get(other_id).paused is True
     assert live_flags(other_id) == [False]
     # And a later run resumes nobody twice
     assert run_digest(PAUSED_AT + timedelta(weeks=2))["resumed"] == 0
@@ -140,7 +140,7 @@ def test_a_pause_renewed_before_it_ended_is_not_ended_by_the_old_date(stack: Loc
         subscriber_id, PauseRequest(duration="2w"), now=PAUSED_AT + timedelta(days=6)
     )
     assert run_digest(PAUSED_AT + timedelta(weeks=1, hours=1))["resumed"] == 0
-    assert SubscribersRepository().get(subscriber_id).paused is True
+    assert stores.subscribers().get(subscriber_id).paused is True
 
 
 def test_nothing_is_sent_while_paused_and_every_digest_email_links_to_a_pause(
@@ -164,7 +164,7 @@ def test_nothing_is_sent_while_paused_and_every_digest_email_links_to_a_pause(
     shown = api("GET", "/pause", query={"t": token})
     assert shown["statusCode"] == 200
     assert 'id="pause-form"' in shown["body"]
-    assert SubscribersRepository().get("ana").paused is False
+    assert stores.subscribers().get("ana").paused is False
 
     # When they pause from it until they resume
     paused = api(
@@ -178,7 +178,7 @@ def test_nothing_is_sent_while_paused_and_every_digest_email_links_to_a_pause(
     # Then they are paused and the page offers to resume
     assert paused["statusCode"] == 200
     assert 'id="resume"' in paused["body"]
-    assert SubscribersRepository().get("ana").paused is True
+    assert stores.subscribers().get("ana").paused is True
 
     # And a post matched meanwhile (before the index heard of the pause) is not sent
     later = NOON_NEW_YORK + timedelta(hours=1)
@@ -190,7 +190,7 @@ def test_nothing_is_sent_while_paused_and_every_digest_email_links_to_a_pause(
     # When they resume from the same page
     resumed = api("POST", "/pause/resume", "", query={"t": token})
     assert resumed["statusCode"] == 200
-    assert SubscribersRepository().get("ana").paused is False
+    assert stores.subscribers().get("ana").paused is False
     assert live_flags("ana") == [True]
     # And the manage token signs nothing here: the pause link is its own purpose
     manage = signer().sign(tokens.MANAGE, "ana", MANAGE_TTL)

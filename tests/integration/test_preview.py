@@ -12,10 +12,8 @@ import pytest
 
 from jobalerts.models import Post
 from jobalerts.preview import RecentWindow, remember
-from jobalerts.settings import get_settings
-from jobalerts.store import PostsRepository
-from jobalerts.store.recent import RecentPostsRepository
 from jobalerts_local.abuse import stored_items
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
 from tests.integration.test_match_function import Pipeline
@@ -25,6 +23,7 @@ from tests.integration.test_subscriptions_api import (
     form_post,
     subscribe_and_confirm,
 )
+from tests.support import stores
 
 FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -56,7 +55,7 @@ def published(clock: datetime, stack: LocalStack) -> Pipeline:
 
 def test_the_match_function_keeps_new_posts_in_the_window(published: Pipeline) -> None:
     # When the window's partition of today is read
-    chunks = RecentPostsRepository().chunks(FIXED_NOW.date().isoformat())
+    chunks = stores.recent().chunks(FIXED_NOW.date().isoformat())
     # Then the batch is there as one compressed chunk, without the post older than the window
     assert [chunk.count for chunk in chunks] == [4]
 
@@ -169,7 +168,7 @@ def test_a_warm_window_asks_only_todays_partition_and_only_every_half_minute(
     stack: LocalStack,
 ) -> None:
     # Given a post that arrived an hour ago, and a window that has read it (cold: 9 days)
-    repository = RecentPostsRepository()
+    repository = stores.recent()
     asked: list[str] = []
     reads = repository.chunks
 
@@ -179,7 +178,7 @@ def test_a_warm_window_asks_only_todays_partition_and_only_every_half_minute(
 
     repository.chunks = counted  # type: ignore[method-assign]
     remember(repository, [post("1", "python remote", 1)], FIXED_NOW - timedelta(hours=1))
-    window = RecentWindow(repository, PostsRepository(), clock=lambda: FIXED_NOW)
+    window = RecentWindow(repository, stores.posts(), clock=lambda: FIXED_NOW)
     assert window.preview("python", now=FIXED_NOW).total == 1
     assert len(asked) == 9
     # When another post arrives, and previews follow 10 seconds and a minute later

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from jobalerts.store.ratelimits import Limit, RateLimits, hashed
+from jobalerts.store.ratelimits import Limit, hashed
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 
 HOUR = 3600
 LIMIT = Limit("test", 3, HOUR)
@@ -16,7 +17,7 @@ def window_start(key: str, around: float) -> float:
 
 
 def test_the_limit_holds_within_a_window_and_says_when_to_retry(stack: LocalStack) -> None:
-    limits = RateLimits()
+    limits = stores.rate_limits()
     start = window_start("ana", 1_900_000_000)
 
     # When four uses arrive early in one window
@@ -29,7 +30,7 @@ def test_the_limit_holds_within_a_window_and_says_when_to_retry(stack: LocalStac
 
 
 def test_a_burst_across_the_window_boundary_gets_no_second_allowance(stack: LocalStack) -> None:
-    limits = RateLimits()
+    limits = stores.rate_limits()
     start = window_start("ben", 1_900_000_000)
 
     # Given a full window, used up just before it ends
@@ -46,6 +47,6 @@ def test_a_burst_across_the_window_boundary_gets_no_second_allowance(stack: Loca
 def test_windows_are_not_aligned_to_the_clock_hour_and_keys_are_hashed(stack: LocalStack) -> None:
     offsets = {int(hashed(key)[:8], 16) % HOUR for key in ["a", "b", "c", "d"]}
     assert len(offsets) > 1
-    RateLimits().take(LIMIT, "someone@example.com", 1_900_000_000)
-    items = RateLimits().table.scan()["Items"]
+    stores.rate_limits().take(LIMIT, "someone@example.com", 1_900_000_000)
+    items = stores.rate_limits().table.scan()["Items"]
     assert "someone@example.com" not in str(items)

@@ -12,15 +12,12 @@ import pytest
 from jobalerts.errors import NotFound, Throttled
 from jobalerts.ingest import Ingest
 from jobalerts.models import Channel, DeliveryRequest, SearchStatus
-from jobalerts.settings import get_settings
-from jobalerts.store import PostsRepository, SearchesRepository, SubscribersRepository
+from jobalerts.store import SubscribersRepository
 from jobalerts.store._dynamo import BATCH_GET_ROUNDS
-from jobalerts.store.archive import DigestArchive
-from jobalerts.store.deliveries import DeliveryLog
-from jobalerts.store.inbound import InboundMessagesRepository
 from jobalerts.store.matches import MatchesRepository
-from jobalerts.store.state import StateRepository
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.digests import make_post, make_search, make_subscriber
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -36,13 +33,13 @@ def epoch(moment: datetime) -> int:
 
 def test_an_expired_record_reads_as_absent(stack: LocalStack) -> None:
     # Given a record whose expiration has passed but which DynamoDB has not deleted yet
-    inbound = InboundMessagesRepository()
+    inbound = stores.inbound()
     inbound.remember("m1", "stop", epoch(T0))
     # Then it is absent after its expiration and present before
     assert not inbound.seen("m1", T0 + timedelta(seconds=1))
     assert inbound.seen("m1", T0 - timedelta(seconds=1))
     # And a record without an expiration never expires
-    state = StateRepository()
+    state = stores.state()
     state.put_pause("x", "later")
     assert state.get_pause("x", T0 + timedelta(days=3650)) is not None
 
@@ -50,7 +47,7 @@ def test_an_expired_record_reads_as_absent(stack: LocalStack) -> None:
 def test_a_near_duplicate_marker_replaces_an_expired_one_and_keeps_a_live_one(
     stack: LocalStack,
 ) -> None:
-    state = StateRepository()
+    state = stores.state()
     assert state.first_post("k", "x#1", T0, T0) is None
     later = T0 + timedelta(seconds=1)
     # A live marker wins
@@ -67,7 +64,7 @@ def test_a_near_duplicate_marker_replaces_an_expired_one_and_keeps_a_live_one(
 def test_a_repost_after_the_first_posts_marker_expired_is_stored(stack: LocalStack) -> None:
     # Given a job stored a while ago (its near-duplicate marker is past its TTL, not yet deleted)
     with httpx.Client() as client:
-        ingest = Ingest(get_settings(), PostsRepository(), StateRepository(), client)
+        ingest = Ingest(get_settings(), stores.posts(), stores.state(), stores.sources(), client)
         first = make_post("1", "hiring", at=T0, links=[LINK])
         assert ingest.store_post(first, T0) == "stored"
         # When the same job is posted again after the posts' TTL
@@ -81,7 +78,7 @@ def test_a_repost_after_the_first_posts_marker_expired_is_stored(stack: LocalSta
 
 
 def test_an_expired_delivery_window_reads_as_absent_and_can_be_claimed(stack: LocalStack) -> None:
-    log = DeliveryLog()
+    log = stores.deliveries()
     request = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=T0)
     log.claim(request, digest_id="d", attempt_id="a1", post_ids=(), fingerprints=(), now=T0)
     log.mark_sent(request, attempt_id="a1", provider_message_id="m", now=T0)
@@ -95,7 +92,7 @@ def test_an_expired_delivery_window_reads_as_absent_and_can_be_claimed(stack: Lo
 
 
 def test_an_expired_digest_page_is_gone(stack: LocalStack) -> None:
-    archive = DigestArchive()
+    archive = stores.archive()
     archive.put("ana", "dg1", "<p>page</p>", T0)
     assert archive.get("ana", "dg1", T0) == "<p>page</p>"
     assert archive.get_by_id("dg1", T0) == "<p>page</p>"
@@ -111,7 +108,7 @@ def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a search listed by set_live, and deleted before set_live writes
-    searches = SearchesRepository()
+    searches = stores.searches()
     search = make_search("ana", "s1", "python")
     searches.put(search)
     listed = [s.model_copy(update={"live": False}) for s in searches.list_for("ana")]
@@ -122,12 +119,12 @@ def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
     # Then the search stays deleted
     with pytest.raises(NotFound):
         searches.get("ana", "s1")
-    [tombstone] = SearchesRepository().list_for("ana", include_deleted=True)
+    [tombstone] = stores.searches().list_for("ana", include_deleted=True)
     assert tombstone.status is SearchStatus.DELETED
 
 
 def test_set_live_switches_live_searches(stack: LocalStack) -> None:
-    searches = SearchesRepository()
+    searches = stores.searches()
     searches.put(make_search("ana", "s1", "python").model_copy(update={"live": False}))
     before = searches.get("ana", "s1").updated_at
     searches.set_live("ana", True)
@@ -166,7 +163,7 @@ def leave_unprocessed(client: Any, rounds: int) -> list[int]:
 def test_unprocessed_keys_are_asked_again_after_a_growing_pause(stack: LocalStack) -> None:
     # Given two subscribers, and DynamoDB leaving every key unprocessed twice
     sleeps: list[float] = []
-    subscribers = SubscribersRepository(sleep=sleeps.append)
+    subscribers = SubscribersRepository(stores.subscribers().table, sleep=sleeps.append)
     for sid in ("ana", "bob"):
         subscribers.create(make_subscriber(sid))
     calls = leave_unprocessed(subscribers.table.meta.client, rounds=2)
@@ -181,7 +178,9 @@ def test_unprocessed_keys_are_asked_again_after_a_growing_pause(stack: LocalStac
 
 def test_keys_left_unprocessed_round_after_round_end_in_throttled(stack: LocalStack) -> None:
     sleeps: list[float] = []
-    matches = MatchesRepository(sleep=sleeps.append)
+    matches = MatchesRepository(
+        stores.matches().table, ttl_days=stores.settings().match_ttl_days, sleep=sleeps.append
+    )
     calls = leave_unprocessed(matches.table.meta.client, rounds=BATCH_GET_ROUNDS + 5)
     with pytest.raises(Throttled):
         matches.already_sent("ana", Channel.EMAIL, ["x#1"], ["t1"])

@@ -6,9 +6,9 @@ from typing import Any
 
 from jobalerts import tokens
 from jobalerts.links import MANAGE_TTL
-from jobalerts.settings import get_settings
 from jobalerts_local.outbox import sent_sms
 from jobalerts_local.runtime import http_event, invoke
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
 from tests.support.digests import make_subscriber, seed
 

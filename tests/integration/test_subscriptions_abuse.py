@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from jobalerts.models import Channel
-from jobalerts.store import SearchesRepository, SubscribersRepository
 from jobalerts.subscriptions import destination_key
 from jobalerts_local.outbox import sent_emails, sent_sms
 from jobalerts_local.runtime import http_event, invoke, json_body
@@ -20,6 +19,7 @@ from tests.integration.test_subscriptions_api import (
     subscribe_and_confirm,
     token_of,
 )
+from tests.support import stores
 
 SMS_SUBSCRIPTION = {
     "phone": "+14155550123",
@@ -71,7 +71,7 @@ def test_hostile_fields_are_a_400_naming_the_field_and_leave_nothing_behind(
     assert sent_emails() == []
     # And a later good sign-up for the address inherits nothing from it
     subscriber_id, _ = subscribe_and_confirm()
-    assert SubscribersRepository().get(subscriber_id).timezone == "Europe/Berlin"
+    assert stores.subscribers().get(subscriber_id).timezone == "Europe/Berlin"
 
 
 def test_deep_nesting_in_a_query_is_a_400_with_its_column(stack: LocalStack) -> None:
@@ -272,9 +272,9 @@ def test_two_confirmations_for_one_address_make_one_subscriber(stack: LocalStack
         ids.add(token_of(response["headers"]["Location"]))
 
     # Then there is one subscriber with both searches
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    subscriber = stores.subscribers().find_by_email("ana@example.com")
     assert subscriber is not None
-    queries = sorted(s.query for s in SearchesRepository().list_for(subscriber.subscriber_id))
+    queries = sorted(s.query for s in stores.searches().list_for(subscriber.subscriber_id))
     assert queries == ["golang", "python remote -senior"]
 
 

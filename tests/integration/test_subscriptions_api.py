@@ -14,14 +14,13 @@ from jobalerts.errors import NotFound
 from jobalerts.links import MANAGE_TTL, Links
 from jobalerts.matcher import shard_for
 from jobalerts.models import SubscriberStatus
-from jobalerts.settings import get_settings
-from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts.subscriptions import MAX_SEARCHES
 from jobalerts_local.outbox import sent_emails, sent_sms
 from jobalerts_local.runtime import http_event, invoke, json_body
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
 from tests.conftest import TEST_BASE_URL
+from tests.support import stores
 
 EMAIL_SUBSCRIPTION = {
     "email": "Ana@Example.com",
@@ -105,9 +104,9 @@ def test_subscribe_stores_nothing_about_a_subscriber_and_emails_a_signed_confirm
     with pytest.raises(tokens.InvalidToken):
         signer().verify(token_of(link), tokens.MANAGE)
     # And no subscriber exists until the link is used: only a pending sign-up
-    assert SubscribersRepository().find_by_email("ana@example.com") is None
+    assert stores.subscribers().find_by_email("ana@example.com") is None
     with pytest.raises(NotFound):
-        SubscribersRepository().get(signup_id)
+        stores.subscribers().get(signup_id)
 
 
 def test_confirming_creates_an_active_subscriber_with_that_channel_and_its_search(
@@ -117,13 +116,13 @@ def test_confirming_creates_an_active_subscriber_with_that_channel_and_its_searc
     subscriber_id, _ = subscribe_and_confirm()
 
     # Then they are active, their email is confirmed, and the search is live in its shard
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert subscriber.email == "ana@example.com"
     assert subscriber.email_confirmed
     assert not subscriber.phone_confirmed
     assert subscriber.timezone == "Europe/Berlin"
-    [search] = SearchesRepository().list_for(subscriber_id)
+    [search] = stores.searches().list_for(subscriber_id)
     assert search.query == "python remote -senior"
     assert search.live
     assert search.shard == shard_for(search.search_id, get_settings().search_shards)
@@ -145,7 +144,7 @@ def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does_once(
     assert '<form method="post" action="/confirm?t=' in page["body"]
     assert "python remote -senior" in page["body"]
     assert "Europe/Berlin" in page["body"]
-    assert SubscribersRepository().find_by_email("ana@example.com") is None
+    assert stores.subscribers().find_by_email("ana@example.com") is None
 
     # When the button is pressed
     response = api("POST", "/confirm", "", query={"t": token})
@@ -155,7 +154,7 @@ def test_a_get_of_the_confirm_link_does_not_confirm_but_a_post_does_once(
     location = response["headers"]["Location"]
     assert location.startswith("/manage?t=")
     subscriber_id = signer().verify(token_of(location), tokens.MANAGE)
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert subscriber.confirmed_at is not None
     # And the link is spent: pressing it again hands out no second manage link
@@ -270,9 +269,7 @@ def test_a_known_address_signing_up_again_changes_nothing_until_the_owner_confir
 
     # Then the answer looks the same as for a new address, and nothing changed
     assert response["statusCode"] == 202
-    assert [s.query for s in SearchesRepository().list_for(subscriber_id)] == [
-        "python remote -senior"
-    ]
+    assert [s.query for s in stores.searches().list_for(subscriber_id)] == ["python remote -senior"]
     # And the owner got a link to confirm that search, showing what it would add
     [mail] = sent_emails()[mails_before:]
     [link] = [link for link in mail.links() if "/confirm?" in link]
@@ -285,11 +282,11 @@ def test_a_known_address_signing_up_again_changes_nothing_until_the_owner_confir
     assert signer().verify(token_of(confirmed["headers"]["Location"]), tokens.MANAGE) == (
         subscriber_id
     )
-    assert sorted(s.query for s in SearchesRepository().list_for(subscriber_id)) == [
+    assert sorted(s.query for s in stores.searches().list_for(subscriber_id)) == [
         "golang",
         "python remote -senior",
     ]
-    assert SubscribersRepository().get(subscriber_id).timezone == "Europe/Berlin"
+    assert stores.subscribers().get(subscriber_id).timezone == "Europe/Berlin"
 
 
 # ---------------------------------------------------------------- JSON API with the manage token
@@ -324,7 +321,7 @@ def test_saved_searches_can_be_listed_added_and_deleted_with_the_manage_token(
     assert deleted["statusCode"] == 204
     listed = json_body(api("GET", "/api/searches", headers=bearer(manage)))["searches"]
     assert [s["query"] for s in listed] == ["python remote -senior"]
-    all_searches = SearchesRepository().list_for(subscriber_id, include_deleted=True)
+    all_searches = stores.searches().list_for(subscriber_id, include_deleted=True)
     assert {s.status.value for s in all_searches} == {"active", "deleted"}
     # And deleting it again is a 404
     again = api("DELETE", f"/api/searches/{search['search_id']}", headers=bearer(manage))
@@ -423,14 +420,14 @@ def test_one_click_unsubscribe_works_without_login_and_twice(stack: LocalStack) 
     # When a mail client opens the link, nothing changes (scanners prefetch)
     page = api("GET", "/unsubscribe", query={"t": token})
     assert page["statusCode"] == 200
-    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.ACTIVE
+    assert stores.subscribers().get(subscriber_id).status is SubscriberStatus.ACTIVE
 
     # When the mailbox provider POSTs the RFC 8058 one-click body
     response = form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})
 
     # Then the answer is 200 and the subscriber is unsubscribed
     assert response["statusCode"] == 200
-    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.UNSUBSCRIBED
+    assert stores.subscribers().get(subscriber_id).status is SubscriberStatus.UNSUBSCRIBED
     # And doing it again is harmless
     assert form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})["statusCode"] == 200
 
@@ -438,13 +435,13 @@ def test_one_click_unsubscribe_works_without_login_and_twice(stack: LocalStack) 
 def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalStack) -> None:
     # Given a sign-up that is not confirmed yet: no search exists, so it costs no reads
     assert api("POST", "/subscriptions", EMAIL_SUBSCRIPTION)["statusCode"] == 202
-    assert SubscribersRepository().find_by_email("ana@example.com") is None
+    assert stores.subscribers().find_by_email("ana@example.com") is None
 
     # When it is confirmed, its search is live, and later ones are live from the start
     sid, manage = subscribe_and_confirm()
     added = api("POST", "/api/searches", {"query": "golang"}, headers=bearer(manage))
     assert added["statusCode"] == 201
-    assert [s.live for s in SearchesRepository().list_for(sid)] == [True, True]
+    assert [s.live for s in stores.searches().list_for(sid)] == [True, True]
 
     # When they unsubscribe, every search stops
     unsubscribe = token_of(Links(TEST_BASE_URL, signer()).unsubscribe(sid))
@@ -452,12 +449,12 @@ def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalSt
         form_post("/unsubscribe", unsubscribe, {"List-Unsubscribe": "One-Click"})["statusCode"]
         == 200
     )
-    assert [s.live for s in SearchesRepository().list_for(sid)] == [False, False]
+    assert [s.live for s in stores.searches().list_for(sid)] == [False, False]
 
     # When anyone signs the address up again with other settings, nothing changes yet
     again = {**EMAIL_SUBSCRIPTION, "timezone": "Asia/Tokyo"}
     assert api("POST", "/subscriptions", again)["statusCode"] == 202
-    subscriber = SubscribersRepository().get(sid)
+    subscriber = stores.subscribers().get(sid)
     assert (subscriber.status, subscriber.timezone) == (
         SubscriberStatus.UNSUBSCRIBED,
         "Europe/Berlin",
@@ -466,9 +463,9 @@ def test_searches_go_live_on_confirmation_and_stop_on_unsubscribe(stack: LocalSt
     # When the owner confirms from the new link, they opt in again on those terms
     link = next(link for link in sent_emails()[-1].links() if "/confirm?" in link)
     assert api("POST", "/confirm", "", query={"t": token_of(link)})["statusCode"] == 303
-    subscriber = SubscribersRepository().get(sid)
+    subscriber = stores.subscribers().get(sid)
     assert (subscriber.status, subscriber.timezone) == (SubscriberStatus.ACTIVE, "Asia/Tokyo")
-    assert [s.live for s in SearchesRepository().list_for(sid)] == [True, True]
+    assert [s.live for s in stores.searches().list_for(sid)] == [True, True]
 
 
 def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -> None:
@@ -479,7 +476,7 @@ def test_an_unsubscribe_with_a_forged_token_changes_nothing(stack: LocalStack) -
         response = form_post("/unsubscribe", token, {"List-Unsubscribe": "One-Click"})
         assert response["statusCode"] == 403
 
-    assert SubscribersRepository().get(subscriber_id).status is SubscriberStatus.ACTIVE
+    assert stores.subscribers().get(subscriber_id).status is SubscriberStatus.ACTIVE
 
 
 # ---------------------------------------------------------------- digest web view
@@ -490,7 +487,7 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
 ) -> None:
     # Given an archived digest
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
+    stores.archive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     links = Links(TEST_BASE_URL, signer())
     good = token_of(links.digest(subscriber_id, "d1"))
     expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=clock.timestamp() - 61)
@@ -516,7 +513,7 @@ def test_the_short_digest_link_of_a_text_message_shows_the_same_page(
 ) -> None:
     # Given an archived digest and the short link a text message carries
     subscriber_id, _ = subscribe_and_confirm()
-    DigestArchive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
+    stores.archive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
     path = "/d/" + Links(TEST_BASE_URL, signer()).short_digest("d1").split("/d/")[1]
 
     # Then the link shows it
@@ -587,7 +584,7 @@ def test_a_manage_form_posted_from_another_site_is_refused(stack: LocalStack) ->
     )
 
     assert response["statusCode"] == 403
-    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+    assert len(stores.searches().list_for(subscriber_id)) == 1
 
 
 def test_bad_links_get_a_page_not_a_500(stack: LocalStack) -> None:
@@ -607,7 +604,7 @@ def test_a_second_address_is_never_attached_or_texted_without_its_own_confirmati
     subscriber_id, manage = subscribe_and_confirm({**EMAIL_SUBSCRIPTION, "phone": "+14155550142"})
 
     # Then the phone is not on the subscription: it only got a link of its own to confirm
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert (subscriber.phone, subscriber.phone_confirmed) == (None, False)
     [text] = sent_sms()
     assert text.phone == "+14155550142"
@@ -620,7 +617,7 @@ def test_a_second_address_is_never_attached_or_texted_without_its_own_confirmati
 
     # Then it is refused naming the channel, and nothing is stored
     assert (response["statusCode"], json_body(response)["field"]) == (400, "channel")
-    assert len(SearchesRepository().list_for(subscriber_id)) == 1
+    assert len(stores.searches().list_for(subscriber_id)) == 1
 
     # When the phone's owner confirms from their own text
     code = next(word for word in text.text.split() if "/c/" in word).rsplit("/", 1)[1]
@@ -628,7 +625,7 @@ def test_a_second_address_is_never_attached_or_texted_without_its_own_confirmati
     assert api("POST", f"/c/{code}", "")["statusCode"] == 303
 
     # Then the number is attached, confirmed, and text alerts can be added
-    subscriber = SubscribersRepository().get(subscriber_id)
+    subscriber = stores.subscribers().get(subscriber_id)
     assert (subscriber.phone, subscriber.phone_confirmed) == ("+14155550142", True)
     response = api(
         "POST", "/api/searches", {"query": "python", "channel": "sms"}, headers=bearer(manage)
@@ -647,7 +644,7 @@ def test_adding_a_channel_through_the_api_sends_it_its_own_link(stack: LocalStac
     assert response["statusCode"] == 202
     [text] = sent_sms()
     assert text.phone == "+14155550123"
-    assert SubscribersRepository().get(subscriber_id).phone is None
+    assert stores.subscribers().get(subscriber_id).phone is None
 
 
 def test_a_replaced_email_address_is_freed_for_someone_else(stack: LocalStack) -> None:

@@ -12,12 +12,11 @@ import pytest
 from jobalerts import tokens
 from jobalerts.links import DIGEST_TTL, MANAGE_TTL, UNSUBSCRIBE_TTL
 from jobalerts.models import SubscriberStatus
-from jobalerts.settings import get_settings
-from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts_local.outbox import sent_emails
 from jobalerts_local.runtime import invoke, json_body
+from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 from tests.support.events import EVENTS, load_event
 
 SAMPLES = sorted(p.stem for p in (EVENTS / "http").glob("*.json"))
@@ -105,7 +104,7 @@ def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalSta
     assert call(with_token(load_event("http/confirm-page.json"), confirm))["statusCode"] == 200
     confirmed = call(with_token(load_event("http/confirm.json"), confirm))
     assert confirmed["statusCode"] == 303
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    subscriber = stores.subscribers().find_by_email("ana@example.com")
     assert subscriber is not None
     assert subscriber.status is SubscriberStatus.ACTIVE
     sid = subscriber.subscriber_id
@@ -125,11 +124,11 @@ def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalSta
         load_event("http/delete-search.json"), f"/api/searches/{json_body(added)['search_id']}"
     )
     assert call(with_token(delete, manage))["statusCode"] == 204
-    assert len(SearchesRepository().list_for(sid)) == 2
+    assert len(stores.searches().list_for(sid)) == 2
     patched = call(with_token(load_event("http/update-subscriber.json"), manage))
     assert (patched["statusCode"], json_body(patched)["timezone"]) == (200, "Asia/Tokyo")
 
-    DigestArchive().put(sid, DIGEST_ID, "<p>archived digest</p>", clock)
+    stores.archive().put(sid, DIGEST_ID, "<p>archived digest</p>", clock)
     view = signer.sign(tokens.DIGEST, f"{sid}|{DIGEST_ID}", DIGEST_TTL)
     shown = call(with_token(load_event("http/digest-view.json"), view))
     assert (shown["statusCode"], shown["body"]) == (200, "<p>archived digest</p>")
@@ -140,4 +139,4 @@ def test_the_samples_drive_a_whole_subscription(clock: datetime, stack: LocalSta
     unsubscribe = signer.sign(tokens.UNSUBSCRIBE, sid, UNSUBSCRIBE_TTL)
     one_click = call(with_token(load_event("http/unsubscribe-one-click.json"), unsubscribe))
     assert one_click["statusCode"] == 200
-    assert SubscribersRepository().get(sid).status is SubscriberStatus.UNSUBSCRIBED
+    assert stores.subscribers().get(sid).status is SubscriberStatus.UNSUBSCRIBED

@@ -13,12 +13,12 @@ from jobalerts import tokens
 from jobalerts.digests.sms import measure
 from jobalerts.links import CONFIRM_TTL, Links, compact_id
 from jobalerts.models import SubscriberStatus
-from jobalerts.store import SubscribersRepository
 from jobalerts.web.pages import CSP
 from jobalerts_local.outbox import sent_emails, sent_sms
 from jobalerts_local.template import LocalStack
 from tests.conftest import TEST_BASE_URL
 from tests.integration.test_subscriptions_api import api, signer, token_of
+from tests.support import stores
 
 FORM = {
     "email": "Ana@Example.com",
@@ -129,7 +129,7 @@ def test_the_sign_up_form_subscribes_and_says_check_your_inbox(stack: LocalStack
     [link] = [link for link in mail.links() if "/confirm?" in link]
     # And confirming it creates the subscriber with the form's settings
     assert api("POST", "/confirm", "", query={"t": token_of(link)})["statusCode"] == 303
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    subscriber = stores.subscribers().find_by_email("ana@example.com")
     assert subscriber is not None
     assert subscriber.status is SubscriberStatus.ACTIVE
     assert (subscriber.timezone, subscriber.digest_hour) == ("Europe/Berlin", 7)
@@ -154,7 +154,7 @@ def test_the_form_defaults_the_timezone_to_utc(stack: LocalStack) -> None:
     [link] = [link for link in sent_emails()[-1].links() if "/confirm?" in link]
     api("POST", "/confirm", "", query={"t": token_of(link)})
 
-    subscriber = SubscribersRepository().find_by_email("ana@example.com")
+    subscriber = stores.subscribers().find_by_email("ana@example.com")
     assert subscriber is not None
     assert subscriber.timezone == "UTC"
 
@@ -202,7 +202,7 @@ def test_bad_input_re_renders_the_form_with_the_error_inline_and_the_input_kept(
     # And nothing was stored or sent
     assert sent_emails() == []
     assert sent_sms() == []
-    assert SubscribersRepository().find_by_email("ana@example.com") is None
+    assert stores.subscribers().find_by_email("ana@example.com") is None
 
 
 def test_hostile_input_echoed_back_is_escaped(stack: LocalStack) -> None:
@@ -245,7 +245,7 @@ def test_a_text_subscriber_confirms_with_the_short_link(stack: LocalStack) -> No
     assert page["statusCode"] == 200
     assert_html_with_security_headers(page)
     assert f'action="/c/{code}"' in page["body"]
-    assert SubscribersRepository().find_by_phone("+14155550123") is None
+    assert stores.subscribers().find_by_phone("+14155550123") is None
 
     # When they press it
     response = api("POST", f"/c/{code}", "")
@@ -254,7 +254,7 @@ def test_a_text_subscriber_confirms_with_the_short_link(stack: LocalStack) -> No
     assert response["statusCode"] == 303
     location = response["headers"]["Location"]
     assert location.startswith("/manage?")
-    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    subscriber = stores.subscribers().find_by_phone("+14155550123")
     assert subscriber is not None
     assert signer().verify(token_of(location), tokens.MANAGE) == subscriber.subscriber_id
     assert subscriber.status is SubscriberStatus.ACTIVE
@@ -274,7 +274,7 @@ def test_an_expired_short_link_does_not_confirm(clock: datetime, stack: LocalSta
         response = api(method, f"/c/{code}", "" if method == "POST" else None)
         assert response["statusCode"] == 403
         assert "expired" in response["body"]
-    assert SubscribersRepository().find_by_phone("+14155550123") is None
+    assert stores.subscribers().find_by_phone("+14155550123") is None
 
 
 def test_forged_or_misused_short_links_do_not_confirm(stack: LocalStack) -> None:
@@ -296,7 +296,7 @@ def test_forged_or_misused_short_links_do_not_confirm(stack: LocalStack) -> None
         for method in ("GET", "POST"):
             response = api(method, f"/c/{code}", "" if method == "POST" else None)
             assert response["statusCode"] == 403, (code, method)
-    assert SubscribersRepository().find_by_phone("+14155550123") is None
+    assert stores.subscribers().find_by_phone("+14155550123") is None
 
 
 def test_a_refused_short_code_is_not_logged(
@@ -322,7 +322,7 @@ def test_the_short_manage_link_opens_the_manage_page(stack: LocalStack) -> None:
     # Given an active text subscriber
     post_form(SMS_FORM)
     api("POST", f"/c/{short_code_texted()}", "")
-    subscriber = SubscribersRepository().find_by_phone("+14155550123")
+    subscriber = stores.subscribers().find_by_phone("+14155550123")
     assert subscriber is not None
 
     # When they sign up again with the same number, the text is a confirm link with the terms

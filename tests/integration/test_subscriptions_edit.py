@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from jobalerts import tokens
 from jobalerts.links import MANAGE_TTL
 from jobalerts.models import Channel, Frequency
-from jobalerts.store import MatchesRepository, SearchesRepository
-from jobalerts.store.archive import DigestArchive
 from jobalerts_local.abuse import stored_items
 from jobalerts_local.runtime import json_body
 from jobalerts_local.template import LocalStack
@@ -19,6 +17,7 @@ from tests.integration.test_subscriptions_api import (
     signer,
     subscribe_and_confirm,
 )
+from tests.support import stores
 from tests.support.digests import (
     Outbox,
     make_post,
@@ -45,7 +44,7 @@ def test_a_search_is_edited_in_place_and_keeps_its_id(stack: LocalStack) -> None
     # Given a subscriber with one daily email search
     subscriber_id, manage = subscribe_and_confirm()
     search = first_search(manage)
-    before = SearchesRepository().get(subscriber_id, search["search_id"])
+    before = stores.searches().get(subscriber_id, search["search_id"])
 
     # When they change its query and frequency through the API
     response = api(
@@ -65,7 +64,7 @@ def test_a_search_is_edited_in_place_and_keeps_its_id(stack: LocalStack) -> None
         "email",
     )
     # And it is stored that way, still one search, with a newer updated_at for the match workers
-    stored = SearchesRepository().list_for(subscriber_id)
+    stored = stores.searches().list_for(subscriber_id)
     assert [(s.search_id, s.query, s.frequency) for s in stored] == [
         (search["search_id"], "rust OR go remote", Frequency.WEEKLY)
     ]
@@ -136,7 +135,7 @@ def test_the_manage_page_edits_a_search_and_shows_errors_inline(stack: LocalStac
     assert refused["statusCode"] == 400
     assert 'id="edit-error"' in refused["body"]
     assert '"<b>' not in refused["body"]
-    assert SearchesRepository().get(subscriber_id, search_id).query == "python remote -senior"
+    assert stores.searches().get(subscriber_id, search_id).query == "python remote -senior"
 
     # When they submit a good one
     saved = form_post(
@@ -147,7 +146,7 @@ def test_the_manage_page_edits_a_search_and_shows_errors_inline(stack: LocalStac
 
     # Then they are sent back to the page, which shows the new query
     assert saved["statusCode"] == 303
-    stored = SearchesRepository().get(subscriber_id, search_id)
+    stored = stores.searches().get(subscriber_id, search_id)
     assert (stored.query, stored.frequency) == ("django", Frequency.HOURLY)
 
 
@@ -171,7 +170,7 @@ def test_a_post_already_emailed_is_not_texted_after_the_search_moves_to_sms(
         "PATCH", f"/api/searches/{SEARCH_ID}", {"channel": "sms"}, headers=bearer(manage)
     )
     assert response["statusCode"] == 200
-    moved = SearchesRepository().get("ana", SEARCH_ID)
+    moved = stores.searches().get("ana", SEARCH_ID)
     assert moved.channel is Channel.SMS
 
     # And the same post is matched again for it (a retried batch), with a new one
@@ -185,9 +184,9 @@ def test_a_post_already_emailed_is_not_texted_after_the_search_moves_to_sms(
     [text] = outbox.texts
     assert "1 new job" in text.text
     digest_id = text.text.split("/d/")[1].split(".")[0]
-    page = DigestArchive().get_by_id(digest_id)
+    page = stores.archive().get_by_id(digest_id)
     assert page is not None
     assert "Brooklyn" in page
     assert "Queens" not in page
     assert len(outbox.emails) == 1
-    assert MatchesRepository().pending("ana", Channel.SMS, later + timedelta(days=1)) == []
+    assert stores.matches().pending("ana", Channel.SMS, later + timedelta(days=1)) == []

@@ -15,10 +15,10 @@ import boto3
 
 from jobalerts.models import Channel, Frequency, Post, SavedSearch, Subscriber, SubscriberStatus
 from jobalerts.schedule import next_due
-from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
 from jobalerts_local.outbox import SentEmail, SentSms, sent_emails, sent_sms
 from jobalerts_local.runtime import drain_queue, invoke, scheduled_event
 from jobalerts_local.template import LocalStack
+from tests.support import stores
 
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -85,9 +85,9 @@ def make_post(
 
 
 def seed(subscriber: Subscriber, *searches: SavedSearch) -> None:
-    SubscribersRepository().create(subscriber)
+    stores.subscribers().create(subscriber)
     for search in searches:
-        SearchesRepository().put(search)
+        stores.searches().put(search)
 
 
 def queue_match(
@@ -95,7 +95,7 @@ def queue_match(
 ) -> datetime:
     """What the match function does for one hit; returns the window it lands in."""
     due = next_due(search.frequency, subscriber, matched_at)
-    MatchesRepository().add(
+    stores.matches().add(
         subscriber.subscriber_id, search.channel, post, search.search_id, due, matched_at
     )
     return due

@@ -84,13 +84,9 @@ def test_only_the_wiring_module_asks_jobalerts_aws_for_clients() -> None:
         for path in _modules(LAYER)
         if call.search(path.read_text(encoding="utf-8"))
     }
-    # Then the services take their clients from the composition root; the store's fallbacks for
-    # repositories built without a table or client (the harness, older tests) are the rest
-    fallbacks = {"_dynamo.py", "sessions.py", "snapshots.py"}
-    assert callers <= {"layers/jobalerts/wiring.py"} | {
-        f"layers/jobalerts/store/{name}" for name in fallbacks
-    }
-    assert "layers/jobalerts/wiring.py" in callers
+    # Then the services, repositories and sources take their clients from the composition root;
+    # the store's `open_table` (via _dynamo) is how wiring opens a table by name
+    assert callers == {"layers/jobalerts/wiring.py", "layers/jobalerts/store/_dynamo.py"}
 
 
 @pytest.mark.parametrize("handler", sorted(FUNCTIONS.glob("*/app.py")), ids=lambda p: p.parent.name)
@@ -133,3 +129,71 @@ def test_only_the_store_opens_a_table() -> None:
         )
     }
     assert openers == set()
+
+
+def test_nothing_in_the_layer_reads_a_process_wide_settings_object() -> None:
+    # Given every module the layer ships
+    offenders = {
+        str(path.relative_to(ROOT))
+        for path in _modules(LAYER)
+        if "get_settings" in (text := path.read_text(encoding="utf-8"))
+        or re.search(r"\bSettings\(\)", text)
+        or "jobalerts_local.settings" in text
+    }
+    # Then only a handler's `<Function>Settings.load()` reads the environment, and wiring is
+    # given what it loaded: there is no everything-model to fall back to below the root
+    assert offenders == set()
+    from jobalerts import settings
+
+    assert not hasattr(settings, "get_settings")
+    assert not hasattr(settings, "Settings")
+
+
+def _store_classes() -> Iterator[tuple[str, type]]:
+    import importlib
+    import inspect
+
+    for path in _modules(STORE):
+        module = importlib.import_module(f"jobalerts.store.{path.stem}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__:
+                yield f"{path.stem}.{name}", cls
+
+
+def test_no_repository_defaults_its_table_bucket_or_path() -> None:
+    import inspect
+
+    # Given every class the store defines, and the parameters of its constructor
+    lenient = {
+        f"{where}({parameter.name})"
+        for where, cls in _store_classes()
+        if "__init__" in vars(cls)
+        for parameter in inspect.signature(cls.__init__).parameters.values()
+        if parameter.name in {"table", "bucket", "path", "client", "ttl_days"}
+        and parameter.default is not inspect.Parameter.empty
+    }
+    # Then each is a required argument: which table, bucket or path is wiring's decision
+    assert lenient == set()
+    assert any(where == "subscribers.SubscribersRepository" for where, _ in _store_classes())
+
+
+SOURCES = LAYER / "sources"
+
+
+def test_no_source_builds_a_repository_or_a_client() -> None:
+    # Given every call in the sources' modules
+    builders = re.compile(r"\b(\w+Repository|aws\.\w+|boto3\.\w+|open_table|table_named)\(")
+    offenders = {
+        f"{path.relative_to(ROOT)}: {match.group(1)}"
+        for path in _modules(SOURCES)
+        for match in builders.finditer(path.read_text(encoding="utf-8"))
+    }
+    imports = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(SOURCES)
+        for name in _imports(path)
+        if name == "jobalerts.aws" or name.startswith("boto3")
+    }
+    # Then the sources are handed their stores (`SourceStores`) by jobalerts.wiring
+    assert offenders == set()
+    assert imports == set()

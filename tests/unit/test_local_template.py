@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobalerts_local.simulate import UNBOUNDED_RETRIES, stream_retries
 from jobalerts_local.template import LocalStack, load_template
 
 
@@ -88,3 +89,22 @@ def test_the_shard_copies_differ_only_in_their_shard() -> None:
         ]
         # Then they are the same resource, so no shard drifts from the others
         assert len(set(normalized)) == 1, part
+
+
+def test_new_posts_are_retried_until_matched_and_only_a_poison_record_leaves() -> None:
+    # Given the match function's stream mapping
+    new_posts = load_template()["Resources"]["MatchFunction"]["Properties"]["Events"]["NewPosts"]
+    mapping = new_posts["Properties"]
+    # Then a failing batch is retried until it goes through (split to find the failing record),
+    # and only a record failing for six hours goes to the failure queue
+    assert mapping["MaximumRetryAttempts"] == -1
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRecordAgeInSeconds"] == 6 * 3600
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]
+    }
+    # And the fan-out to the other shards reads the stream with the same retries
+    fanout = load_template()["Resources"]["PostsFanoutFunction"]["Properties"]["Events"]
+    assert fanout["NewPosts"]["Properties"] == mapping
+    # And the simulator retries as the template says (without end, up to its sanity cap)
+    assert stream_retries() == UNBOUNDED_RETRIES

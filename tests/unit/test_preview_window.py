@@ -4,11 +4,13 @@ and agreement with the reference evaluator. Pure logic, fixed times, no AWS."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from jobalerts import recent
 from jobalerts.models import Post
 from jobalerts.query import QuerySyntaxError, document, evaluate, parse
 from jobalerts.recent import NEWEST, RecentIndex, Summary, decode, encode
@@ -126,6 +128,20 @@ def test_phrases_negations_operators_and_hashtags_follow_the_query_language() ->
     assert ids("remote OR berlin") == {"x:1", "x:2"}
 
 
+def test_a_longer_phrase_needs_its_words_in_a_row_not_just_each_pair_somewhere() -> None:
+    # Given a post with the phrase, one with its first word as a hashtag, and one holding both
+    # of its pairs apart
+    index = window(
+        post("x:1", "senior data engineer wanted", NOW),
+        post("x:2", "senior data platform, data engineer", NOW - timedelta(minutes=1)),
+        post("x:3", "#senior data engineer", NOW - timedelta(minutes=2)),
+    )
+    # When the three-word phrase is previewed
+    found = index.preview(parse('"senior data engineer"'), NOW, UTC_ZONE)
+    # Then the posts with the words in a row match, the hashtag standing for its word
+    assert (found.newest, found.total) == (("x:1", "x:3"), 2)
+
+
 WORDS = ["python", "rust", "remote", "berlin", "data", "engineer", "#hiring", "senior"]
 texts = st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join)
 queries = st.recursive(
@@ -135,6 +151,7 @@ queries = st.recursive(
             '"data engineer"',
             '"hiring data"',
             '"#hiring data engineer"',
+            '"hiring data engineer"',
             "from:acme",
             "lang:en",
         ]
@@ -175,3 +192,92 @@ def test_the_window_answers_what_the_reference_evaluator_answers(
     expected = [p.id for p in posts if evaluate(query, document(p.text, p.author_handle, p.lang))]
     assert found.total == len(expected)
     assert list(found.newest) == expected[:NEWEST]
+
+
+ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"]
+# Whole minutes from 9 days before NOW to an hour after it: days outside the window, midnights
+# in every zone, posts stamped after now, and ties (two posts in the same minute).
+minutes_ago = st.integers(min_value=-60, max_value=9 * 24 * 60)
+
+
+def expected_preview(
+    posts: list[Post], query: str, now: datetime, zone: ZoneInfo
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """Counts per day and the newest ids, straight from the reference evaluator per post."""
+    parsed = parse(query)
+    today = now.astimezone(zone).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
+    matched = [
+        p
+        for p in posts
+        if p.created_at <= now
+        and p.created_at.astimezone(zone).date().isoformat() in days
+        and evaluate(parsed, document(p.text, p.author_handle, p.lang))
+    ]
+    counts = dict.fromkeys(days, 0)
+    for p in matched:
+        counts[p.created_at.astimezone(zone).date().isoformat()] += 1
+    newest = sorted(matched, key=lambda p: (p.created_at.timestamp(), p.id), reverse=True)
+    return list(counts.items()), [p.id for p in newest[:NEWEST]]
+
+
+# Every term's bitset kept and extended as posts arrive (as the window's common terms are).
+@mock.patch.object(recent, "_CACHED_FROM", 1)
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            texts,
+            st.sampled_from(["acme", "globex"]),
+            st.sampled_from(["en", "de"]),
+            minutes_ago,
+        ),
+        min_size=1,
+        max_size=160,
+    ),
+    st.lists(queries, min_size=1, max_size=3),
+    st.sampled_from(ZONES),
+    st.integers(min_value=1, max_value=4),
+    st.integers(min_value=0, max_value=30 * 60),
+)
+def test_counts_per_day_and_the_newest_ten_are_the_reference_evaluators_as_the_window_grows(
+    rows: list[tuple[str, str, str, int]],
+    texts_asked: list[str],
+    zone_name: str,
+    batches: int,
+    later_minutes: int,
+) -> None:
+    # Given posts spread over nine days (some after now), arriving in a few batches, and queries
+    valid = []
+    for text in texts_asked:
+        try:
+            parse(text)
+        except QuerySyntaxError:
+            continue  # a query that could match every post is refused before any preview
+        valid.append(text)
+    assume(valid)
+    zone = ZoneInfo(zone_name)
+    posts = [
+        post(f"x:{n}", body, NOW - timedelta(minutes=ago), author, lang)
+        for n, (body, author, lang, ago) in enumerate(rows)
+    ]
+    index = RecentIndex()
+    size = -(-len(posts) // batches)
+    for start in range(0, len(posts), size):
+        # When each batch is added and every query previewed at NOW (so what a query or a
+        # calendar kept from an earlier batch is brought up to date, not rebuilt)
+        index.add(Summary.of(p) for p in posts[start : start + size])
+        seen = posts[: start + size]
+        for text in valid:
+            found = index.preview(parse(text), NOW, zone)
+            # Then each day's count, the total and the newest ten are the reference's
+            days, newest = expected_preview(seen, text, NOW, zone)
+            assert list(found.days) == days
+            assert found.total == sum(count for _, count in days)
+            assert list(found.newest) == newest
+    # And so they are later on, when the window has moved on by up to a day and more
+    later = NOW + timedelta(minutes=later_minutes)
+    for text in valid:
+        found = index.preview(parse(text), later, zone)
+        days, newest = expected_preview(posts, text, later, zone)
+        assert (list(found.days), list(found.newest)) == (days, newest)

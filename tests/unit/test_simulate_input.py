@@ -163,6 +163,20 @@ def test_the_generated_workload_meets_the_issue_minimums_and_is_repeatable() -> 
     assert any("utm_source" in p["links"][0] for p in posts)
 
 
+def test_two_different_jobs_of_a_generated_workload_never_share_a_job_page() -> None:
+    # Given the seeded workload `make chaos` runs
+    _, posts = generate(seed=7)
+    # Then a /jobs/<req> page belongs to one job only (the service files posts by that page, so
+    # a page shared by two jobs would make the reference expect a job the service rightly merged)
+    jobs: dict[str, set[str]] = {}
+    for p in posts:
+        link = p["links"][0].split("?", 1)[0]
+        if "/jobs/" in link:
+            jobs.setdefault(link, set()).add(same_job_key(Post.model_validate(p)))
+    assert jobs
+    assert {link: keys for link, keys in jobs.items() if len(keys) > 1} == {}
+
+
 def test_only_the_sends_of_a_failed_window_count_as_ambiguous() -> None:
     # Given an invocation that sent two digests by email and one text, and whose record for
     # sub-a's window failed afterwards

@@ -8,8 +8,10 @@ mid-run still makes progress. The rest, and `FetchResult.checkpoint`, ingest sto
 when `fetch` returns. A crash between storing and saving re-reads a page, never loses one.
 
 Each source module (x, mastodon, bluesky) exposes
-`build(settings, client, credentials) -> Source`, which `jobalerts.sources.build_source`
-calls; `credentials` is the JSON of the sources secret (x_bearer_token, bluesky_handle,
+`build(settings, client, credentials, stores) -> Source`, which
+`jobalerts.sources.build_source` calls. `stores` (`SourceStores`) is what the composition root
+(`jobalerts.wiring.source_stores`) built for them, since no source opens a table or builds a
+client itself; `credentials` is the JSON of the sources secret (x_bearer_token, bluesky_handle,
 bluesky_app_password). HTTP goes through `jobalerts.sources.http.get_json`/`request_json`,
 which raise RateLimited / Unavailable / BadResponse; a source turns those into
 `FetchResult.stopped` (keeping the posts of the pages it already read) rather than raising.
@@ -32,6 +34,25 @@ ERROR = "error"
 
 Commit = Callable[[list[Post], dict[str, Any]], None]
 """Store these posts, then save this checkpoint (which covers nothing the posts do not)."""
+
+
+class SessionStore(Protocol):
+    """Where Bluesky sessions outlive a cold start; `jobalerts.store.sessions` fits."""
+
+    def get(self, session_key: str) -> dict[str, Any] | None: ...
+
+    def put(self, session_key: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceStores:
+    """What sources keep or read outside their API, built by `jobalerts.wiring`."""
+
+    planned_queries: Callable[[], list[str]]
+    """X's queries: the current plan of the query planner (searches and state tables)."""
+    sessions: Callable[[], SessionStore]
+    """Bluesky's session store, opened on first use: a local `jobalerts fetch` without AWS then
+    fails in the session cache's error handling, not while the source is built."""
 
 
 @dataclass

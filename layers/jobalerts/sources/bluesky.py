@@ -20,10 +20,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -39,7 +39,9 @@ from jobalerts.sources.base import (
     Commit,
     FetchResult,
     RateLimited,
+    SessionStore,
     SourceError,
+    SourceStores,
 )
 from jobalerts.sources.http import HttpStatusError, Sleep, request_json
 from jobalerts.sources.normalize import canonical_link, is_social
@@ -97,14 +99,6 @@ def jwt_expiry(token: str) -> datetime | None:
         return datetime.fromtimestamp(int(claims["exp"]), UTC)
     except (IndexError, ValueError, KeyError, TypeError):
         return None
-
-
-class SessionStore(Protocol):
-    """Where sessions outlive a cold start; `jobalerts.store.sessions` fits."""
-
-    def get(self, session_key: str) -> dict[str, Any] | None: ...
-
-    def put(self, session_key: str, data: dict[str, Any]) -> None: ...
 
 
 # Warm Lambda invocations reuse the session without reading the parameter.
@@ -523,7 +517,10 @@ class BlueskySource:
 
 
 def build(
-    settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
+    settings: SourceSettings,
+    client: httpx.Client,
+    credentials: Mapping[str, Any],
+    stores: SourceStores,
 ) -> BlueskySource:
     handle = str(credentials.get("bluesky_handle") or os.environ.get("BLUESKY_HANDLE") or "")
     password = str(
@@ -540,7 +537,7 @@ def build(
         handle,
         password,
         queries=settings.bluesky_queries,
-        state=LazySessions(settings.session_parameter_path),
+        state=LazySessions(stores.sessions),
     )
 
 
@@ -548,15 +545,13 @@ class LazySessions:
     """The session store, opened on first use, so a failure to open it (a local `jobalerts fetch`
     without AWS) lands in the session cache's error handling instead of `build()`."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, open_store: Callable[[], SessionStore]) -> None:
+        self.open_store = open_store
         self._repository: SessionStore | None = None
 
     def _open(self) -> SessionStore:
         if self._repository is None:
-            from jobalerts.store.sessions import SessionsRepository
-
-            self._repository = SessionsRepository(path=self.path)
+            self._repository = self.open_store()
         return self._repository
 
     def get(self, session_key: str) -> dict[str, Any] | None:

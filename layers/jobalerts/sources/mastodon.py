@@ -32,6 +32,7 @@ from jobalerts.sources.base import (
     FetchResult,
     RateLimited,
     SourceError,
+    SourceStores,
 )
 from jobalerts.sources.html_text import html_to_text
 from jobalerts.sources.http import Sleep, fetch, json_body
@@ -299,8 +300,12 @@ class MastodonSource:
 
 
 def build(
-    settings: SourceSettings, client: httpx.Client, credentials: Mapping[str, Any]
+    settings: SourceSettings,
+    client: httpx.Client,
+    credentials: Mapping[str, Any],
+    stores: SourceStores,
 ) -> MastodonSource:
+    # Mastodon's public tag timelines need neither a planner nor a session.
     return MastodonSource(
         client,
         settings.mastodon_instances,

@@ -39,6 +39,7 @@ from jobalerts.sources.normalize import canonical_link, unescape
 
 if TYPE_CHECKING:
     from jobalerts.settings import SourceSettings
+    from jobalerts.sources.base import SourceStores
 
 SEARCH_PATH = "/2/tweets/search/recent"
 MIN_RESULTS, MAX_RESULTS = 10, 100
@@ -314,32 +315,18 @@ def build(
     settings: SourceSettings,
     client: httpx.Client,
     credentials: Mapping[str, Any],
-    queries: Callable[[], list[str]] | None = None,
+    stores: SourceStores,
 ) -> XSource:
     token = credentials.get("x_bearer_token")
     if not token:
         raise ConfigurationError("x source needs x_bearer_token (X_BEARER_TOKEN when local)")
-    if queries is None:
-        queries = _planned_queries(settings)
     return XSource(
         client=client,
         base_url=settings.x_base_url,
         token=str(token),
-        queries=queries,
+        queries=stores.planned_queries,
         blocked=settings.blocked_authors,
     )
-
-
-def _planned_queries(settings: SourceSettings) -> Callable[[], list[str]]:
-    def current() -> list[str]:
-        from jobalerts.sources.planner import QueryPlanner
-        from jobalerts.store.searches import SearchesRepository
-        from jobalerts.store.state import StateRepository
-
-        planner = QueryPlanner(SearchesRepository(), StateRepository(), settings.search_shards)
-        return planner.current().queries
-
-    return current
 
 
 __all__ = ["SourceError", "XSource", "build", "query_key"]

@@ -13,17 +13,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from jobalerts.links import DIGEST_TTL
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import is_expired, table_named, translated
+from jobalerts.store._dynamo import is_expired, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
 class DigestArchive:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def put(self, subscriber_id: str, digest_id: str, html: str, now: datetime) -> None:
         """Overwrites: a retried delivery archives the same digest under the same id."""

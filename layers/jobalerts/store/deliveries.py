@@ -24,9 +24,8 @@ from jobalerts.errors import Conflict, Throttled
 from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.observability import logger
 from jobalerts.schedule import window_key
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import from_item, is_expired, table_named, translated
+from jobalerts.store._dynamo import from_item, is_expired, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -59,8 +58,8 @@ class DeliveryRecord:
 
 
 class DeliveryLog:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def _window_key(self, request: DeliveryRequest) -> dict[str, str]:
         return keys.delivery_window(request.subscriber_id, request.channel, request.due_at)

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 
 from jobalerts.models import Post
-from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import from_item, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -41,8 +40,8 @@ def _prefix(search_id: str) -> str:
 
 
 class FeedRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().matches_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def add(self, subscriber_id: str, search_id: str, post: Post, matched_at: datetime) -> None:
         """Idempotent: a retried stream batch keeps the first match time."""

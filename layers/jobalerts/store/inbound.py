@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import is_expired, now_iso, table_named, to_item, translated
+from jobalerts.store._dynamo import is_expired, now_iso, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
 class InboundMessagesRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def seen(self, message_id: str, now: datetime | None = None) -> bool:
         """Handled before; a record past its expiration counts as absent (TTL deletes lazily)."""

@@ -25,12 +25,10 @@ from boto3.dynamodb.conditions import Attr, Key
 from jobalerts.errors import Conflict
 from jobalerts.models import Channel, PendingMatch, Post
 from jobalerts.schedule import window_key
-from jobalerts.settings import get_settings
 from jobalerts.store._dynamo import (
     batch_get,
     epoch_after,
     from_item,
-    table_named,
     to_item,
     translated,
 )
@@ -62,13 +60,12 @@ def _marker(channel: Channel, due_at: datetime) -> str:
 class MatchesRepository:
     def __init__(
         self,
-        table: Table | None = None,
-        ttl_days: int | None = None,
+        table: Table,
+        ttl_days: int,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        settings = get_settings()
-        self.table = table or table_named(settings.matches_table)
-        self.ttl_days = ttl_days or settings.match_ttl_days
+        self.table = table
+        self.ttl_days = ttl_days
         self.sleep = sleep
 
     # ------------------------------------------------------------ written by the match function

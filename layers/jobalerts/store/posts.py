@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from jobalerts.errors import Conflict
 from jobalerts.models import Post
-from jobalerts.settings import get_settings
 from jobalerts.store._dynamo import (
     batch_get,
     epoch_after,
     from_item,
     is_expired,
-    table_named,
     to_item,
     translated,
 )
@@ -39,10 +37,9 @@ def item_to_post(item: dict[str, Any]) -> Post:
 
 
 class PostsRepository:
-    def __init__(self, table: Table | None = None, ttl_days: int | None = None) -> None:
-        settings = get_settings()
-        self.table = table or table_named(settings.posts_table)
-        self.ttl_days = ttl_days or settings.post_ttl_days
+    def __init__(self, table: Table, ttl_days: int) -> None:
+        self.table = table
+        self.ttl_days = ttl_days
 
     def put_new(self, post: Post) -> bool:
         """Store a post once; False when it was already there (a re-read page, a retried run)."""

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobalerts.errors import Conflict
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import table_named, translated
+from jobalerts.store._dynamo import translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -39,8 +38,8 @@ def hashed(value: str) -> str:
 
 
 class RateLimits:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def take(self, limit: Limit, key: str, now: float) -> int | None:
         """Count one use; None when allowed, else the seconds until one would be allowed."""

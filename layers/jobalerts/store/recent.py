@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import is_expired, table_named, translated
+from jobalerts.store._dynamo import is_expired, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -42,8 +41,8 @@ def chunk_key(arrived: datetime, post_ids: list[str]) -> str:
 
 
 class RecentPostsRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def put_chunk(self, arrived: datetime, post_ids: list[str], data: bytes) -> str:
         """One chunk of summaries, keyed by when it arrived and what it holds; returns its key."""

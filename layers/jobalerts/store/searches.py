@@ -14,12 +14,10 @@ from boto3.dynamodb.conditions import Key
 
 from jobalerts.errors import Conflict, NotFound
 from jobalerts.models import SavedSearch, SearchStatus
-from jobalerts.settings import get_settings
 from jobalerts.store._dynamo import (
     epoch_after,
     from_item,
     now_iso,
-    table_named,
     to_item,
     translated,
 )
@@ -37,8 +35,8 @@ def change_stamp() -> str:
 
 
 class SearchesRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().searches_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def put(self, search: SavedSearch) -> None:
         with translated("saved search"):

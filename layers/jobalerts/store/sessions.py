@@ -2,7 +2,7 @@
 
 The tokens (an access JWT and a refresh JWT that can mint new ones) are secrets, so they are kept
 apart from the State table, which the internet-facing subscriptions function reads: one SSM
-Parameter Store SecureString per account, under `Settings.session_parameter_path`, encrypted with
+Parameter Store SecureString per account, under `IngestSettings.session_parameter_path`, encrypted with
 the account's `aws/ssm` key. Only the ingest function's role may read or write that path
 (template.yaml; tests/unit/test_iam.py). Standard parameters cost nothing, unlike a Secrets
 Manager secret per session; docs/architecture.md says more.
@@ -17,17 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from jobalerts import aws
-from jobalerts.settings import get_settings
-
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
 class SessionsRepository:
-    def __init__(self, client: SSMClient | None = None, path: str | None = None) -> None:
-        self.client = client or aws.ssm()
-        self.path = (path or get_settings().session_parameter_path).rstrip("/")
+    def __init__(self, client: SSMClient, path: str) -> None:
+        self.client = client
+        self.path = path.rstrip("/")
 
     def name(self, session_key: str) -> str:
         # Parameter names allow [a-zA-Z0-9_.-/] only; a session key holds a URL and a handle.

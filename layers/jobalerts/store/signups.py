@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from jobalerts.errors import Conflict, InvalidToken
 from jobalerts.models import Channel, Frequency
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import from_item, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -47,8 +46,8 @@ class Signup(BaseModel):
 
 
 class SignupsRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def put(self, signup: Signup) -> None:
         data = signup.model_dump(mode="json")

@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from jobalerts import aws
-from jobalerts.settings import get_settings
-
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -26,9 +23,9 @@ def snapshot_key(shard: str) -> str:
 
 
 class SnapshotsRepository:
-    def __init__(self, bucket: str | None = None, client: S3Client | None = None) -> None:
-        self.bucket = bucket if bucket is not None else get_settings().snapshot_bucket
-        self.client = client or aws.s3()
+    def __init__(self, bucket: str, client: S3Client) -> None:
+        self.bucket = bucket
+        self.client = client
 
     def get(self, shard: str) -> bytes | None:
         """The newest snapshot of `shard`, or None when there is none yet."""

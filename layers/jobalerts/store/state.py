@@ -13,14 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobalerts.errors import Conflict
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
 from jobalerts.store._dynamo import (
     epoch,
     from_item,
     is_expired,
     now_iso,
-    table_named,
     to_item,
     translated,
 )
@@ -30,8 +28,8 @@ if TYPE_CHECKING:
 
 
 class StateRepository:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def get_checkpoint(self, name: str) -> dict[str, Any] | None:
         with translated("checkpoint"):

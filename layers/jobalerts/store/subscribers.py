@@ -19,8 +19,7 @@ from boto3.dynamodb.conditions import Key
 
 from jobalerts.errors import AlreadyExists, Conflict, NotFound
 from jobalerts.models import Subscriber, SubscriberStatus
-from jobalerts.settings import get_settings
-from jobalerts.store._dynamo import batch_get, from_item, table_named, to_item, translated
+from jobalerts.store._dynamo import batch_get, from_item, to_item, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -37,10 +36,8 @@ def resume_key(moment: datetime) -> str:
 
 
 class SubscribersRepository:
-    def __init__(
-        self, table: Table | None = None, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.table = table or table_named(get_settings().subscribers_table)
+    def __init__(self, table: Table, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.table = table
         self.sleep = sleep
 
     def create(self, subscriber: Subscriber) -> None:

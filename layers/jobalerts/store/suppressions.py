@@ -10,9 +10,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from jobalerts.settings import get_settings
 from jobalerts.store import keys
-from jobalerts.store._dynamo import table_named, translated
+from jobalerts.store._dynamo import translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -23,8 +22,8 @@ def address_digest(email: str) -> str:
 
 
 class SuppressionList:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or table_named(get_settings().state_table)
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     def add(self, email: str, reason: str, now: datetime | None = None) -> None:
         with translated("suppression list"):

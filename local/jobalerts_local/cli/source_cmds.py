@@ -96,11 +96,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from jobalerts import ingest
-    from jobalerts.settings import get_settings
+    from jobalerts import ingest, wiring
     from jobalerts.sources import build_source
-    from jobalerts.sources import x as x_source
+    from jobalerts.sources.base import SourceStores
     from jobalerts.sources.planner import GLOBAL_QUERY, plan_queries
+    from jobalerts_local.settings import get_settings
 
     try:
         credentials = credentials_from_env(args.source)
@@ -112,12 +112,15 @@ def _fetch(args: argparse.Namespace) -> int:
         if args.query and args.source == "bluesky":
             updates["bluesky_queries"] = args.query
         settings = get_settings().model_copy(update=updates)
+        # X polls the query given here, not the plan of a stack's saved searches.
+        queries: list[str] = []
+        if args.source == "x":
+            queries = plan_queries([args.query]).queries if args.query else [GLOBAL_QUERY]
+        stores = SourceStores(
+            planned_queries=lambda: queries, sessions=wiring.session_store(settings)
+        )
         with ingest.new_client() as client:
-            if args.source == "x":
-                queries = plan_queries([args.query]).queries if args.query else [GLOBAL_QUERY]
-                source: Any = x_source.build(settings, client, credentials, queries=lambda: queries)
-            else:
-                source = build_source(args.source, settings, client, credentials)
+            source = build_source(args.source, settings, client, credentials, stores)
             result = source.fetch(None, max_pages=max(1, args.max_pages), budget=None)
     except JobAlertsError as exc:
         print(f"jobalerts fetch: {exc}", file=sys.stderr)
