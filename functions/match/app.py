@@ -34,18 +34,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     records = event.get("Records") or []
     with processor(records=records, handler=record_handler, lambda_context=context):
         parsed = processor.process()
-    posts = [(result, raw) for status, result, raw in parsed if status == "success" and result]
-    try:
-        # The whole batch at once: one read of the subscribers per 100 of them, not per record.
-        SERVICE.handle([post for post, _ in posts])
-    except Exception:
-        logger.exception("matching a stream batch failed; its posts are retried")
-        # Every record that carried a post is retried (adds are idempotent); the stream resumes
-        # from the first of them, as it does for any partial failure.
-        failed = processor.response()["batchItemFailures"]
-        failed += [{"itemIdentifier": raw["dynamodb"]["SequenceNumber"]} for _, raw in posts]
-        return {"batchItemFailures": failed}
-    # Every shard's worker sees every post: one of them keeps the previews' window.
+    response, posts = matching.match_parsed_batch(
+        SERVICE, parsed, processor.response, lambda raw: raw["dynamodb"]["SequenceNumber"]
+    )
+    # Every shard's worker sees every post: one of them keeps the previews' window (nothing to
+    # keep when matching failed: the posts come back).
     if SETTINGS.match_shard == "0":
-        preview.remember_quietly(RECENT_POSTS, [post for post, _ in posts], SERVICE.clock())
-    return processor.response()
+        preview.remember_quietly(RECENT_POSTS, posts, SERVICE.clock())
+    return response

@@ -35,15 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     records = event.get("Records") or []
     with processor(records=records, handler=record_handler, lambda_context=context):
         parsed = processor.process()
-    posts = [(result, raw) for status, result, raw in parsed if status == "success" and result]
-    try:
-        # The whole batch at once: one read of the subscribers per 100 of them, not per message.
-        SERVICE.handle([post for post, _ in posts])
-    except Exception:
-        logger.exception("matching a queue batch failed; its posts are retried")
-        # Every message that carried a post comes back after the visibility timeout (adds are
-        # idempotent); the rest of the batch is done.
-        failed = processor.response()["batchItemFailures"]
-        failed += [{"itemIdentifier": raw["messageId"]} for _, raw in posts]
-        return {"batchItemFailures": failed}
-    return processor.response()
+    response, _ = matching.match_parsed_batch(
+        SERVICE, parsed, processor.response, lambda raw: raw["messageId"]
+    )
+    return response

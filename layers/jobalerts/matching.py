@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from jobalerts.matcher import Matcher
@@ -186,3 +187,26 @@ def post_from_stream(record: DynamoDBStreamRecordModel) -> Post | None:
 def post_from_fanout(body: str) -> Post | None:
     """The post in a message the fan-out published: the posts stream's record, as JSON."""
     return post_from_stream(DynamoDBStreamRecordModel.model_validate_json(body))
+
+
+def match_parsed_batch(
+    service: MatchService,
+    parsed: Iterable[tuple[str, Any, Any]],
+    response: Callable[[], PartialItemFailureResponse],
+    item_id: Callable[[dict[str, Any]], str],
+) -> tuple[PartialItemFailureResponse, list[Post]]:
+    """Match what a Powertools batch processor parsed, the whole batch at once (one read of the
+    subscribers per 100 of them, not per record); returns the partial-failure response and the
+    posts matched.
+
+    When matching fails, every record that carried a post is reported failed besides those that
+    did not parse: adds are idempotent, and the stream (or the queue) hands them back."""
+    posts = [(result, raw) for status, result, raw in parsed if status == "success" and result]
+    try:
+        service.handle([post for post, _ in posts])
+    except Exception:
+        logger.exception("matching a batch failed; its posts are retried")
+        failed = list(response()["batchItemFailures"])
+        failed += [{"itemIdentifier": item_id(raw)} for _, raw in posts]
+        return {"batchItemFailures": failed}, []
+    return response(), [post for post, _ in posts]
