@@ -8,6 +8,7 @@ GSI), so a warm worker never rescans the table.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -118,6 +119,33 @@ class LiveIndex:
         }
 
 
+# A due marker is deleted only by the delivery of its window or a later one, which the digest
+# function starts once the window is due: a marker this worker wrote for a window still this
+# far in the future is there, whatever other workers' clocks say.
+MARKER_MEMO_MARGIN = timedelta(minutes=10)
+MARKER_MEMO_SIZE = 200_000
+
+
+@dataclass
+class MarkedWindows:
+    """Due markers this warm worker has written, so a daily or weekly window is marked once
+    rather than once per match (each is a write and a GSI write); bounded, oldest forgotten."""
+
+    capacity: int = MARKER_MEMO_SIZE
+    _keys: OrderedDict[tuple[str, Channel, datetime], None] = field(default_factory=OrderedDict)
+
+    def needs_write(self, key: tuple[str, Channel, datetime], now: datetime) -> bool:
+        return key not in self._keys or key[2] <= now + MARKER_MEMO_MARGIN
+
+    def written(self, key: tuple[str, Channel, datetime], now: datetime) -> None:
+        if key[2] <= now + MARKER_MEMO_MARGIN:
+            return
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
+
 @dataclass
 class MatchService:
     index: LiveIndex
@@ -127,6 +155,7 @@ class MatchService:
     feeds: FeedRepository | None = None
     # Where a cold worker starts from and a warm one writes to (jobalerts.index_snapshots).
     snapshots: SnapshotKeeper | None = None
+    marked: MarkedWindows = field(default_factory=MarkedWindows)
 
     @tracer.capture_method
     def refresh(self) -> int:
@@ -148,6 +177,7 @@ class MatchService:
             return 0
         people = self.subscribers.get_many({route.subscriber_id for _, _, route in hits})
         queued = 0
+        windows: dict[tuple[str, Channel, datetime], None] = {}
         for post, search_id, route in hits:
             subscriber = people.get(route.subscriber_id)
             if subscriber is None:
@@ -157,15 +187,23 @@ class MatchService:
                 self.feeds.add(subscriber.subscriber_id, search_id, post, now)
             if not subscriber.reachable(route.channel):
                 continue
+            due_at = next_due(route.frequency, subscriber, now)
             self.matches.add(
                 subscriber_id=subscriber.subscriber_id,
                 channel=route.channel,
                 post=post,
                 search_id=search_id,
-                due_at=next_due(route.frequency, subscriber, now),
+                due_at=due_at,
                 matched_at=now,
+                mark=False,
             )
+            windows[(subscriber.subscriber_id, route.channel, due_at)] = None
             queued += 1
+        # After every pending item of the batch, so a marker never precedes a post it covers.
+        for window in windows:
+            if self.marked.needs_write(window, now):
+                self.matches.mark_due(*window)
+                self.marked.written(window, now)
         metrics.add_metric(name="MatchesQueued", unit=MetricUnit.Count, value=queued)
         logger.info("queued matches", posts=len({p.id for p, _, _ in hits}), matches=queued)
         return queued

@@ -5,7 +5,7 @@ exactly as an unconfirmed one's; the deliver function sends nothing to a paused 
 either (a post matched before the index heard of the pause is dropped, not held back).
 
 A dated pause ends by itself: its subscriber sits in the sparse `resume-index` of the
-subscribers table, and the digest function, which runs every five minutes anyway, resumes those
+subscribers table, and the digest function, which runs every minute anyway, resumes those
 whose date has passed before it looks for due digests.
 """
 

@@ -1,4 +1,5 @@
-"""What queuing a match writes: the sooner schedule wins, and a first match pays no extra write."""
+"""What queuing a match writes: the sooner schedule wins, a first match pays no extra write, and
+a warm worker marks a future window once."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobalerts.models import Channel, Post
+from jobalerts.matching import MARKER_MEMO_MARGIN, LiveIndex, MarkedWindows, MatchService
+from jobalerts.models import Channel, Frequency, Post
 from jobalerts.store import MatchesRepository
 from jobalerts_local.template import LocalStack
 from tests.conftest import FIXED_NOW
 from tests.support import stores
+from tests.support.digests import make_post, make_search, make_subscriber, seed
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 INSTANT_DUE = FIXED_NOW
@@ -83,3 +86,87 @@ def test_a_later_search_does_not_push_the_post_back(stack: LocalStack) -> None:
     assert updates["conditional"] == 0
     [match] = repository.pending("ana", Channel.EMAIL, FAR_FUTURE)
     assert match.due_at == INSTANT_DUE
+
+
+# --- The match worker marks each (subscriber, channel, window) once while it stays warm ---
+
+
+def match_service(now: datetime) -> MatchService:
+    return MatchService(
+        index=LiveIndex(stores.searches(), shard="0"),
+        subscribers=stores.subscribers(),
+        matches=stores.matches(),
+        clock=lambda: now,
+    )
+
+
+def counted_markers(service: MatchService) -> Counter[str]:
+    """The due markers the worker writes, by window."""
+    seen: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        sk = json.loads(params["body"])["Key"]["sk"]["S"]
+        if sk.startswith("d#"):
+            seen[sk] += 1
+
+    client = service.matches.table.meta.client
+    client.meta.events.register("before-call.dynamodb.UpdateItem", count)
+    return seen
+
+
+def a_worker_with(frequency: Frequency, now: datetime) -> MatchService:
+    ana = make_subscriber("ana", timezone="UTC")
+    seed(ana, make_search("ana", "s1", "python", frequency=frequency))
+    service = match_service(now)
+    service.refresh()
+    return service
+
+
+def test_a_warm_worker_marks_a_future_window_once_for_all_its_matches(stack: LocalStack) -> None:
+    # Given a warm worker and a subscriber with a daily search
+    noon = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    service = a_worker_with(Frequency.DAILY, noon)
+    markers = counted_markers(service)
+    # When three batches each bring her a match, two of them in one batch
+    service.handle([make_post("1", "python dev"), make_post("2", "python lead")])
+    service.handle([make_post("3", "python qa")])
+    service.handle([make_post("4", "python sre")])
+    # Then her daily window was marked once, and all four posts wait for it
+    assert list(markers.values()) == [1]
+    [window] = [due for _, _, due in stores.matches().due(FAR_FUTURE)]
+    pending = stores.matches().pending("ana", Channel.EMAIL, window)
+    assert sorted(m.post.id for m in pending) == ["x#1", "x#2", "x#3", "x#4"]
+
+
+def test_a_window_due_within_the_margin_is_marked_again_by_every_batch(
+    stack: LocalStack,
+) -> None:
+    # Given a warm worker and a subscriber with an instant search
+    noon = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    service = a_worker_with(Frequency.INSTANT, noon)
+    markers = counted_markers(service)
+    # When two batches in the same minute each bring her a match
+    service.handle([make_post("1", "python dev"), make_post("2", "python lead")])
+    service.handle([make_post("3", "python qa")])
+    # Then the window (due now: a digest may already have sent and deleted it) is marked by
+    # each batch, once per batch
+    assert list(markers.values()) == [2]
+
+
+def test_the_memo_forgets_its_oldest_window_and_never_trusts_one_near_due() -> None:
+    # Given a memo of two windows
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    memo = MarkedWindows(capacity=2)
+    later = [("ana", Channel.EMAIL, now + timedelta(hours=h)) for h in (1, 2, 3)]
+    for key in later:
+        memo.written(key, now)
+    # Then the oldest entry was forgotten, the others are trusted
+    assert [memo.needs_write(key, now) for key in later] == [True, False, False]
+    # and a window the margin away (or nearer) is written again, whatever the memo says
+    edge = ("ana", Channel.EMAIL, now + MARKER_MEMO_MARGIN)
+    memo.written(edge, now)
+    assert memo.needs_write(edge, now)
+    beyond = ("ana", Channel.EMAIL, now + MARKER_MEMO_MARGIN + timedelta(seconds=1))
+    memo.written(beyond, now)
+    assert not memo.needs_write(beyond, now)
+    assert memo.needs_write(beyond, now + timedelta(seconds=1))

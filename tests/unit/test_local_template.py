@@ -108,3 +108,34 @@ def test_new_posts_are_retried_until_matched_and_only_a_poison_record_leaves() -
     assert fanout["NewPosts"]["Properties"] == mapping
     # And the simulator retries as the template says (without end, up to its sanity cap)
     assert stream_retries() == UNBOUNDED_RETRIES
+
+
+def p95_of_two_waits(a: float, b: float) -> float:
+    """The 95th percentile of U(0, a) + U(0, b), a >= b: waits for two schedules of unrelated
+    phase. P(sum > t) is (a - t + b / 2) / a for b <= t <= a, (a + b - t)^2 / (2ab) above."""
+    assert a >= b
+    t = a + b / 2 - 0.05 * a
+    return t if t <= a else a + b - (0.1 * a * b) ** 0.5
+
+
+def test_the_schedules_keep_an_instant_alert_under_six_minutes_at_p95() -> None:
+    # Given the template's schedules and batching windows on the way from a post to SES
+    resources = load_template()["Resources"]
+
+    def every(function: str) -> int:
+        [event] = resources[function]["Properties"]["Events"].values()
+        amount, unit = event["Properties"]["ScheduleExpression"][len("rate(") : -1].split()
+        return int(amount) * {"minute": 60, "minutes": 60}[unit]
+
+    def batching(function: str, event: str) -> int:
+        properties = resources[function]["Properties"]["Events"][event]["Properties"]
+        return int(properties["MaximumBatchingWindowInSeconds"])
+
+    # When a post waits for the next ingest run, then its match for the next digest run
+    waits = p95_of_two_waits(every("IngestFunction"), every("DigestFunction"))
+    batches = batching("MatchFunction", "NewPosts") + batching("DeliverFunction", "Deliveries")
+    # Then the schedules leave half a minute of the six for the functions' own work
+    assert (every("IngestFunction"), every("DigestFunction")) == (300, 60)
+    assert round(waits) == 318
+    assert waits + batches <= 6 * 60 - 30
+    # (a five-minute digest made it 600 - sqrt(0.1 * 300^2) = 505 s, 8.4 minutes, at p95)

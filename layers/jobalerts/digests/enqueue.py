@@ -3,7 +3,7 @@
 The digest function only reads the sparse `due-index` (shard by shard, `due_at <= now`) and
 writes to SQS; rendering and sending happen in `deliver`, one message at a time, so 100k
 digests never depend on one invocation finishing. A run that nears its deadline stops between
-batches: markers it did not stamp are still due, and the next run (five minutes later) picks
+batches: markers it did not stamp are still due, and the next run (a minute later) picks
 them up. A marker stamped but whose message was lost is handed out again after an hour.
 """
 

@@ -78,8 +78,13 @@ class MatchesRepository:
         search_id: str,
         due_at: datetime,
         matched_at: datetime,
+        *,
+        mark: bool = True,
     ) -> None:
-        """Queue a post for a subscriber; idempotent, so a retried stream batch adds nothing new."""
+        """Queue a post for a subscriber; idempotent, so a retried stream batch adds nothing new.
+
+        `mark=False` leaves the due marker to the caller (`mark_due`), which must write it after
+        every pending item it covers: the match function writes one per window and batch."""
         key = {"subscriber_id": subscriber_id, "sk": f"m#{channel.value}#{post.id}"}
         expires = epoch_after(self.ttl_days, due_at)
         with translated("pending match"):
@@ -117,6 +122,11 @@ class MatchesRepository:
                     )
             except Conflict:
                 pass
+        if mark:
+            self._mark_due(subscriber_id, channel, due_at)
+
+    def mark_due(self, subscriber_id: str, channel: Channel, due_at: datetime) -> None:
+        """The due marker of a (subscriber, channel, window): the digest function finds it."""
         self._mark_due(subscriber_id, channel, due_at)
 
     def _mark_due(self, subscriber_id: str, channel: Channel, due_at: datetime) -> None:
