@@ -266,3 +266,41 @@ def test_a_parsed_query_is_an_immutable_value_that_can_key_a_cache() -> None:
     assert isinstance(first, And)
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.children[0].value = "java"  # type: ignore[misc, union-attr]
+
+
+# --- Quoted operators, hashtags at the edges, phrases closing a group ---------------------------
+
+
+def test_a_quoted_or_and_is_a_word_not_an_operator() -> None:
+    # When OR and AND are quoted
+    # Then they are words every match must contain, not operators
+    assert parse('python "OR" java') == And((Term("python"), Term("or"), Term("java")))
+    assert parse('python "AND" java') == And((Term("python"), Term("and"), Term("java")))
+
+
+def test_a_phrase_can_close_a_group() -> None:
+    # When a phrase is the last thing in a group
+    query = parse('(python OR "data engineer") berlin')
+    # Then the group closes right after its quote
+    assert query == And((Or((Term("python"), Phrase(("data", "engineer")))), Term("berlin")))
+
+
+def test_hashtag_forms_join_only_their_real_neighbours() -> None:
+    # Given posts with a hashtag first, in the middle and last
+    first = document("#python developer").terms
+    middle = document("hiring #python developer").terms
+    # Then a hashtag's word pairs with the words beside it
+    assert {"python developer", "hiring python"} <= middle
+    assert "python developer" in first
+    # and the first token has no word before it (not the last one, wrapped around)
+    assert "developer python" not in first
+
+
+def test_terms_from_stored_tokens_include_a_hashtags_bare_word() -> None:
+    # Given the tokens of a post that is only hashtags
+    from jobalerts.query import fold, single_terms
+
+    tokens = tokenize(fold("#Python #Remote"))
+    # Then the terms kept for an index find the bare words too, as `document` does
+    assert single_terms(tokens) >= {"python", "remote", "#python", "#remote"}
+    assert single_terms(tokens) == document("#Python #Remote").terms - {"#python #remote"}
