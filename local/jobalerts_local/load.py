@@ -46,6 +46,7 @@ from typing import Any
 from jobalerts.models import Post
 from jobalerts_local import prices
 from jobalerts_local.simulate import SubscriberSpec, WorkloadReplay
+from jobalerts_local.workload import Vocabulary
 
 FULL_SUBSCRIBERS = 10_000
 FULL_SEARCHES = 100_000
@@ -78,16 +79,17 @@ _HREF = re.compile(r"""href=["']([^"']+)["']""")
 # ---------------------------------------------------------------- the workload
 
 
-def _query(rng: random.Random, broad: bool) -> str:
-    from jobalerts_local.workload import COMPANIES, LEVELS, PLACES, ROLES
+def _query(rng: random.Random, broad: bool, words: Vocabulary) -> str:
+    from jobalerts_local.workload import LEVELS
 
-    role, tag = rng.choice(ROLES)
-    place = rng.choice(PLACES)
-    company = rng.choice(COMPANIES)
+    # People search for what is common: the market's own weights pick their words.
+    role, tag = words.role(rng)
+    place = words.place(rng)
+    company = words.company(rng)
     if broad:
-        # A role anywhere, or a skill in a city: about 1 post in 135 (vs 1 in ~2,000).
+        # A role anywhere, or a skill in a city.
         return rng.choice([f'"{role}" {place}', f"#{tag} {place}", f"{tag} {place}"])
-    level, other = rng.choice(LEVELS), rng.choice(PLACES)
+    level, other = rng.choice(LEVELS), words.place(rng)
     return rng.choice(
         [
             f"{tag} {place} {company}",  # skills
@@ -96,7 +98,7 @@ def _query(rng: random.Random, broad: bool) -> str:
             f"#{tag} #hiring {company} {place}",  # hashtags
             f'"{level} {role}" {place}',  # phrases
             f"from:{company}_jobs {tag} {place}",  # from:
-            f"{role} {place} {company} -junior",
+            f"{role} {place} -junior",
         ]
     )
 
@@ -106,7 +108,9 @@ def workload(
 ) -> tuple[list[SubscriberSpec], list[Post]]:
     """`FULL_*` times `scale` subscribers, searches and posts (at least one each); the posts
     spread over `hours`."""
-    from jobalerts_local.workload import TIMEZONES, _posts
+    from jobalerts_local.workload import TIMEZONES, _posts, market
+
+    words = market()
 
     rng = random.Random(seed)
     people = max(1, round(FULL_SUBSCRIBERS * scale))
@@ -126,9 +130,12 @@ def workload(
             frequency = rng.choices(("instant", "hourly", "daily", "weekly"), (3, 2, 4, 1))[0]
             from jobalerts_local.simulate import SearchSpec
 
-            specs.append(SearchSpec(_query(rng, rng.random() < broad_share), channel, frequency))
+            specs.append(
+                SearchSpec(_query(rng, rng.random() < broad_share, words), channel, frequency)
+            )
         subscribers.append(SubscriberSpec(n + 1, email, phone, rng.choice(TIMEZONES), tuple(specs)))
-    posts = [Post.model_validate(p) for p in _posts(rng, max(1, round(FULL_POSTS * scale)), hours)]
+    count = max(1, round(FULL_POSTS * scale))
+    posts = [Post.model_validate(p) for p in _posts(rng, count, hours, words)]
     return subscribers, posts
 
 
@@ -727,10 +734,12 @@ def _matches_queued(meter: Meter) -> int:
 
 def _newcomers(rng: random.Random, count: int, base: int) -> list[SubscriberSpec]:
     from jobalerts_local.simulate import SearchSpec
+    from jobalerts_local.workload import market
 
+    words = market()
     found = []
     for n in range(count):
-        queries = [SearchSpec(_query(rng, False), "email", "daily") for _ in range(3)]
+        queries = [SearchSpec(_query(rng, False, words), "email", "daily") for _ in range(3)]
         found.append(
             SubscriberSpec(base + n + 1, f"new{n}@example.com", None, "UTC", tuple(queries))
         )

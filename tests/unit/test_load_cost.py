@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import pytest
@@ -167,3 +168,22 @@ def test_full_scale_estimate_grows_each_stage_by_its_driver() -> None:
         "deliver": pytest.approx(100.0),
         "storage": pytest.approx(0.20 + 10.0),
     }
+
+
+def test_the_day_of_posts_comes_from_a_market_not_a_handful_of_words() -> None:
+    # Given the posts and searches of a small day
+    from jobalerts_local.workload import COMPANIES, market
+
+    people, posts = workload(0.01, seed=3)
+    words = market()
+    # Then the posts name employers from thousands, not the simulator's sixteen
+    employers = {p.author_handle.removesuffix("_jobs") for p in posts}
+    assert len(employers - set(COMPANIES)) > 100
+    assert (len(words.companies), len(words.places), len(words.roles)) == (4096, 106, 60)
+    # and the most common employer is drawn far more often than a rare one (Zipf)
+    rng = random.Random(1)
+    drawn = Counter(words.company(rng) for _ in range(20_000))
+    assert drawn[words.companies[0]] > 50 * max(1, drawn[words.companies[-1]])
+    # and searches draw from the same market
+    queried = " ".join(s.query for p in people for s in p.searches)
+    assert any(c in queried for c in words.companies[100:])
