@@ -204,9 +204,11 @@ def fingerprint(post: Post) -> str | None:
 
 
 def fingerprints(post: Post) -> tuple[str, ...]:
-    """The key as a tuple (empty when the post has none), as the sent log stores keys."""
+    """The keys the sent log files a delivered post under: its near-duplicate key or, for a
+    post without one (a short text, no link naming one job), a key of its own id. Every post
+    has one, so one sent-log entry covers it: no second entry by post id."""
     key = fingerprint(post)
-    return (key,) if key is not None else ()
+    return (key if key is not None else "p" + _hash(post.id),)
 
 
 def _names_one_job(segments: list[str]) -> bool:

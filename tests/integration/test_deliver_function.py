@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 from botocore.awsrequest import AWSResponse
 
 from jobalerts import wiring
@@ -310,6 +311,41 @@ def test_a_post_matched_by_two_searches_is_sent_once_with_also_matches(stack: Lo
     assert text.count("Python developer, fully remote") == 1
     assert "Also matches: remote" in text
     assert sent.subject == "1 new job: python"
+
+
+def sent_log(sid: str) -> list[str]:
+    table = stores.matches().table
+    items = table.query(KeyConditionExpression=Key("subscriber_id").eq(sid), ConsistentRead=True)[
+        "Items"
+    ]
+    return sorted(str(i["sk"]).split("#", 2)[0] for i in items if str(i["sk"])[:2] in ("s#", "f#"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Python dev wanted", "Acme hires a Python developer for its Berlin data team today"],
+    ids=["too-short-for-a-text-key", "text-key"],
+)
+def test_a_delivered_post_is_logged_once_and_never_sent_again(stack: LocalStack, text: str) -> None:
+    # Given a post that went out in an instant digest
+    sub = make_subscriber("ben")
+    search = make_search("ben", "s1", "python", frequency=Frequency.INSTANT)
+    seed(sub, search)
+    post = make_post("9", text)
+    queue_match(sub, search, post, DAY)
+    outbox = Outbox()
+    run_digest(DAY + timedelta(minutes=5))
+    run_deliver(stack)
+    assert len(outbox.emails) == 1
+    # Then the sent log holds one entry for it, however long its text
+    assert sent_log("ben") == ["f"]
+    # When a retried match brings the same post back later
+    queue_match(sub, search, post, DAY + timedelta(hours=1))
+    run_digest(DAY + timedelta(hours=1, minutes=5))
+    run_deliver(stack)
+    # Then it is not sent again and leaves the pending list
+    assert len(outbox.emails) == 1
+    assert pending("ben") == []
 
 
 def test_near_duplicate_posts_are_collapsed_into_one(stack: LocalStack) -> None:

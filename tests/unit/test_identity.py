@@ -177,7 +177,10 @@ def test_five_words_are_too_few_to_be_specific_and_six_are_enough() -> None:
     assert fingerprint(post("one two three four five")) is None
     assert fingerprint(post("one two three four five six")) is not None
     assert fingerprint(post("RT @acme: one two three four five")) is None
-    assert fingerprints(post("We're hiring! #jobs")) == ()
+    # and a post without a near-duplicate key is filed in the sent log under its own id
+    assert fingerprints(post("We're hiring! #jobs")) == ("p3a139580eeedf4d06c158f79",)
+    assert fingerprints(post("We're hiring! #jobs", n=2)) != fingerprints(post("We're hiring!"))
+    assert fingerprints(post("Hiring now", n=3)) == fingerprints(post("We're hiring!", n=3))
 
 
 def test_golden_keys() -> None:

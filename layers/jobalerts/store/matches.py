@@ -7,9 +7,12 @@ Four kinds of item share a subscriber's partition:
 - `d#<channel>#<due_at>`: a due marker. Only markers carry `due_shard`, so the sparse GSI lists
   exactly the (subscriber, channel, window) digests that have something to send; the digest
   function queries it by time and never scans.
-- `s#<channel>#<post_id>` and `f#<channel>#<fingerprint>`: the sent log. A post (or a near
-  duplicate of it) that already went out on a channel is never sent there again, even when a
-  late or retried match brings it back. They expire with the matches.
+- `f#<channel>#<fingerprint>`: the sent log, one entry per delivered post (`identity.
+  fingerprints`: its near-duplicate key, or a key of its id when it has none). A post (or a
+  near duplicate of it) that already went out on a channel is never sent there again, even
+  when a late or retried match brings it back. They expire with the matches. `s#<channel>#
+  <post_id>` entries, a second entry per post written before, are still read until they
+  expire.
 """
 
 from __future__ import annotations
@@ -281,11 +284,13 @@ class MatchesRepository:
         *,
         fingerprints: Iterable[str] = (),
     ) -> None:
-        """Forget what was delivered, log it as sent, and drop every marker up to this window
-        (`until=None`: log posts as sent without touching any marker)."""
+        """Forget what was delivered, log its fingerprints as sent, and drop every marker up to
+        this window (`until=None`: forget posts without touching any marker).
+
+        The fingerprints cover every post (see `identity.fingerprints`), so the posts are not
+        logged by id as well: that was a write unit per delivered post."""
         post_ids = sorted(set(post_ids))
-        log = [f"s#{channel.value}#{p}" for p in post_ids]
-        log += [f"f#{channel.value}#{f}" for f in sorted(set(fingerprints))]
+        log = [f"f#{channel.value}#{f}" for f in sorted(set(fingerprints))]
         expires = epoch_after(self.ttl_days)
         deletes = [f"m#{channel.value}#{p}" for p in post_ids]
         if until is not None:
