@@ -5,13 +5,16 @@ re-reads posts (stored ones are skipped) and never skips one. A source that read
 (X: one query after another) commits each part as it goes, so progress survives a function
 that keeps dying mid-run. One failing source does not stop
 the others. X reads are counted against a monthly and a per-run budget in the State table, and
-a 429 pauses a source until its reset instead of sleeping in Lambda.
+a 429 pauses a source until its reset instead of sleeping in Lambda. The sources secret is read
+once an hour per warm instance (`SourceCredentials`), and again as soon as a source's API
+refuses what it holds.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,12 +28,27 @@ from jobalerts.models import Post
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.settings import SourceSettings
 from jobalerts.sources import build_source
-from jobalerts.sources.base import BUDGET, RATE_LIMITED, FetchResult, Source, SourceStores
+from jobalerts.sources.base import (
+    BUDGET,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    FetchResult,
+    MissingCredentials,
+    Source,
+    SourceStores,
+)
 from jobalerts.store.posts import PostsRepository
 from jobalerts.store.state import StateRepository
 
 HTTP_TIMEOUT_SECONDS = 5.0
 USER_AGENT = "jobalerts/1.0 (+https://github.com/jobalerts)"
+# Runs are five minutes apart, so a cache as short as Powertools' default had always expired and
+# every run paid a Secrets Manager read. An hour still picks up a rotated token within the hour;
+# a token an API refuses is read again at once (`SourceCredentials.refused`).
+CREDENTIALS_MAX_AGE = timedelta(hours=1)
+# Powertools' own cache only serves callers without a SourceCredentials of their own (one-off
+# runs); a SourceCredentials asks again an hour later, long after it expired.
+POWERTOOLS_MAX_AGE_SECONDS = 300
 
 
 @dataclass
@@ -78,6 +96,59 @@ class SettledPosts:
             self._ids.popitem(last=False)
 
 
+CredentialsReader = Callable[[bool], Mapping[str, Any]]
+"""Reads the sources secret; True when the value held was refused, so no cache may answer."""
+
+
+class SourceCredentials:
+    """The sources secret as this warm instance last read it (lives as long as the instance,
+    like `SettledPosts`): read again once it is `max_age` old, or on the next `get` after a
+    source said its API refused it. A failed read changes nothing: the next run tries again.
+
+    The clock is the wall clock, not `time.monotonic`: Lambda freezes a warm instance between
+    invocations, and a monotonic clock that stands still while frozen would never see the hour
+    pass."""
+
+    def __init__(
+        self,
+        read: CredentialsReader,
+        *,
+        max_age: timedelta = CREDENTIALS_MAX_AGE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.read = read
+        self.max_age = max_age.total_seconds()
+        self.clock = clock
+        self._value: Mapping[str, Any] | None = None
+        self._read_at = 0.0
+        self._refused = False
+
+    @classmethod
+    def from_secret(cls, settings: SourceSettings) -> SourceCredentials:
+        """The sources secret named in `settings`, through Powertools."""
+        return cls(lambda fresh: load_credentials(settings, force_fetch=fresh))
+
+    @classmethod
+    def fixed(cls, value: Mapping[str, Any]) -> SourceCredentials:
+        """Credentials known up front (tests, local runs): nothing to read."""
+        return cls(lambda fresh: value)
+
+    def get(self) -> Mapping[str, Any]:
+        now = self.clock()
+        age = now - self._read_at
+        # A clock set back (negative age) is no proof of freshness either.
+        if self._value is None or self._refused or not 0 <= age < self.max_age:
+            fresh = self._refused
+            self._value = self.read(fresh)
+            self._read_at, self._refused = now, False
+            logger.info("source credentials read", forced=fresh)
+        return self._value
+
+    def refused(self) -> None:
+        """A source's API refused the credentials held: read the secret again before next use."""
+        self._refused = True
+
+
 @dataclass
 class Ingest:
     settings: SourceSettings
@@ -85,7 +156,8 @@ class Ingest:
     state: StateRepository
     stores: SourceStores
     client: httpx.Client
-    credentials: Mapping[str, Any] | None = None
+    credentials: SourceCredentials | None = None
+    """None: read the sources secret for this run alone (`SourceCredentials.from_secret`)."""
     sources: dict[str, Source] = field(default_factory=dict)
     settled: SettledPosts = field(default_factory=SettledPosts)
 
@@ -141,6 +213,12 @@ class Ingest:
             budget=budget,
             commit=commit,
         )
+        if result.stopped == UNAUTHORIZED and self.credentials is not None:
+            # Told before storing, which may fail: otherwise the refused token would be sent
+            # for up to an hour. What was read is stored below and the checkpoint covers only
+            # that, as for any run cut short.
+            self.credentials.refused()
+            logger.warning("source credentials refused, secret to be read again", source=name)
         self.account(name, now, result, summary)
         self.store(result.posts[committed:], summary, now)
         if result.checkpoint is not None:
@@ -156,10 +234,16 @@ class Ingest:
     def source(self, name: str) -> Source:
         if name not in self.sources:
             if self.credentials is None:
-                self.credentials = load_credentials(self.settings)
-            self.sources[name] = build_source(
-                name, self.settings, self.client, self.credentials, self.stores
-            )
+                self.credentials = SourceCredentials.from_secret(self.settings)
+            try:
+                self.sources[name] = build_source(
+                    name, self.settings, self.client, self.credentials.get(), self.stores
+                )
+            except MissingCredentials:
+                # The operator fills the secret after the first deploy: see the filled one on
+                # the next run, not an hour after the empty one was read.
+                self.credentials.refused()
+                raise
         return self.sources[name]
 
     def run_budget(self, name: str, now: datetime) -> int | None:
@@ -226,12 +310,17 @@ def paused_until(record: Mapping[str, Any] | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def load_credentials(settings: SourceSettings) -> Mapping[str, Any]:
-    """The sources secret (JSON), cached by Powertools for five minutes."""
+def load_credentials(settings: SourceSettings, *, force_fetch: bool = False) -> Mapping[str, Any]:
+    """The sources secret (JSON); `force_fetch` skips Powertools' cache (a refused token)."""
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        value = parameters.get_secret(settings.source_secret_name, transform="json", max_age=300)
+        value = parameters.get_secret(
+            settings.source_secret_name,
+            transform="json",
+            max_age=POWERTOOLS_MAX_AGE_SECONDS,
+            force_fetch=force_fetch,
+        )
     except parameters.exceptions.GetParameterError as exc:
         raise ConfigurationError("source credentials secret could not be read") from exc
     except parameters.exceptions.TransformParameterError as exc:
@@ -253,10 +342,15 @@ def run(
     state: StateRepository,
     stores: SourceStores,
     client: httpx.Client | None = None,
-    credentials: Mapping[str, Any] | None = None,
+    credentials: Mapping[str, Any] | SourceCredentials | None = None,
     settled: SettledPosts | None = None,
 ) -> dict[str, Any]:
-    """Fetch and store new posts from every enabled source; returns a summary per source."""
+    """Fetch and store new posts from every enabled source; returns a summary per source.
+
+    `credentials`: the warm instance's `SourceCredentials`, fixed ones, or None to read the
+    sources secret for this run."""
+    if credentials is not None and not isinstance(credentials, SourceCredentials):
+        credentials = SourceCredentials.fixed(credentials)
     own_client = client is None
     http = client or new_client()
     try:
@@ -284,6 +378,8 @@ class IngestService:
     posts: PostsRepository
     state: StateRepository
     stores: SourceStores
+    credentials: SourceCredentials
+    """Lives as long as the warm instance: the sources secret, read once an hour."""
     settled: SettledPosts = field(default_factory=SettledPosts)
     """Lives as long as the warm instance: what its earlier runs already stored."""
 
@@ -295,6 +391,7 @@ class IngestService:
             posts=self.posts,
             state=self.state,
             stores=self.stores,
+            credentials=self.credentials,
             settled=self.settled,
         )
 
@@ -304,6 +401,7 @@ __all__ = [
     "IngestService",
     "JobAlertsError",
     "SettledPosts",
+    "SourceCredentials",
     "load_credentials",
     "new_client",
     "run",

@@ -28,7 +28,7 @@ from jobalerts.feedback import FeedbackService
 from jobalerts.feeds import FeedService
 from jobalerts.inbound_sms import InboundSms
 from jobalerts.index_snapshots import SnapshotKeeper, secret_key
-from jobalerts.ingest import IngestService
+from jobalerts.ingest import IngestService, SourceCredentials
 from jobalerts.links import Links
 from jobalerts.matching import LiveIndex, MatchService
 from jobalerts.preview import RecentWindow, SearchPreviews
@@ -229,6 +229,7 @@ def build_ingest(settings: IngestSettings) -> IngestService:
         posts=posts(settings),
         state=state(settings),
         stores=source_stores(settings),
+        credentials=SourceCredentials.from_secret(settings),
     )
 
 

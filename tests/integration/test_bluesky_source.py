@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jobalerts.sources import bluesky
-from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
+from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, UNAUTHORIZED
 from jobalerts.sources.bluesky import (
     CREATE_SESSION,
     INITIAL_LOOKBACK,
@@ -270,7 +270,8 @@ def test_a_refused_login_is_an_error_not_a_crash(client: httpx.Client) -> None:
         result = source(server, client, "#hiring,#jobs").fetch(None, max_pages=1, budget=None)
         # And the second query does not try again
         assert paths(server) == [CREATE_SESSION]
-    assert result.stopped == ERROR
+    # And ingest is told the credentials were refused, so it reads the secret again
+    assert result.stopped == UNAUTHORIZED
     assert result.posts == []
     assert result.checkpoint is None
 

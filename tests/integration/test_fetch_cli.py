@@ -74,6 +74,21 @@ def test_an_unreachable_api_is_reported_not_raised(
     assert "stopped: error" in capsys.readouterr().err
 
 
+def test_a_refused_token_is_reported_and_fails_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a token X refuses
+    monkeypatch.setenv("X_BEARER_TOKEN", "revoked-token")
+    with ReplayServer(RECORDINGS / "x-unauthorized") as replay:
+        # When the operator fetches with it
+        code = main(["fetch", "x", "--base-url", replay.base_url])
+    # Then the command fails and says why, without the token
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "stopped: unauthorized" in err
+    assert "revoked-token" not in err
+
+
 def test_plan_prints_the_x_queries_and_their_estimated_cost(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

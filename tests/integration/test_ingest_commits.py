@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.ingest import Ingest, SettledPosts
+from jobalerts.ingest import Ingest, SettledPosts, SourceCredentials
 from jobalerts.models import Post
 from jobalerts.sources.x import SEARCH_PATH, XSource, query_key
 from jobalerts.store import PostsRepository
@@ -108,7 +108,7 @@ def ingest(
             state=stores.state(),
             stores=stores.sources(),
             client=client,
-            credentials={"x_bearer_token": "t"},
+            credentials=SourceCredentials.fixed({"x_bearer_token": "t"}),
             sources={"x": source},
             settled=settled or SettledPosts(),
         )

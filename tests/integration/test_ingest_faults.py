@@ -89,6 +89,41 @@ def test_posts_read_before_a_429_are_stored_and_reread_later_without_duplicates(
     assert later["sources"]["x"]["duplicates"] == 5
 
 
+def test_a_token_refused_mid_run_keeps_what_was_read_and_rereads_the_secret(
+    searches: LocalStack, client: httpx.Client
+) -> None:
+    # Given the warm instance's credentials, and X refusing its token from page two on
+    reads: list[bool] = []
+
+    def read(fresh: bool) -> dict[str, str]:
+        reads.append(fresh)
+        return TOKEN
+
+    credentials = ingest.SourceCredentials(read)
+    with ReplayServer(RECORDINGS / "x-unauthorized-page-2", clock=NOW.timestamp) as replay:
+        config = Settings(x_base_url=replay.base_url, enabled_sources="x")
+        # When ingest runs
+        summary = ingest.run(
+            NOW, settings=config, client=client, credentials=credentials, **stores.ingest(config)
+        )
+    # Then the run stops for X and says why
+    x = summary["sources"]["x"]
+    assert x["stopped"] == "unauthorized"
+    # And page one is stored and its reads counted, but the checkpoint does not move past page two
+    assert x["stored"] == 5
+    assert stores.state().reads_used("x", f"{NOW:%Y-%m}") == 6
+    checkpoint = stores.state().get_checkpoint("x")
+    assert checkpoint is not None
+    assert checkpoint["since"] == {}
+    # And the next run reads the secret again, past every cache
+    credentials.get()
+    assert reads == [False, True]
+    # And, with a token X accepts, it reads the rest and stores nothing twice
+    later = run("x-pagination", client, now=NOW + timedelta(minutes=5))
+    assert later["sources"]["x"]["stored"] == 4
+    assert later["sources"]["x"]["duplicates"] == 5
+
+
 def test_a_storage_failure_leaves_the_checkpoint_where_it_was(
     searches: LocalStack, client: httpx.Client
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, FetchResult
+from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, UNAUTHORIZED, FetchResult
 from jobalerts.sources.x import XSource, query_key
 from jobalerts_local.replay import ReplayServer
 from jobalerts_local.template import repo_root
@@ -199,13 +199,42 @@ def test_a_timeout_then_an_answer_reads_normally(replay: Replay) -> None:
     assert len(result.posts) == 10
 
 
-@pytest.mark.parametrize(
-    "replay", ["x-truncated-json", "x-wrong-shape", "x-unauthorized"], indirect=True
-)
+@pytest.mark.parametrize("replay", ["x-truncated-json", "x-wrong-shape"], indirect=True)
 def test_bad_responses_are_skipped_without_moving_the_checkpoint(replay: Replay) -> None:
     result = replay.fetch(checkpoint=saved("7"))
     assert result.stopped == ERROR
     assert result.posts == []
+    assert result.checkpoint == saved("7")
+
+
+@scenario("x-unauthorized")
+def test_a_refused_token_stops_every_query_and_keeps_their_positions(replay: Replay) -> None:
+    # Given two planned queries, each with its own position, and X refusing the token (401)
+    other = "(golang) (hiring) -is:retweet"
+    replay.source.queries = lambda: [QUERY, other]
+    checkpoint = {"since": {query_key(QUERY): "7", query_key(other): "3"}, "floor": "2"}
+    # When the source reads
+    result = replay.fetch(checkpoint=checkpoint)
+    # Then it stops after the first refusal (the next query would be refused too), says why,
+    # and neither query moves
+    assert result.stopped == UNAUTHORIZED
+    assert len(replay.server.requests) == 1
+    assert result.posts == []
+    assert result.checkpoint == checkpoint
+
+
+@scenario("x-unauthorized-page-2")
+def test_a_token_refused_on_page_two_keeps_page_one_but_not_the_checkpoint(
+    replay: Replay,
+) -> None:
+    # Given a token X refuses from page two on (revoked mid-run)
+    # When the source reads
+    result = replay.fetch(checkpoint=saved("7"))
+    # Then page one's posts are returned to be stored, and the query keeps its old position:
+    # the pages after it were never read
+    assert result.stopped == UNAUTHORIZED
+    assert len(result.posts) == 5
+    assert result.reads == 6
     assert result.checkpoint == saved("7")
 
 

@@ -15,6 +15,8 @@ client itself; `credentials` is the JSON of the sources secret (x_bearer_token, 
 bluesky_app_password). HTTP goes through `jobalerts.sources.http.get_json`/`request_json`,
 which raise RateLimited / Unavailable / BadResponse; a source turns those into
 `FetchResult.stopped` (keeping the posts of the pages it already read) rather than raising.
+A source whose credentials the API refuses stops with UNAUTHORIZED, which tells ingest to read
+the sources secret again; one that finds them missing in the secret raises MissingCredentials.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from jobalerts.errors import JobAlertsError
+from jobalerts.errors import ConfigurationError, JobAlertsError
 from jobalerts.models import Post
 
 # Why a run ended early; None means it read everything new.
 RATE_LIMITED = "rate_limited"
 BUDGET = "budget"
 ERROR = "error"
+UNAUTHORIZED = "unauthorized"
+"""The API refused the credentials (a rotated or revoked token): every further call would be
+refused too, and ingest reads the secret again before the next run builds the source."""
 
 Commit = Callable[[list[Post], dict[str, Any]], None]
 """Store these posts, then save this checkpoint (which covers nothing the posts do not)."""
@@ -64,7 +69,7 @@ class FetchResult:
     """Posts read from the API (what X bills for), including ones dropped as noise."""
     pages: int = 0
     stopped: str | None = None
-    """RATE_LIMITED, BUDGET, ERROR or None."""
+    """RATE_LIMITED, BUDGET, ERROR, UNAUTHORIZED or None."""
     resume_after: datetime | None = None
     """When rate limited: do not call the source again before this instant."""
 
@@ -84,6 +89,11 @@ class Source(Protocol):
 
         `FetchResult.posts` holds every post read, committed ones included."""
         ...
+
+
+class MissingCredentials(ConfigurationError):
+    """The sources secret lacks what a source needs. The operator fills the secret after the
+    first deploy, so ingest reads it again on the next run rather than keeping the empty one."""
 
 
 class SourceError(JobAlertsError):

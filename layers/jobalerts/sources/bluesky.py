@@ -35,9 +35,11 @@ from jobalerts.sources.base import (
     BUDGET,
     ERROR,
     RATE_LIMITED,
+    UNAUTHORIZED,
     BadResponse,
     Commit,
     FetchResult,
+    MissingCredentials,
     RateLimited,
     SessionStore,
     SourceError,
@@ -454,8 +456,9 @@ class BlueskySource:
                 break
             except ConfigurationError as exc:
                 # A refused login fails every query alike; more attempts only burn the quota.
+                # The app password may have been changed: ingest reads the secret again.
                 logger.error("bluesky login failed", error=str(exc))
-                stop = _Stop(ERROR)
+                stop = _Stop(UNAUTHORIZED)
                 break
             except SourceError as exc:
                 logger.warning("bluesky query failed", query=query, error=str(exc))
@@ -527,7 +530,7 @@ def build(
         credentials.get("bluesky_app_password") or os.environ.get("BLUESKY_APP_PASSWORD") or ""
     )
     if not handle or not password:
-        raise ConfigurationError(
+        raise MissingCredentials(
             "bluesky needs bluesky_handle and bluesky_app_password in the sources secret "
             "(or BLUESKY_HANDLE and BLUESKY_APP_PASSWORD locally)"
         )

@@ -3,9 +3,9 @@
 Checkpoint: `{"since": {<query key>: <since_id>}, "floor": <newest id seen>}`, committed after
 each query (ingest stores that query's posts, then saves it) and at the end. Each planned
 query resumes from its own since_id; a query new to the plan starts at the floor rather than
-reading back seven days. A query whose paging was cut short (429, budget, errors) keeps its old
-since_id, so the next run re-reads those pages (stored posts are skipped) instead of leaving a
-gap. A query that simply has more than `max_pages` of backlog moves on to its newest id: alerts
+reading back seven days. A query whose paging was cut short (429, 401, budget, errors) keeps its
+old since_id, so the next run re-reads those pages (stored posts are skipped) instead of leaving
+a gap. A query that simply has more than `max_pages` of backlog moves on to its newest id: alerts
 are about fresh posts and the backlog's oldest posts are not worth the reads.
 """
 
@@ -20,16 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from jobalerts.errors import ConfigurationError
 from jobalerts.models import Post
 from jobalerts.observability import logger
 from jobalerts.sources.base import (
     BUDGET,
     ERROR,
     RATE_LIMITED,
+    UNAUTHORIZED,
     BadResponse,
     Commit,
     FetchResult,
+    MissingCredentials,
     RateLimited,
     SourceError,
     Unavailable,
@@ -183,6 +184,11 @@ class XSource:
                 run.result.stopped, run.result.resume_after = RATE_LIMITED, exc.reset_at
                 return newest, False, True
             except HttpStatusError as exc:
+                if exc.status == 401:
+                    # A rotated or revoked token: every other query would be refused as well.
+                    logger.warning("x token refused", status=exc.status)
+                    run.result.stopped = UNAUTHORIZED
+                    return newest, False, True
                 if exc.status != 400 or start is None or token is not None:
                     logger.warning("x query refused", error=str(exc), status=exc.status)
                     run.result.stopped = ERROR
@@ -319,7 +325,7 @@ def build(
 ) -> XSource:
     token = credentials.get("x_bearer_token")
     if not token:
-        raise ConfigurationError("x source needs x_bearer_token (X_BEARER_TOKEN when local)")
+        raise MissingCredentials("x source needs x_bearer_token (X_BEARER_TOKEN when local)")
     return XSource(
         client=client,
         base_url=settings.x_base_url,

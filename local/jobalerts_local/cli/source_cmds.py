@@ -135,4 +135,4 @@ def _fetch(args: argparse.Namespace) -> int:
         + (f", stopped: {result.stopped}" if result.stopped else ""),
         file=sys.stderr,
     )
-    return 1 if result.stopped == "error" and not result.posts else 0
+    return 1 if result.stopped in ("error", "unauthorized") and not result.posts else 0
