@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobalerts_local.simulate import UNBOUNDED_RETRIES, stream_retries
 from jobalerts_local.template import LocalStack, load_template
 
@@ -139,3 +141,59 @@ def test_the_schedules_keep_an_instant_alert_under_six_minutes_at_p95() -> None:
     assert round(waits) == 318
     assert waits + batches <= 6 * 60 - 30
     # (a five-minute digest made it 600 - sqrt(0.1 * 300^2) = 505 s, 8.4 minutes, at p95)
+
+
+def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:
+    """Every queue something gives up into: redrive targets, Lambda DLQs, on-failure targets."""
+    found: set[str] = set()
+
+    def target(value: Any) -> None:
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        target(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))
+        target(props.get("DeadLetterQueue", {}).get("TargetArn"))
+        for event in props.get("Events", {}).values():
+            event_props = event.get("Properties", {})
+            target(event_props.get("DeadLetterConfig", {}).get("Arn"))
+            target(event_props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+    return found
+
+
+def test_every_queue_that_holds_what_was_given_up_on_pages_someone() -> None:
+    # Given the template's resources
+    resources = load_template()["Resources"]
+    alarms = {n: r for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {
+        str(dimension["Value"]["Fn::GetAtt"][0])
+        for alarm in alarms.values()
+        if alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        for dimension in alarm["Properties"]["Dimensions"]
+    }
+    # Then every dead-letter or failure queue has an alarm, which exists whenever the queue does
+    dead_letters = _dead_letter_queues(resources)
+    assert dead_letters >= {"DeliveryDeadLetterQueue", "FailedInvocationsQueue"}
+    assert dead_letters <= watched
+    for name, alarm in alarms.items():
+        for dimension in alarm["Properties"]["Dimensions"]:
+            value = dimension["Value"]
+            watched_resource = value["Fn::GetAtt"][0] if "Fn::GetAtt" in value else None
+            if watched_resource is not None:
+                assert alarm.get("Condition") == resources[watched_resource].get("Condition"), name
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    # And every function reading the posts stream has its iterator age watched
+    readers = {
+        name
+        for name, resource in resources.items()
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event.get("Type") == "DynamoDB"
+    }
+    aged = {
+        dimension["Value"]["Ref"]
+        for alarm in alarms.values()
+        if alarm["Properties"]["MetricName"] == "IteratorAge"
+        for dimension in alarm["Properties"]["Dimensions"]
+    }
+    assert readers == aged == {"MatchFunction", "PostsFanoutFunction"}
