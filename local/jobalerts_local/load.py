@@ -865,6 +865,7 @@ def cost_model(
     x_posts: int,
     metrics: int,
     secrets: int,
+    alarms: int = 0,
 ) -> Cost:
     """Per 1,000 subscribers a month from one day's counts (see `jobalerts_local.prices`)."""
     per = prices.DAYS_PER_MONTH * 1000 / subscribers
@@ -925,6 +926,7 @@ def cost_model(
     fixed = {
         "Secrets Manager secrets": secrets * prices.SECRET_PER_MONTH,
         "CloudWatch custom metrics": metrics * prices.CUSTOM_METRIC_PER_MONTH,
+        "CloudWatch alarms": alarms * prices.CLOUDWATCH_ALARM_PER_MONTH,
     }
     return Cost(lines, passthrough, fixed, by_stage)
 
@@ -974,6 +976,18 @@ def result_cost(result: LoadResult) -> Cost:
         x_posts=meter.x_posts,
         metrics=len(meter.metrics),
         secrets=2,
+        alarms=deployed_alarms(),
+    )
+
+
+def deployed_alarms() -> int:
+    """The alarms a default deployment has (those of shards 1-3 exist only with them)."""
+    from jobalerts_local.template import load_template
+
+    return sum(
+        1
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and "Condition" not in resource
     )
 
 

@@ -38,6 +38,7 @@ CLOUDWATCH_SOURCE = "https://aws.amazon.com/cloudwatch/pricing/"
 LOGS_INGESTION_PER_GB = 0.50
 LOGS_STORAGE_PER_GB_MONTH = 0.03
 CUSTOM_METRIC_PER_MONTH = 0.30
+CLOUDWATCH_ALARM_PER_MONTH = 0.10  # standard resolution, one metric
 
 # Pass-through: paid per message or read whatever the service does around it.
 SES_SOURCE = "https://aws.amazon.com/ses/pricing/"

@@ -125,6 +125,7 @@ def test_cost_model_known_answer() -> None:
     assert cost.fixed == {
         "Secrets Manager secrets": pytest.approx(0.80),
         "CloudWatch custom metrics": pytest.approx(3.00),
+        "CloudWatch alarms": 0.0,
     }
 
 
@@ -187,3 +188,16 @@ def test_the_day_of_posts_comes_from_a_market_not_a_handful_of_words() -> None:
     # and searches draw from the same market
     queried = " ".join(s.query for p in people for s in p.searches)
     assert any(c in queried for c in words.companies[100:])
+
+
+def test_a_default_deployment_pays_for_its_alarms() -> None:
+    # Given the template's alarms, those of the optional shards apart
+    from jobalerts_local.load import deployed_alarms
+
+    # Then five alarms are billed at a default deployment (SearchShards 1)
+    assert deployed_alarms() == 5
+    cost = cost_model(
+        {}, subscribers=1000, memory_mb={}, stored_bytes=0, stream_records=0, emails=0,
+        texts=0, x_posts=0, metrics=0, secrets=0, alarms=deployed_alarms(),
+    )  # fmt: skip
+    assert cost.fixed["CloudWatch alarms"] == pytest.approx(0.50)
