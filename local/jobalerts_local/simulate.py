@@ -67,7 +67,9 @@ UNBOUNDED_RETRIES = 200
 SQS_BATCH = 10
 FEEDBACK_RETRIES = 2
 SWEEP_AFTER_LAST_POST = timedelta(days=8)
-EXTRA_DAYS = 2
+# Days the clock runs on while anything is still pending or queued: a match made late waits
+# for its weekly window, up to a week on.
+EXTRA_DAYS = 8
 QUIET_STEP = timedelta(hours=1)
 SUPPORTED_SOURCES = ("x",)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -782,6 +784,12 @@ def _run_clock(harness: _Harness, traveller: Any, last_post: datetime) -> None:
         tick()
         traveller.shift(step)
     sweep_until = last_post + SWEEP_AFTER_LAST_POST
+    # Ingest keeps its own schedule until it has caught up: deployed, it runs every 5 minutes
+    # whatever the backlog, and hourly ticks made a run that fell behind (crashes at a high
+    # fault rate) take days to catch up, so late matches fell into the next week's digests.
+    while not caught_up and datetime.now(UTC) <= sweep_until:
+        tick()
+        traveller.shift(ingest_every)
     while datetime.now(UTC) <= sweep_until:
         tick()
         traveller.shift(quiet_step)
