@@ -343,6 +343,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'return int(item.get("sent", 0)) if item else 0  # type: ignore[arg-type]',
         "0 -> 1",
     ): "the counter item is only written by `ADD sent :one`, so it always has `sent`",
+    (
+        "delivery/deliver.py",
+        "later = max(now, window + timedelta(seconds=1)).replace(microsecond=0)",
+        "0 -> 1",
+    ): "the marker's key and due time are written in whole seconds (`window_key`), so one "
+    "microsecond more changes nothing stored",
     ("delivery/deliver.py", "@dataclass(frozen=True)", "True -> False"): (
         "nothing assigns to or hashes the stores bundle"
     ),

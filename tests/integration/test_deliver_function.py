@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -660,3 +661,158 @@ def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: Loc
     record = stores.deliveries().get(request, DAY)
     assert record is not None
     assert record.status == "sent"
+
+
+# ---------------------------------------------------------------- edges the mutation run found
+
+
+@pytest.mark.parametrize(("left", "sent"), [(15.0, True), (14.99, False)])
+def test_an_attempt_starts_only_with_fifteen_seconds_left(
+    stack: LocalStack, left: float, sent: bool
+) -> None:
+    # Given a due digest and this much time left in the invocation
+    _, _, request = email_setup()
+    outbox = Outbox()
+    delivery = use_case(Clock(DAY))
+    # When the deliver function is asked to send it
+    if sent:
+        assert delivery.deliver(request, time_left=lambda: left) is Outcome.SENT
+    else:
+        with pytest.raises(DeliveryInFlight):
+            delivery.deliver(request, time_left=lambda: left)
+    # Then it sends only with at least 15 seconds to spare (SQS retries otherwise)
+    assert len(outbox.emails) == int(sent)
+
+
+def test_a_claim_lost_to_another_attempt_sends_nothing(stack: LocalStack) -> None:
+    # Given a window another attempt claims between our read and our claim
+    _, _, request = email_setup()
+    log = stores.deliveries()
+    original_claim = log.claim
+
+    def raced(request: DeliveryRequest, **kwargs: Any) -> None:
+        original_claim(request, **{**kwargs, "attempt_id": "someone-else"})
+        original_claim(request, **kwargs)
+
+    log.claim = raced  # type: ignore[method-assign]
+    outbox = Outbox()
+    # When this attempt tries to claim it
+    with pytest.raises(DeliveryInFlight):
+        use_case(Clock(DAY), log=log).deliver(request)
+    # Then it backs off and sends nothing: the other attempt owns the window
+    assert outbox.emails == []
+
+
+def test_a_paused_subscriber_gets_nothing_and_the_posts_are_not_saved_up(
+    stack: LocalStack,
+) -> None:
+    # Given an active subscriber who paused with a post pending
+    _, _, request = email_setup()
+    stores.subscribers().update("ana", paused=True)
+    outbox = Outbox()
+    # When the digest falls due
+    assert use_case(Clock(DAY)).deliver(request) is Outcome.SKIPPED
+    # Then nothing is sent and the post is dropped
+    assert outbox.emails == []
+    assert pending("ana") == []
+
+
+def test_a_suppressed_address_gets_no_email_but_the_number_still_gets_texts(
+    stack: LocalStack,
+) -> None:
+    # Given a subscriber whose address is on the suppression list, with a search per channel
+    sub = make_subscriber("ana", phone="+14155550142")
+    by_mail = make_search("ana", "s1", "python", frequency=Frequency.INSTANT)
+    by_text = make_search("ana", "s2", "nurse", channel=Channel.SMS, frequency=Frequency.INSTANT)
+    seed(sub, by_mail, by_text)
+    noon = datetime(FUTURE, 6, 1, 16, tzinfo=UTC)  # 12:00 in New York
+    mailed = queue_match(sub, by_mail, make_post("1", "Python developer, remote"), noon)
+    texted = queue_match(sub, by_text, make_post("2", "Night nurse wanted in Queens"), noon)
+    stores.suppressions().add("ana@example.com", "bounce", noon)
+    outbox = Outbox()
+    delivery = use_case(Clock(noon))
+    # When both digests fall due
+    email = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=mailed)
+    text = DeliveryRequest(subscriber_id="ana", channel=Channel.SMS, due_at=texted)
+    assert delivery.deliver(email) is Outcome.SKIPPED
+    assert delivery.deliver(text) is Outcome.SENT
+    # Then no email went out and its post was dropped; the text went out
+    assert outbox.emails == []
+    assert len(outbox.texts) == 1
+    assert pending("ana") == []
+
+
+def test_a_post_whose_search_was_deleted_is_dropped_not_sent(stack: LocalStack) -> None:
+    # Given two pending posts, one matched by a search deleted since
+    sub = make_subscriber("ana")
+    kept = make_search("ana", "s1", "python", frequency=Frequency.INSTANT)
+    gone = make_search("ana", "s2", "golang", frequency=Frequency.INSTANT, order=1)
+    seed(sub, kept, gone)
+    window = queue_match(sub, kept, make_post("1", "Python developer, remote"), DAY)
+    queue_match(sub, gone, make_post("2", "Golang engineer, Berlin"), DAY)
+    stores.searches().delete("ana", "s2")
+    outbox = Outbox()
+    # When the digest goes out
+    request = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=window)
+    assert use_case(Clock(DAY)).deliver(request) is Outcome.SENT
+    # Then it carries only the post of the search that is still there, and the other is gone
+    [sent] = outbox.emails
+    assert "Python developer" in sent.part("plain")
+    assert "Golang" not in sent.part("plain")
+    assert pending("ana") == []
+
+
+def test_a_post_matched_for_a_window_after_it_went_out_gets_the_next_second(
+    stack: LocalStack,
+) -> None:
+    # Given a window delivered at its very second
+    sub, search, request = email_setup()
+    assert use_case(Clock(DAY)).deliver(request) is Outcome.SENT
+    # When a late match lands in that window and the message comes again
+    queue_match(sub, search, make_post("2", "Python lead, remote, apply now"), DAY)
+    assert use_case(Clock(DAY)).deliver(request) is Outcome.ALREADY_SENT
+    # Then the post waits for a window of its own, one second after the sent one
+    assert list(stores.matches().due(FAR)) == [("ana", Channel.EMAIL, DAY + timedelta(seconds=1))]
+    [late] = stores.matches().pending("ana", Channel.EMAIL, FAR)
+    assert late.post.id == "x#2"
+
+
+def test_a_stale_claim_is_released_when_nothing_is_left_to_send(stack: LocalStack) -> None:
+    # Given a crashed attempt's claim, its lease run out, and its post gone meanwhile
+    _, _, request = email_setup()
+    log = stores.deliveries()
+    log.claim(
+        request, digest_id="d", attempt_id="crashed", post_ids=("x#1",), fingerprints=(), now=DAY
+    )
+    stores.matches().forget("ana", Channel.EMAIL, ["x#1"])
+    later = DAY + LEASE + timedelta(seconds=1)
+    # When the message comes back and nothing is due
+    assert use_case(Clock(later)).deliver(request) is Outcome.NOTHING_DUE
+    # Then the stale claim is given back
+    assert log.get(request, later) is None
+
+
+def test_an_email_has_a_stable_message_id_on_the_senders_domain(stack: LocalStack) -> None:
+    # Given a digest that goes out
+    _, _, request = email_setup()
+    outbox = Outbox()
+    use_case(Clock(DAY)).deliver(request)
+    [sent] = outbox.emails
+    # Then its Message-ID names the digest and a 12-hex-digit hash of its posts, on our domain
+    domain = DeliverSettings.load().sender_email.rpartition("@")[2]
+    message_id = str(sent.message["Message-ID"])
+    assert re.fullmatch(rf"<digest\.[\w-]+\.[0-9a-f]{{12}}@{re.escape(domain)}>", message_id)
+
+
+def test_a_sent_digest_is_counted_under_its_channel(stack: LocalStack) -> None:
+    # Given no metrics recorded yet
+    from jobalerts.observability import metrics
+
+    metrics.clear_metrics()
+    _, _, request = email_setup()
+    # When an email digest goes out
+    use_case(Clock(DAY)).deliver(request)
+    # Then it is counted as an email, not a text
+    assert "EmailDigestsSent" in metrics.metric_set
+    assert "SmsDigestsSent" not in metrics.metric_set
+    metrics.clear_metrics()

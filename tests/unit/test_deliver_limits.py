@@ -10,15 +10,22 @@ import pytest
 
 from jobalerts.delivery import deliver
 from jobalerts.delivery.deliver import ARCHIVE_LIMIT_BYTES, DigestDelivery, email_tags
+from jobalerts.errors import Throttled
 from jobalerts.models import Channel, DeliveryRequest
+from jobalerts.retry import Backoff
 
 WINDOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-def archived(monkeypatch: pytest.MonkeyPatch, full_page: str) -> int | None:
-    """Which rendering `_web_page` keeps (None: every post; N: N per search) when the full
-    page is `full_page` and every shorter one is small."""
-    pages = {None: full_page, 50: "fifty", 10: "ten", 1: "one"}
+def archived(monkeypatch: pytest.MonkeyPatch, **sizes: int) -> int | None:
+    """Which rendering `_web_page` keeps (None: every post; N: N per search) when the page of
+    every post has `full` bytes, of 50 per search `fifty`, of 10 `ten` (small by default)."""
+    pages = {
+        None: "x" * sizes.get("full", 10),
+        50: "y" * sizes.get("fifty", 10),
+        10: "z" * sizes.get("ten", 10),
+        1: "one",
+    }
 
     def render(_digest: Any, _view: str, _env: Any, *, per_search: int | None, **_: Any) -> str:
         return pages[per_search]
@@ -33,12 +40,68 @@ def test_a_page_of_exactly_the_limit_is_archived_whole_and_a_byte_more_is_cut(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given the limit that keeps an archived page inside one 400 KB DynamoDB item
-    assert ARCHIVE_LIMIT_BYTES == 350_000
+    limit = ARCHIVE_LIMIT_BYTES
+    assert limit == 350_000
     # Then a page of exactly the limit is kept whole, one byte more keeps 50 posts per search
-    assert archived(monkeypatch, "x" * ARCHIVE_LIMIT_BYTES) is None
-    assert archived(monkeypatch, "x" * (ARCHIVE_LIMIT_BYTES + 1)) == 50
-    # and the limit counts UTF-8 bytes, not characters
-    assert archived(monkeypatch, "é" * (ARCHIVE_LIMIT_BYTES // 2 + 1)) == 50
+    assert archived(monkeypatch, full=limit) is None
+    assert archived(monkeypatch, full=limit + 1) == 50
+    # and then 10, and at last 1, as long as the page is still too big
+    assert archived(monkeypatch, full=limit + 1, fifty=limit + 1) == 10
+    assert archived(monkeypatch, full=limit + 1, fifty=limit + 1, ten=limit + 1) == 1
+
+
+def test_the_limit_counts_utf8_bytes_not_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a page of two-byte characters, fewer characters than the limit but more bytes
+    pages = {None: "é" * (ARCHIVE_LIMIT_BYTES // 2 + 1), 50: "fifty", 10: "ten", 1: "one"}
+
+    def render(_digest: Any, _view: str, _env: Any, *, per_search: int | None, **_: Any) -> str:
+        return pages[per_search]
+
+    monkeypatch.setattr(deliver, "render_web", render)
+    delivery = SimpleNamespace(env=None, _mute_links=lambda _digest: {})
+    # Then it is cut
+    assert DigestDelivery._web_page(delivery, None, "view") == "fifty"  # type: ignore[arg-type]
+
+
+# --- Throttled sends: retried within the attempt, never past its time ---
+
+
+def with_backoff(failures: int, time_left: float | None = None) -> tuple[list[int], object]:
+    """`_with_backoff` over a send that is throttled `failures` times, with no waits."""
+    calls: list[int] = []
+
+    def send() -> str:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise Throttled("ses")
+        return "sent"
+
+    delivery = SimpleNamespace(backoff=Backoff(attempts=3, base_seconds=0.0), sleep=lambda _: None)
+    left = None if time_left is None else (lambda: time_left)
+    try:
+        result: object = DigestDelivery._with_backoff(delivery, send, left)  # type: ignore[arg-type]
+    except Throttled as exc:
+        result = exc
+    return calls, result
+
+
+def test_a_throttled_send_is_tried_as_many_times_as_the_backoff_allows() -> None:
+    # Given three attempts: throttled twice, the third goes through
+    calls, result = with_backoff(failures=2)
+    assert (len(calls), result) == (3, "sent")
+    # Throttled three times: it gives up after the third, with the throttling error
+    calls, result = with_backoff(failures=3)
+    assert len(calls) == 3
+    assert isinstance(result, Throttled)
+
+
+def test_a_retry_needs_its_wait_plus_five_seconds_left() -> None:
+    # Given waits of 0 s: five seconds left are enough to retry, a little less is not
+    calls, result = with_backoff(failures=1, time_left=5.0)
+    assert (len(calls), result) == (2, "sent")
+    calls, result = with_backoff(failures=1, time_left=4.99)
+    assert len(calls) == 1
+    assert isinstance(result, Throttled)
 
 
 def request(subscriber_id: str) -> DeliveryRequest:
