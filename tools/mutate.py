@@ -50,7 +50,10 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_delivery_records.py",
         "tests/integration/test_deliver_function.py",
     ],
-    f"{PKG}/delivery/deliver.py": ["tests/integration/test_deliver_function.py"],
+    f"{PKG}/delivery/deliver.py": [
+        "tests/integration/test_deliver_function.py",
+        "tests/unit/test_deliver_limits.py",
+    ],
 }
 COPY = [
     "layers",

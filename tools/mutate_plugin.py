@@ -44,8 +44,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not only:
         return
     wanted = set(json.loads(Path(only).read_text()))
-    keep = [item for item in items if item.nodeid in wanted]
-    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in wanted])
+    # A parametrized test's base id (no `[...]`) selects all of its cases.
+    chosen = [item.nodeid in wanted or item.nodeid.split("[", 1)[0] in wanted for item in items]
+    keep = [item for item, ok in zip(items, chosen, strict=True) if ok]
+    config.hook.pytest_deselected(
+        items=[item for item, ok in zip(items, chosen, strict=True) if not ok]
+    )
     items[:] = keep
 
 
