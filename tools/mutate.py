@@ -328,6 +328,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the end's column is never reported: every error names a lexeme before the end "
         "(30,000 random queries with accents and full-width operators agree)"
     ),
+    ("query.py", 'while self.peek()[0] == "OR":', "0 -> 1"): (
+        "`parse_and` stops only at OR, `)` or the end, so the lexeme here is one of those, "
+        'whose text is its kind (a quoted "OR" is a phrase, taken inside `parse_and`)'
+    ),
     ("query.py", 'if self.peek()[0] != ")":', "0 -> 1"): (
         "after `parse_or` the next lexeme is `)` or the end, whose texts are `)` and empty, "
         "so comparing the text decides as comparing the kind"

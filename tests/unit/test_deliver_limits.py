@@ -121,3 +121,12 @@ def test_an_id_ses_would_refuse_in_a_tag_sends_no_tags(subscriber_id: str) -> No
     # When the id has characters (or a length) SES tags do not allow
     # Then no tags are sent rather than a send SES refuses
     assert email_tags(request(subscriber_id)) == {}
+
+
+def test_message_ids_and_list_ids_are_on_the_senders_domain() -> None:
+    # Given sender addresses on other domains than the default one
+    from jobalerts.delivery.deliver import _domain
+
+    # Then the domain is the address's, and only an address without one falls back
+    assert _domain("alerts@mail.acme.example") == "mail.acme.example"
+    assert _domain("alerts@") == "jobalerts.example"
