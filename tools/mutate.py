@@ -726,8 +726,12 @@ def main(argv: list[str] | None = None) -> int:
                 random.Random(args.seed).sample(found, args.sample), key=lambda m: m.index
             )
         jobs += found
-    earlier = _read(results_path) if args.resume and results_path.exists() else []
-    done = {(r["module"], r["mutant"]) for r in earlier}
+    earlier = kept_results(
+        _read(results_path) if results_path.exists() else [],
+        {_short(m) for m in targets},
+        resume=args.resume,
+    )
+    done = {(r["module"], r["mutant"]) for r in earlier} if args.resume else set()
     jobs = [j for j in jobs if (_short(j.module), j.index) not in done]
     targets = {m: t for m, t in targets.items() if any(j.module == m for j in jobs)}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -772,11 +776,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.survivors:
         fresh = {(r["module"], r["mutant"]): r for r in results}
         results = [fresh.get((r["module"], r["mutant"]), r) for r in previous]
+    if args.survivors or not args.resume:
         results_path.write_text("".join(json.dumps(r) + "\n" for r in results))
     table = summary(results)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
     return 0
+
+
+def kept_results(
+    previous: list[dict[str, object]], running: set[str], *, resume: bool
+) -> list[dict[str, object]]:
+    """What a run keeps of the last results: all of them when resuming, else the modules it does
+    not run (a run of one module used to leave only that module's results, and the table with
+    it)."""
+    if resume:
+        return previous
+    return [r for r in previous if r["module"] not in running]
 
 
 def _short(module: str) -> str:

@@ -14,6 +14,7 @@ from tools.mutate import (
     _preloadable,
     changes,
     equivalence,
+    kept_results,
     mutate,
     selection,
 )
@@ -122,3 +123,15 @@ def test_the_test_server_never_preloads_a_target_or_a_module_that_imports_one() 
     } & preloaded == set()
     # While leaves that import no target are
     assert {"jobalerts.errors", "jobalerts.models"} <= preloaded
+
+
+def test_a_run_of_some_modules_keeps_the_results_of_the_others() -> None:
+    # Given results of two modules
+    previous: list[dict[str, object]] = [
+        {"module": "query.py", "mutant": 0, "outcome": "killed (failed)"},
+        {"module": "tokens.py", "mutant": 0, "outcome": "survived"},
+    ]
+    # When a run of query.py alone starts afresh, it keeps only tokens.py's
+    assert kept_results(previous, {"query.py"}, resume=False) == previous[1:]
+    # and a resumed run keeps everything (and skips what is there)
+    assert kept_results(previous, {"query.py"}, resume=True) == previous
