@@ -271,6 +271,11 @@ def equivalence(module: str, code: str, description: str) -> str | None:
     return None
 
 
+_END_COLUMN_NEVER_REPORTED = (
+    "the end's column is never reported: every error names a lexeme before the end "
+    "(30,000 random queries with accents and full-width operators agree)"
+)
+
 # (module, the mutated line as written, the change) -> why no test can tell the mutant apart.
 # Keyed by the line's text, not its number, so the list survives edits elsewhere in the module.
 EQUIVALENT: dict[tuple[str, str, str], str] = {
@@ -320,14 +325,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("query.py", "while start < len(raw):", "Lt -> LtE"): (
         "at `start == len(raw)` the extra turn adds an empty piece and no column"
     ),
-    ("query.py", "columns.append(len(raw) + 1)", "Add -> Sub"): (
-        "the end's column is never reported: every error names a lexeme before the end "
-        "(30,000 random queries with accents and full-width operators agree)"
-    ),
-    ("query.py", "columns.append(len(raw) + 1)", "1 -> 2"): (
-        "the end's column is never reported: every error names a lexeme before the end "
-        "(30,000 random queries with accents and full-width operators agree)"
-    ),
+    ("query.py", "columns.append(len(raw) + 1)", "Add -> Sub"): _END_COLUMN_NEVER_REPORTED,
+    ("query.py", "columns.append(len(raw) + 1)", "1 -> 2"): _END_COLUMN_NEVER_REPORTED,
     ("query.py", 'while self.peek()[0] == "OR":', "0 -> 1"): (
         "`parse_and` stops only at OR, `)` or the end, so the lexeme here is one of those, "
         'whose text is its kind (a quoted "OR" is a phrase, taken inside `parse_and`)'

@@ -17,11 +17,14 @@ from jobalerts.retry import Backoff
 WINDOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-def archived(monkeypatch: pytest.MonkeyPatch, **sizes: int) -> int | None:
+def archived(
+    monkeypatch: pytest.MonkeyPatch, full_page: str | None = None, **sizes: int
+) -> int | None:
     """Which rendering `_web_page` keeps (None: every post; N: N per search) when the page of
-    every post has `full` bytes, of 50 per search `fifty`, of 10 `ten` (small by default)."""
+    every post is `full_page` or has `full` bytes, of 50 per search `fifty`, of 10 `ten`
+    (small by default)."""
     pages = {
-        None: "x" * sizes.get("full", 10),
+        None: full_page if full_page is not None else "x" * sizes.get("full", 10),
         50: "y" * sizes.get("fifty", 10),
         10: "z" * sizes.get("ten", 10),
         1: "one",
@@ -52,15 +55,9 @@ def test_a_page_of_exactly_the_limit_is_archived_whole_and_a_byte_more_is_cut(
 
 def test_the_limit_counts_utf8_bytes_not_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a page of two-byte characters, fewer characters than the limit but more bytes
-    pages = {None: "é" * (ARCHIVE_LIMIT_BYTES // 2 + 1), 50: "fifty", 10: "ten", 1: "one"}
-
-    def render(_digest: Any, _view: str, _env: Any, *, per_search: int | None, **_: Any) -> str:
-        return pages[per_search]
-
-    monkeypatch.setattr(deliver, "render_web", render)
-    delivery = SimpleNamespace(env=None, _mute_links=lambda _digest: {})
+    page = "é" * (ARCHIVE_LIMIT_BYTES // 2 + 1)
     # Then it is cut
-    assert DigestDelivery._web_page(delivery, None, "view") == "fifty"  # type: ignore[arg-type]
+    assert archived(monkeypatch, full_page=page) == 50
 
 
 # --- Throttled sends: retried within the attempt, never past its time ---

@@ -66,6 +66,12 @@ MATCHES_EVERYTHING = "query can match every post: add a word, phrase or #tag tha
         ("python OR -java", 11, MATCHES_EVERYTHING),
         ("python OR (-java -go)", 12, MATCHES_EVERYTHING),
         ("remote (python OR -java) OR -go", 29, MATCHES_EVERYTHING),
+        # a quoted operator is a word, never the operator or a minus
+        ('python "-"', 8, "empty phrase: nothing to search for between the quotes"),
+        ('(")")', 2, "empty phrase: nothing to search for between the quotes"),
+        # after a combining accent (NFKC joins it to its letter) columns still count raw input
+        ("cafe\u0301)", 6, "unbalanced parenthesis: ')' has no matching '('"),
+        ("cafe\u0301\u0301)", 7, "unbalanced parenthesis: ')' has no matching '('"),
     ],
 )
 def test_a_bad_query_is_rejected_with_its_message_and_column(
@@ -124,27 +130,6 @@ def test_nesting_is_bounded_with_the_column_of_the_group_too_deep() -> None:
         parse("a " + "(" * 200 + "python" + ")" * 200)
     assert refused.value.column == 13
     assert "nested" in refused.value.message
-
-
-@pytest.mark.parametrize(
-    ("query", "column", "message"),
-    [
-        # a quoted operator is a word, never the operator or a minus
-        ('python "-"', 8, "empty phrase: nothing to search for between the quotes"),
-        ('(")")', 2, "empty phrase: nothing to search for between the quotes"),
-        # after a combining accent (NFKC joins it to its letter) columns still count raw input
-        ("cafe\u0301)", 6, "unbalanced parenthesis: ')' has no matching '('"),
-        ("cafe\u0301\u0301)", 7, "unbalanced parenthesis: ')' has no matching '('"),
-    ],
-)
-def test_quoted_operators_and_accents_keep_their_meaning_and_columns(
-    query: str, column: int, message: str
-) -> None:
-    # When the query is parsed
-    with pytest.raises(QuerySyntaxError) as caught:
-        parse(query)
-    # Then the error names the problem and its column in the raw text
-    assert (caught.value.column, caught.value.message) == (column, message)
 
 
 def test_nesting_is_counted_per_group_not_across_groups() -> None:
