@@ -12,6 +12,7 @@ refuses what it holds.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -198,17 +199,21 @@ class Ingest:
             return
         source = self.source(name)
         committed = 0
+        saved = self.state.get_checkpoint(name)
+        # What the table holds, compared with where the run ends (a copy: sources may change theirs).
+        written = copy.deepcopy(saved)
 
         def commit(posts: list[Post], checkpoint: dict[str, Any]) -> None:
-            nonlocal committed
+            nonlocal committed, written
             # Any failure to store propagates before the checkpoint moves past what failed.
             self.store(posts, summary, now)
             committed += len(posts)
             self.state.put_checkpoint(name, checkpoint)
+            written = copy.deepcopy(checkpoint)
             summary.commits += 1
 
         result = source.fetch(
-            self.state.get_checkpoint(name),
+            saved,
             max_pages=self.settings.x_max_pages,
             budget=budget,
             commit=commit,
@@ -221,7 +226,8 @@ class Ingest:
             logger.warning("source credentials refused, secret to be read again", source=name)
         self.account(name, now, result, summary)
         self.store(result.posts[committed:], summary, now)
-        if result.checkpoint is not None:
+        # A quiet run (nothing new anywhere) leaves the position where it was: no write.
+        if result.checkpoint is not None and result.checkpoint != written:
             self.state.put_checkpoint(name, result.checkpoint)
             summary.checkpoint_saved = True
         if result.stopped == RATE_LIMITED and result.resume_after is not None:

@@ -19,7 +19,7 @@ import pytest
 from jobalerts.ingest import Ingest, SettledPosts, SourceCredentials
 from jobalerts.models import Post
 from jobalerts.sources.x import SEARCH_PATH, XSource, query_key
-from jobalerts.store import PostsRepository
+from jobalerts.store import PostsRepository, StateRepository
 from jobalerts_local.replay import Recorded, ReplayServer, Served
 from jobalerts_local.settings import Settings
 from tests.support import stores
@@ -43,6 +43,8 @@ class SearchByQuery(ReplayServer):
     def __init__(self) -> None:
         super().__init__(Path("."), routes=[])
         self.garbage: set[str] = set()
+        # Posts that appear after the first run, newest first, per query.
+        self.later: dict[str, list[str]] = {}
 
     def answer(self, method: str, path: str, query: dict[str, str]) -> Recorded:
         self.requests.append(Served(method, path, query))
@@ -50,7 +52,8 @@ class SearchByQuery(ReplayServer):
         if query["query"] in self.garbage:
             return Recorded(200, {"content-type": "application/json"}, b'{"data": 7')
         since = int(query.get("since_id") or 0)
-        ids = [i for i in IDS[query["query"]] if int(i) > since]
+        known = self.later.get(query["query"], []) + IDS[query["query"]]
+        ids = [i for i in known if int(i) > since]
         body: dict[str, Any] = {"meta": {"result_count": len(ids)}}
         if ids:
             word = query["query"].split()[0]
@@ -97,6 +100,7 @@ def ingest(
     *,
     settled: SettledPosts | None = None,
     posts: DyingPosts | None = None,
+    state: StateRepository | None = None,
 ) -> Any:
     with httpx.Client(timeout=2) as client:
         source = XSource(
@@ -105,7 +109,7 @@ def ingest(
         run = Ingest(
             settings=Settings(x_base_url=server.base_url, enabled_sources="x"),
             posts=posts or DyingPosts(dies_at),
-            state=stores.state(),
+            state=state or stores.state(),
             stores=stores.sources(),
             client=client,
             credentials=SourceCredentials.fixed({"x_bearer_token": "t"}),
@@ -113,6 +117,18 @@ def ingest(
             settled=settled or SettledPosts(),
         )
         return run.run(at)
+
+
+class CountedState(StateRepository):
+    """The state table, counting the checkpoints written."""
+
+    def __init__(self) -> None:
+        super().__init__(stores.state().table)
+        self.checkpoints: list[dict[str, Any]] = []
+
+    def put_checkpoint(self, name: str, value: dict[str, Any]) -> None:
+        self.checkpoints.append(value)
+        super().put_checkpoint(name, value)
 
 
 def stored() -> set[str]:
@@ -186,6 +202,43 @@ def test_a_warm_instance_does_not_write_again_what_a_dead_run_already_stored(
     assert summary["sources"]["x"]["stored"] == 1
     assert summary["sources"]["x"]["duplicates"] == 2
     assert stored() == {f"x#{i}" for q in QUERIES for i in IDS[q]}
+
+
+def test_a_run_that_finds_nothing_new_writes_no_checkpoint(x: SearchByQuery) -> None:
+    # Given a run that read every query to its end
+    ingest(x)
+    before = stores.state().get_checkpoint("x")
+    # When the next run finds nothing new on any query
+    state = CountedState()
+    summary = ingest(x, at=NOW + timedelta(minutes=5), state=state)
+    # Then the position is not written again (it was a put per query), and it has not moved
+    assert state.checkpoints == []
+    assert summary["sources"]["x"]["checkpoint_saved"] is False
+    assert stores.state().get_checkpoint("x") == before
+
+
+def test_only_a_query_that_moved_commits_and_the_run_ends_on_the_new_floor(
+    x: SearchByQuery,
+) -> None:
+    # Given a run that read every query, then one new post on the second query alone
+    ingest(x)
+    new = str(int(IDS[QUERIES[2]][0]) + 1)
+    x.later[QUERIES[1]] = [new]
+    # When the next run reads all three
+    state = CountedState()
+    summary = ingest(x, at=NOW + timedelta(minutes=5), state=state)
+    # Then the quiet first query writes nothing, the second commits its post and position,
+    # and the run's end writes the floor that moved with it
+    assert summary["sources"]["x"]["stored"] == 1
+    assert [c["since"][query_key(QUERIES[1])] for c in state.checkpoints] == [new, new]
+    assert [c["floor"] for c in state.checkpoints] == [IDS[QUERIES[2]][0], new]
+    final = stores.state().get_checkpoint("x")
+    assert final is not None
+    assert final["since"] == {
+        query_key(QUERIES[0]): IDS[QUERIES[0]][0],
+        query_key(QUERIES[1]): new,
+        query_key(QUERIES[2]): IDS[QUERIES[2]][0],
+    }
 
 
 def test_settled_posts_forget_the_oldest_first() -> None:
