@@ -1,10 +1,17 @@
 """An Atom 1.0 feed (RFC 4287) per saved search, behind a signed unguessable URL.
 
-The feed holds what the search matched in the last 7 days, newest post first: author, time,
-text, the post's link (`alternate`) and the job ad's (`related`, titled "View the job"). It is
-built only from what it shows, never from the clock, so its ETag changes exactly when its
-content does; `Last-Modified` is the latest time something was added. A conditional GET that
-matches (If-None-Match first, If-Modified-Since only without it, RFC 9110 13.1.3) gets 304.
+The feed holds the newest 100 posts of the last 7 days (today and the 6 UTC days before) that
+the search matches, newest first: author, time, text, the post's link (`alternate`) and the job
+ad's (`related`, titled "View the job"). It is computed when asked, from the window of recent
+posts the previews keep in memory (`preview.RecentWindow`), with the same query language and the
+search as it reads now: the match function writes nothing per match for it (a feed entry per
+match was a write unit per match, whether or not anybody read the feed).
+
+The ETag is derived from what decides the document (the search, the ids it lists, the format)
+before any post is read, so a conditional GET that matches (If-None-Match first,
+If-Modified-Since only without it, RFC 9110 13.1.3) gets 304 for one pass over the window and
+no read; `Last-Modified` is the newest listed post's time (or the search's birth). The posts a
+200 shows are read by id and kept by the warm worker (posts do not change).
 """
 
 from __future__ import annotations
@@ -12,22 +19,26 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 from jobalerts import tokens
 from jobalerts.digests.compose import job_url
 from jobalerts.digests.text import clean, one_line, safe_url
 from jobalerts.errors import InvalidToken, NotFound
 from jobalerts.links import Links, expand_id
-from jobalerts.models import SavedSearch, SubscriberStatus
-from jobalerts.observability import tracer
+from jobalerts.models import Post, SavedSearch, SubscriberStatus
+from jobalerts.observability import logger, tracer
+from jobalerts.preview import RecentWindow
+from jobalerts.query import QuerySyntaxError
+from jobalerts.recent import WINDOW_DAYS
 from jobalerts.settings import PublicLinkSettings
 from jobalerts.store import SearchesRepository, SubscribersRepository
-from jobalerts.store.feeds import FEED_DAYS, FeedEntry, FeedRepository
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
@@ -36,6 +47,13 @@ SOURCE_LABELS = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 ET.register_namespace("", ATOM)
+
+FEED_DAYS = WINDOW_DAYS
+MAX_ENTRIES = 100
+# Part of every ETag: a change to the document's form reaches readers holding an old one.
+FORMAT = "2"
+# Posts a warm worker keeps for the feeds it serves (a reader polls the same ones again).
+POST_CACHE = 5_000
 
 
 @dataclass(frozen=True)
@@ -66,10 +84,9 @@ def _add(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -
 
 
 def render_feed(
-    search: SavedSearch, entries: list[FeedEntry], self_url: str, authority: str
-) -> tuple[str, datetime]:
-    """The feed document and its modification time (latest match, else the search's birth)."""
-    modified = max((e.matched_at for e in entries), default=search.created_at)
+    search: SavedSearch, posts: list[Post], self_url: str, authority: str, modified: datetime
+) -> str:
+    """The feed document; `posts` newest first, `modified` its `updated`."""
     name = one_line(search.query, 120)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "id", _tag(authority, f"feed/{search.search_id}"))
@@ -79,15 +96,14 @@ def render_feed(
     _add(_add(feed, "author"), "name", "jobalerts")
     _add(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     _add(feed, "generator", "jobalerts")
-    for entry in entries:
-        _entry(feed, entry, authority)
+    for post in posts:
+        _entry(feed, post, authority)
     ET.indent(feed)
     body = ET.tostring(feed, encoding="unicode")
-    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n', modified
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'
 
 
-def _entry(feed: ET.Element, entry: FeedEntry, authority: str) -> None:
-    post = entry.post
+def _entry(feed: ET.Element, post: Post, authority: str) -> None:
     handle = one_line(post.author_handle, 80).lstrip("@")
     source = SOURCE_LABELS.get(post.source, post.source)
     text = _xml_text(post.text).strip()
@@ -111,8 +127,12 @@ def _entry(feed: ET.Element, entry: FeedEntry, authority: str) -> None:
     _add(element, "content", text, type="text")
 
 
-def etag_of(body: str) -> str:
-    return '"' + hashlib.blake2b(body.encode(), digest_size=12).hexdigest() + '"'
+def etag_of(search: SavedSearch, post_ids: tuple[str, ...], self_url: str) -> str:
+    """Everything the document is made of: its address, the search, the posts (by id: a stored
+    post does not change) and the format."""
+    material = [FORMAT, self_url, search.search_id, search.query, search.created_at.isoformat()]
+    digest = hashlib.blake2b("\n".join([*material, *post_ids]).encode(), digest_size=12)
+    return f'"{digest.hexdigest()}"'
 
 
 def not_modified(
@@ -141,16 +161,17 @@ class FeedService:
         settings: PublicLinkSettings,
         subscribers: SubscribersRepository,
         searches: SearchesRepository,
-        entries: FeedRepository,
+        window: RecentWindow,
         signer: Callable[[], tokens.Signer],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.subscribers = subscribers
         self.searches = searches
-        self.entries = entries
+        self.window = window
         self._signer = signer
         self.clock = clock
+        self._posts: OrderedDict[str, Post] = OrderedDict()
 
     @property
     def signer(self) -> tokens.Signer:
@@ -174,9 +195,10 @@ class FeedService:
         links = Links(self.settings.public_base_url, self.signer)
         self_url = f"{links.base_url.rstrip('/')}/feeds/{code}"
         authority = urlsplit(links.base_url).hostname or "jobalerts.invalid"
-        recent = self.entries.recent(subscriber_id, search_id, self.clock())
-        body, modified = render_feed(search, recent, self_url, authority)
-        etag = etag_of(body)
+        now = self.clock()
+        ids, times = self._matching(search, now)
+        modified = max([datetime.fromtimestamp(t, UTC) for t in times[:1]] + [search.created_at])
+        etag = etag_of(search, ids, self_url)
         headers = {
             "ETag": etag,
             "Last-Modified": format_datetime(modified.astimezone(UTC), usegmt=True),
@@ -188,4 +210,32 @@ class FeedService:
         }
         if not_modified(etag, modified, if_none_match, if_modified_since):
             return FeedResponse(304, "", headers)
+        body = render_feed(search, self._read(ids, now), self_url, authority, modified)
         return FeedResponse(200, body, {**headers, "Content-Type": CONTENT_TYPE})
+
+    def _matching(
+        self, search: SavedSearch, now: datetime
+    ) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """Ids and times of the newest posts the search matches, newest first."""
+        try:
+            found = self.window.find(search.query, ZoneInfo("UTC"), now, MAX_ENTRIES)
+        except QuerySyntaxError:
+            # Stored before a change to the language: an empty feed, not an error page.
+            logger.warning("feed of an unparsable search", search_id=search.search_id)
+            return (), ()
+        return found.newest, found.newest_at
+
+    def _read(self, post_ids: tuple[str, ...], now: datetime) -> list[Post]:
+        """The posts, in order; those gone from the posts table are left out."""
+        cache = self._posts
+        missing = [i for i in post_ids if i not in cache]
+        if missing:
+            cache.update(self.window.posts.get_many(missing, now))
+        found: list[Post] = []
+        for post_id in post_ids:
+            if post_id in cache:
+                cache.move_to_end(post_id)
+                found.append(cache[post_id])
+        while len(cache) > POST_CACHE:
+            cache.popitem(last=False)
+        return found

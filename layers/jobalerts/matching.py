@@ -20,13 +20,11 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 
 from jobalerts.matcher import Matcher
 from jobalerts.models import Channel, Frequency, Post, SavedSearch, SearchStatus
-from jobalerts.models import SubscriberStatus as Status
 from jobalerts.observability import logger, metrics, tracer
 from jobalerts.query import QuerySyntaxError
 from jobalerts.schedule import next_due
 from jobalerts.snapshot import Snapshot
 from jobalerts.store import MatchesRepository, SearchesRepository, SubscribersRepository
-from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.posts import POST_KIND, item_to_post
 from jobalerts.store.searches import TOMBSTONE_DAYS
 
@@ -152,7 +150,6 @@ class MatchService:
     subscribers: SubscribersRepository
     matches: MatchesRepository
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    feeds: FeedRepository | None = None
     # Where a cold worker starts from and a warm one writes to (jobalerts.index_snapshots).
     snapshots: SnapshotKeeper | None = None
     marked: MarkedWindows = field(default_factory=MarkedWindows)
@@ -182,9 +179,6 @@ class MatchService:
             subscriber = people.get(route.subscriber_id)
             if subscriber is None:
                 continue
-            # A search's feed fills whatever its channel's schedule or state.
-            if self.feeds is not None and subscriber.status is Status.ACTIVE:
-                self.feeds.add(subscriber.subscriber_id, search_id, post, now)
             if not subscriber.reachable(route.channel):
                 continue
             due_at = next_due(route.frequency, subscriber, now)

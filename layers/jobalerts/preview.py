@@ -193,10 +193,7 @@ class RecentWindow:
         """`text` must be a valid query (validated at the edge: `requests.PreviewRequest`)."""
         now = now or self.clock()
         zone = zone or ZoneInfo("UTC")
-        if self.refreshed_at is None or now - self.refreshed_at >= self.max_age:
-            self.refresh(now)
-        parsed = _parsed(text)
-        found = self.index.preview(parsed, now, zone)
+        found = self.find(text, zone, now)
         stored = self.posts.get_many(list(found.newest), now) if found.newest else {}
         logger.info("search previewed", matches=found.total, scanned=found.scanned)
         return PreviewResult(
@@ -207,6 +204,14 @@ class RecentWindow:
             posts=tuple(stored[i] for i in found.newest if i in stored),
             zone=zone,
         )
+
+    def find(
+        self, text: str, zone: ZoneInfo, now: datetime, newest: int = recent.NEWEST
+    ) -> recent.Preview:
+        """What the window holds for a valid query, refreshed first when older than max_age."""
+        if self.refreshed_at is None or now - self.refreshed_at >= self.max_age:
+            self.refresh(now)
+        return self.index.preview(_parsed(text), now, zone, newest)
 
 
 class SearchPreviews:

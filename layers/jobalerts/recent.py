@@ -88,7 +88,9 @@ class Preview:
     days: tuple[tuple[str, int], ...]
     """(ISO date in the asked zone, matches that day), the 7 days ending today."""
     newest: tuple[str, ...]
-    """Ids of the newest matches, newest first (at most NEWEST)."""
+    """Ids of the newest matches, newest first (at most NEWEST, or as many as asked)."""
+    newest_at: tuple[float, ...]
+    """Their own times, epoch seconds."""
     total: int
     scanned: int
     """How many recent posts the window held (for the page: "out of N posts")."""
@@ -144,8 +146,9 @@ class RecentIndex:
             added += 1
         return added
 
-    def preview(self, query: Query, now: datetime, zone: ZoneInfo) -> Preview:
-        """Matches among posts of the last WINDOW_DAYS days in `zone` (today included)."""
+    def preview(self, query: Query, now: datetime, zone: ZoneInfo, newest: int = NEWEST) -> Preview:
+        """Matches among posts of the last WINDOW_DAYS days in `zone` (today included), with the
+        `newest` newest of them."""
         today = now.astimezone(zone).date()
         first_day = today - timedelta(days=WINDOW_DAYS - 1)
         calendar = self._calendar(zone, first_day)
@@ -158,27 +161,29 @@ class RecentIndex:
             universe &= ~_bitset([p for p in _positions(calendar.days[-1]) if times[p] > end])
         matched = self._evaluate(query, universe) & universe
         counts = [(matched & day).bit_count() for day in calendar.days]
+        found = self._newest(matched, calendar, newest)
         return Preview(
             days=tuple(
                 ((first_day + timedelta(days=n)).isoformat(), counts[n]) for n in range(WINDOW_DAYS)
             ),
-            newest=tuple(self.ids[p] for p in self._newest(matched, calendar)),
+            newest=tuple(self.ids[p] for p in found),
+            newest_at=tuple(self.times[p] for p in found),
             total=sum(counts),
             scanned=universe.bit_count(),
         )
 
-    def _newest(self, matched: int, calendar: _Calendar) -> list[int]:
-        """The NEWEST matches, newest first: only the newest hours holding that many are read
-        (hours are disjoint and in time order, so nothing older can beat them)."""
+    def _newest(self, matched: int, calendar: _Calendar, count: int) -> list[int]:
+        """The `count` newest matches, newest first: only the newest hours holding that many are
+        read (hours are disjoint and in time order, so nothing older can beat them)."""
         candidates: list[int] = []
         for hour in reversed(calendar.hours):
             found = matched & hour
             if found:
                 candidates.extend(_positions(found))
-                if len(candidates) >= NEWEST:
+                if len(candidates) >= count:
                     break
         times, ids = self.times, self.ids
-        return heapq.nlargest(NEWEST, candidates, key=lambda p: (times[p], ids[p]))
+        return heapq.nlargest(count, candidates, key=lambda p: (times[p], ids[p]))
 
     def _calendar(self, zone: ZoneInfo, first_day: date) -> _Calendar:
         """The window's posts per day and per hour in `zone`, brought up to date: built once per

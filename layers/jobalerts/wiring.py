@@ -57,7 +57,6 @@ from jobalerts.sources.planner import QueryPlanner
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import DeliveryLog
-from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.inbound import InboundMessagesRepository
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.posts import PostsRepository
@@ -239,7 +238,6 @@ def build_match(settings: MatchSettings) -> tuple[MatchService, RecentPostsRepos
         index=LiveIndex(searches(settings), shard=settings.match_shard),
         subscribers=subscribers(settings),
         matches=matches(settings),
-        feeds=FeedRepository(open_table(settings.matches_table)),
         snapshots=snapshot_keeper(settings),
     )
     return service, recent_posts(settings)
@@ -281,12 +279,8 @@ def build_subscriptions(settings: SubscriptionsSettings) -> WebServices:
     service = SubscriptionService(
         settings, stores=stores, senders=notification_senders(settings), signer=signer
     )
-    feeds = FeedService(
-        settings=settings,
-        subscribers=people,
-        searches=saved,
-        entries=FeedRepository(open_table(settings.matches_table)),
-        signer=signer,
-    )
     window = RecentWindow(RecentPostsRepository(state_table), posts(settings))
+    feeds = FeedService(
+        settings=settings, subscribers=people, searches=saved, window=window, signer=signer
+    )
     return WebServices(service, feeds, SearchPreviews(window, limits, settings))

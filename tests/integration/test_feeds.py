@@ -1,11 +1,13 @@
-"""The Atom feed of a saved search: filled by the match function, read by a real feed parser.
+"""The Atom feed of a saved search: computed from the window of recent posts the match function
+appends to, read by a real feed parser.
 
-Posts are dated in 2099 so the feed's 7-day window (relative to the request) always holds them,
-whenever the tests run; the window itself is tested with an injected clock.
+Posts are dated a minute before the test starts (whatever the date), so the feed's window,
+relative to the request, holds them; the window's edge is tested with an injected clock.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +17,8 @@ from jobalerts import tokens, wiring
 from jobalerts.links import Links
 from jobalerts.models import Frequency, Post, SubscriberStatus
 from jobalerts.settings import SubscriptionsSettings
-from jobalerts.store._dynamo import now_iso
+from jobalerts.store._dynamo import now_iso, to_item
+from jobalerts.web import feeds as web_feeds
 from jobalerts_local.http import ApiServer
 from jobalerts_local.runtime import StreamPump, http_event, invoke, stream_batches
 from jobalerts_local.settings import get_settings
@@ -30,7 +33,7 @@ from tests.support.digests import (
     seed,
 )
 
-T = datetime(2099, 3, 10, 12, tzinfo=UTC)
+T = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
 def post(pid: str, text: str, *, author: str = "acme", at: datetime = T, **fields: Any) -> Post:
@@ -113,7 +116,7 @@ def test_a_search_has_a_well_formed_atom_feed_of_its_matches_newest_first(
     # And each entry has its author, time and text, and the job ad as a related link
     first = feed.entries[0]
     assert first.author == "@shopco (Shopco)"
-    assert first.updated == "2099-03-10T12:00:00Z"
+    assert first.updated == T.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert first.content[0].value.startswith("Remote Python backend role <b>now</b> & more")
     assert {(link.rel, link.href) for link in first.links} == {
         ("alternate", "https://x.com/shopco/status/2"),
@@ -144,12 +147,84 @@ def test_the_feed_answers_conditional_requests_with_304(stack: LocalStack) -> No
     assert by_date["statusCode"] == 304
     assert stale_etag["statusCode"] == 200
 
-    # And a new match changes both
-    publish(stack, post("2", "Python data engineer", at=T + timedelta(hours=1)))
+    # And a new match, once the window has been looked at again (at most 30 s later), changes
+    # both
+    publish(stack, post("2", "Python data engineer", at=T + timedelta(seconds=30)))
+    web_feeds.feeds().clock = lambda: datetime.now(UTC) + timedelta(seconds=31)
     again = get(url, {"If-None-Match": etag})
     assert again["statusCode"] == 200
     assert again["headers"]["ETag"] != etag
     assert len(feedparser.parse(again["body"]).entries) == 2
+
+
+def counted_post_reads(stack: LocalStack) -> list[int]:
+    """How many posts each BatchGetItem on the posts table asks for (the feed's reads)."""
+    asked: list[int] = []
+    table = stack.physical("PostsTable")
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        keys = json.loads(params["body"])["RequestItems"].get(table, {}).get("Keys", [])
+        asked.append(len(keys))
+
+    web_feeds.feeds().window.posts.table.meta.client.meta.events.register(
+        "before-call.dynamodb.BatchGetItem", count
+    )
+    return asked
+
+
+def test_a_304_reads_no_post_and_a_warm_worker_reads_each_post_once(stack: LocalStack) -> None:
+    # Given a feed a reader has fetched once
+    subscribe_ana("python")
+    publish(stack, post("1", "Python developer, remote"), post("2", "Python data role"))
+    url = links().feed("ana", "s1")
+    etag = get(url)["headers"]["ETag"]
+    reads = counted_post_reads(stack)
+    # When it polls again with nothing new
+    assert get(url, {"If-None-Match": etag})["statusCode"] == 304
+    # Then no post was read: the ETag is known before the posts are
+    assert reads == []
+    # And when a new post arrives, the next 200 reads only that one
+    publish(stack, post("3", "Python platform role", at=T + timedelta(seconds=30)))
+    web_feeds.feeds().clock = lambda: datetime.now(UTC) + timedelta(seconds=31)
+    again = get(url, {"If-None-Match": etag})
+    assert again["statusCode"] == 200
+    assert len(feedparser.parse(again["body"]).entries) == 3
+    assert reads == [1]
+
+
+def test_the_feed_follows_the_search_as_it_reads_now(stack: LocalStack) -> None:
+    # Given a search for python and posts for python and for golang
+    subscribe_ana("python")
+    publish(stack, post("1", "Python developer"), post("2", "Golang developer"))
+    url = links().feed("ana", "s1")
+    before = get(url)
+    # When its subscriber changes it to golang
+    edited = stores.searches().get("ana", "s1")
+    edited.query, edited.updated_at = "golang", now_iso()
+    stores.searches().put(edited)
+    after = get(url, {"If-None-Match": before["headers"]["ETag"]})
+    # Then the feed lists the golang post, under the new name
+    assert after["statusCode"] == 200
+    feed = feedparser.parse(after["body"])
+    assert feed.feed.title == "jobalerts: golang"
+    assert [e.link for e in feed.entries] == ["https://x.com/acme/status/2"]
+
+
+def test_a_stored_search_the_language_no_longer_parses_has_an_empty_feed(
+    stack: LocalStack,
+) -> None:
+    # Given a search stored before a change to the query language made it invalid
+    subscribe_ana("python")
+    publish(stack, post("1", "Python developer"))
+    broken = stores.searches().get("ana", "s1")
+    broken.query = 'python "unclosed'
+    stores.searches().table.put_item(Item=to_item(broken.model_dump(mode="json")))
+    # When its feed is fetched
+    response = get(links().feed("ana", "s1"))
+    # Then it is a valid, empty feed, not an error
+    assert response["statusCode"] == 200
+    feed = feedparser.parse(response["body"])
+    assert (feed.bozo, feed.entries) == (0, [])
 
 
 def test_feedparser_fetches_over_http_and_gets_304_on_its_second_poll(stack: LocalStack) -> None:

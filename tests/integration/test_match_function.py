@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from jobalerts.models import (
     Channel,
@@ -104,6 +105,20 @@ def test_a_matching_post_is_queued_for_the_subscriber(pipeline: Pipeline) -> Non
     # Then only the matching post waits for her, and the batch reports no failures
     assert pending_post_ids("ana") == ["x#1"]
     assert all(r["batchItemFailures"] == [] for r in responses)
+
+
+def test_a_match_writes_only_what_its_delivery_needs(pipeline: Pipeline) -> None:
+    # Given a subscriber with a daily search
+    stores.subscribers().create(subscriber("ana"))
+    stores.searches().put(search("ana", "s1", "python"))
+    # When a post matches it
+    pipeline.publish(post("1", "Python developer, remote"))
+    # Then her partition holds the pending post and its window's marker, nothing else (the
+    # feed is computed from the recent posts' window; a feed entry here cost a write a match)
+    items = stores.matches().table.query(
+        KeyConditionExpression=Key("subscriber_id").eq("ana"), ConsistentRead=True
+    )["Items"]
+    assert sorted(str(i["sk"])[:2] for i in items) == ["d#", "m#"]
 
 
 def test_a_post_matched_by_two_searches_is_queued_once_with_both(pipeline: Pipeline) -> None:

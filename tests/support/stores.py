@@ -16,7 +16,6 @@ from jobalerts.sources.base import SourceStores
 from jobalerts.store import SearchesRepository, StateRepository, SubscribersRepository
 from jobalerts.store.archive import DigestArchive
 from jobalerts.store.deliveries import DeliveryLog
-from jobalerts.store.feeds import FeedRepository
 from jobalerts.store.inbound import InboundMessagesRepository
 from jobalerts.store.matches import MatchesRepository
 from jobalerts.store.posts import PostsRepository
@@ -68,10 +67,6 @@ def inbound() -> InboundMessagesRepository:
 
 def recent() -> RecentPostsRepository:
     return wiring.recent_posts(settings())
-
-
-def feeds() -> FeedRepository:
-    return FeedRepository(open_table(settings().matches_table))
 
 
 def deliveries() -> DeliveryLog:
