@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED
+from jobalerts.sources.base import BUDGET, ERROR, RATE_LIMITED, UNAUTHORIZED
 from jobalerts.sources.mastodon import MastodonSource
 from jobalerts_local.replay import Recorded, ReplayServer, Route
 from tests.conftest import FIXED_NOW
@@ -162,6 +162,20 @@ def test_a_429_stops_the_run_until_the_reset(faults: ReplayServer, client: httpx
     assert result.posts == []
     assert result.checkpoint == checkpoint
     assert faults.served("/api/v1/timelines/tag/flaky") == []
+
+
+def test_a_refused_token_stops_that_instance_and_says_so(
+    faults: ReplayServer, client: httpx.Client
+) -> None:
+    # Given an instance that answers 401 (the access token was revoked) to the first tag
+    checkpoint = {"streams": {"mastodon.social#revoked": "5", "mastodon.social#flaky": "9"}}
+    # When the run reads its tags
+    result = source(faults, client, "revoked,flaky").fetch(checkpoint, max_pages=3, budget=None)
+    # Then its other tags are not asked (they would be refused too), nothing moves, and the
+    # run says the token was refused, so ingest reads the secret again before the next run
+    assert result.stopped == UNAUTHORIZED
+    assert faults.served("/api/v1/timelines/tag/flaky") == []
+    assert (result.posts, result.checkpoint) == ([], checkpoint)
 
 
 @pytest.mark.usefixtures("stack")

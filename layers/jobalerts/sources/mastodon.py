@@ -27,6 +27,7 @@ from jobalerts.sources.base import (
     BUDGET,
     ERROR,
     RATE_LIMITED,
+    UNAUTHORIZED,
     BadResponse,
     Commit,
     FetchResult,
@@ -35,7 +36,7 @@ from jobalerts.sources.base import (
     SourceStores,
 )
 from jobalerts.sources.html_text import html_to_text
-from jobalerts.sources.http import Sleep, fetch, json_body
+from jobalerts.sources.http import HttpStatusError, Sleep, fetch, json_body
 from jobalerts.sources.normalize import canonical_link, is_social
 
 NAME = "mastodon"
@@ -138,6 +139,10 @@ def _acct_from_url(url: str) -> str:
     return ""
 
 
+class Refused(Exception):
+    """An instance answered 401: the access token held is no longer good there."""
+
+
 @dataclass
 class Page:
     statuses: list[dict[str, Any]]
@@ -209,13 +214,23 @@ class MastodonSource:
         streams: dict[str, str] = dict((checkpoint or {}).get("streams") or {})
         result = FetchResult()
         seen: set[str] = set()
+        refused: set[str] = set()
         for instance, tag in [(i, t) for i in self.instances for t in self.tags]:
             if result.stopped in (RATE_LIMITED, BUDGET):
                 break
+            if instance in refused:
+                continue  # its other tags would be refused as well
             key = stream_key(instance, tag)
-            newest = self._read_stream(
-                instance, tag, streams.get(key), max_pages, budget, result, seen
-            )
+            try:
+                newest = self._read_stream(
+                    instance, tag, streams.get(key), max_pages, budget, result, seen
+                )
+            except Refused:
+                # A revoked or rotated token: ingest reads the secret again before the next run
+                # rather than sending the refused one for up to an hour.
+                refused.add(instance)
+                result.stopped = UNAUTHORIZED
+                continue
             if newest is not None:
                 streams[key] = newest
         result.checkpoint = {"streams": streams} if streams else None
@@ -262,6 +277,15 @@ class MastodonSource:
                 result.stopped, result.resume_after = RATE_LIMITED, exc.reset_at
                 logger.warning("mastodon rate limited", instance=instance, tag=tag)
                 break
+            except HttpStatusError as exc:
+                if exc.status != 401:
+                    result.stopped = result.stopped or ERROR
+                    logger.warning(
+                        "mastodon stream failed", instance=instance, tag=tag, error=str(exc)
+                    )
+                    break
+                logger.warning("mastodon token refused", instance=instance, status=exc.status)
+                raise Refused(instance) from exc
             except SourceError as exc:
                 result.stopped = result.stopped or ERROR
                 logger.warning("mastodon stream failed", instance=instance, tag=tag, error=str(exc))
