@@ -197,3 +197,33 @@ def test_every_queue_that_holds_what_was_given_up_on_pages_someone() -> None:
         for dimension in alarm["Properties"]["Dimensions"]
     }
     assert readers == aged == {"MatchFunction", "PostsFanoutFunction"}
+
+
+def test_every_limit_the_template_sets_defaults_to_the_settings_own() -> None:
+    # Given the subscriptions function's variables that the template takes from parameters
+    from jobalerts.settings import SubscriptionsSettings
+
+    template = load_template()
+    env = template["Resources"]["SubscriptionsFunction"]["Properties"]["Environment"]["Variables"]
+    fields = SubscriptionsSettings.model_fields
+    from_parameters = {
+        name.lower(): template["Parameters"][value["Ref"]]
+        for name, value in env.items()
+        if isinstance(value, dict) and value.get("Ref") in template["Parameters"]
+    }
+    # Then the sign-up and preview limits are among them (an operator tunes them per stack)
+    assert {
+        "preview_window_seconds",
+        "preview_limit_per_client",
+        "preview_limit_overall",
+        "signup_limit_per_client",
+    } <= set(from_parameters)
+    # And each parameter's default and minimum are the setting's, so a deploy with no
+    # overrides behaves as the tests and the demo do
+    for name, parameter in from_parameters.items():
+        if name not in fields or parameter["Type"] != "Number":
+            continue
+        field = fields[name]
+        assert parameter["Default"] == field.default, name
+        floors = [m.ge for m in field.metadata if hasattr(m, "ge")]
+        assert [parameter.get("MinValue")] == floors, name
