@@ -816,3 +816,30 @@ def test_a_sent_digest_is_counted_under_its_channel(stack: LocalStack) -> None:
     assert "EmailDigestsSent" in metrics.metric_set
     assert "SmsDigestsSent" not in metrics.metric_set
     metrics.clear_metrics()
+
+
+def test_a_long_digest_archives_its_page_in_a_few_write_units(stack: LocalStack) -> None:
+    # Given a daily digest of 40 posts
+    sub = make_subscriber("ana")
+    search = make_search("ana", "s1", "python", frequency=Frequency.DAILY)
+    seed(sub, search)
+    for n in range(40):
+        text = f"Python developer number {n}, remote, apply at https://jobs.example/{n}"
+        window = queue_match(sub, search, make_post(str(n), text), DAY)
+    # When it is delivered
+    request = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=window)
+    assert use_case(Clock(DAY)).deliver(request) is Outcome.SENT
+    # Then the archived page, tens of KB of HTML, is stored in a few KB (a write unit per KB)
+    [item] = [
+        i
+        for i in stores.archive().table.scan()["Items"]
+        if str(i.get("pk", "")).startswith("digest#")
+    ]
+    digest_id = str(item["sk"])
+    page = stores.archive().get("ana", digest_id, DAY)
+    assert page is not None
+    assert page.count("jobs.example/") >= 40
+    stored = len(bytes(item["page"].value))
+    # (measured: 29 KB of HTML, 2.1 KB stored: 29 write units became 3)
+    assert len(page.encode()) > 25_000
+    assert stored < 4_000

@@ -12,7 +12,7 @@ import pytest
 from jobalerts.errors import NotFound, Throttled
 from jobalerts.ingest import Ingest
 from jobalerts.models import Channel, DeliveryRequest, SearchStatus
-from jobalerts.store import SubscribersRepository
+from jobalerts.store import SubscribersRepository, keys
 from jobalerts.store._dynamo import BATCH_GET_ROUNDS
 from jobalerts.store.matches import MatchesRepository
 from jobalerts_local.settings import get_settings
@@ -99,6 +99,24 @@ def test_an_expired_digest_page_is_gone(stack: LocalStack) -> None:
     gone = T0 + timedelta(days=31)
     assert archive.get("ana", "dg1", gone) is None
     assert archive.get_by_id("dg1", gone) is None
+
+
+def test_a_page_is_stored_compressed_and_one_stored_as_text_before_is_still_read(
+    stack: LocalStack,
+) -> None:
+    # Given a page archived now and one archived as text before pages were compressed
+    archive = stores.archive()
+    page = "<li>Python developer, remote</li>\n" * 400
+    archive.put("ana", "dg1", page, T0)
+    old = {**keys.archived_digest("ana", "dg0"), "html": "<p>old</p>", "expiration": 2**40}
+    archive.table.put_item(Item=old)
+    # Then the new one is stored as compressed bytes (a write unit per KB stored), not as text
+    item = archive.table.get_item(Key=keys.archived_digest("ana", "dg1"))["Item"]
+    assert "html" not in item
+    assert len(bytes(item["page"].value)) < len(page.encode()) / 20
+    # And both read back as they were written
+    assert archive.get("ana", "dg1", T0) == page
+    assert archive.get("ana", "dg0", T0) == "<p>old</p>"
 
 
 # ---------------------------------------------------------------- races
