@@ -254,6 +254,8 @@ class Stage:
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     wru: float = 0.0
     rru: float = 0.0
+    wru_by_kind: Counter[str] = field(default_factory=Counter)
+    """Write units by table and kind of item (`item_kind`): what dominates, and where."""
     log_lines: int = 0
     log_bytes: int = 0
     emf_bytes: int = 0
@@ -331,7 +333,7 @@ class Meter:
             params = context.get("load_params") or {}
         if service == "dynamodb":
             before = context.get("load_before", {}) if isinstance(context, dict) else {}
-            wru, rru = _units(operation, params, parsed, before)
+            wru, rru = _units(operation, params, parsed, before, stage.wru_by_kind)
             stage.wru += wru
             stage.rru += rru
         elif service == "dynamodbstreams" and operation == "GetRecords":
@@ -460,6 +462,21 @@ def _write_keys(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[
     return found
 
 
+_TABLES = ("Subscribers", "Searches", "Posts", "Matches", "State")
+
+
+def item_kind(table: str, key: dict[str, Any]) -> str:
+    """`Matches m#`, `State digest#`, `Posts`: the table (by the logical name its physical name
+    holds) and the prefix before the first `#` of the item's sort key, else its partition key."""
+    name = next((t for t in _TABLES if f"{t}Table" in table or t.lower() in table), table)
+    prefixes = []
+    for value in key.values():
+        text = value.get("S", "") if isinstance(value, dict) else str(value)
+        if "#" in text:
+            prefixes.append(text.split("#", 1)[0] + "#")
+    return f"{name} {prefixes[-1]}" if prefixes else name
+
+
 def _key_of(table: str, item: dict[str, Any]) -> dict[str, Any]:
     from moto.dynamodb.models import dynamodb_backends
 
@@ -485,8 +502,10 @@ def _units(
     params: dict[str, Any],
     parsed: dict[str, Any],
     before: dict[int, tuple[int, int]],
+    by_kind: Counter[str] | None = None,
 ) -> tuple[float, float]:
-    """(WRU, RRU) one DynamoDB call consumed, from the sizes of the items it touched."""
+    """(WRU, RRU) one DynamoDB call consumed, from the sizes of the items it touched; with
+    `by_kind`, the write units are added there too, by `item_kind`."""
     consistent = bool(params.get("ConsistentRead"))
     if operation in _WRITES or operation in ("BatchWriteItem", "TransactWriteItems"):
         wru = 0.0
@@ -494,7 +513,10 @@ def _units(
             old_size, old_gsis = before.get(n, (0, 0))
             new_size, new_gsis = _stored(table, key)
             size = max(old_size, new_size)
-            wru += times * write_units(size) * (1 + max(old_gsis, new_gsis))
+            units = times * write_units(size) * (1 + max(old_gsis, new_gsis))
+            wru += units
+            if by_kind is not None:
+                by_kind[item_kind(table, key)] += units
         return wru, 0.0
     if operation == "GetItem":
         return 0.0, read_units(item_size(parsed.get("Item") or {}), consistent)
@@ -1055,6 +1077,16 @@ def summary(result: LoadResult) -> str:
         for name, value in estimate.items()
     ]
     lines.append(f"  {'estimate total':<24} ${sum(estimate.values()):8.4f}")
+    kinds: Counter[str] = Counter()
+    for stage in result.meter.stages.values():
+        kinds.update(getattr(stage, "wru_by_kind", Counter()))
+    if kinds:
+        total = sum(kinds.values())
+        lines.append("DynamoDB write units by table and item kind (all stages):")
+        lines += [
+            f"  {kind:<24} {units:10,.0f}  {units / total:6.1%}"
+            for kind, units in kinds.most_common(12)
+        ]
     if result.latencies:
         p50 = percentile(result.latencies, 0.5) / 60
         p95 = percentile(result.latencies, 0.95) / 60

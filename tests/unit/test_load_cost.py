@@ -15,6 +15,7 @@ from jobalerts_local.load import (
     Stage,
     cost_model,
     full_scale_estimate,
+    item_kind,
     item_size,
     memory_sizes,
     percentile,
@@ -201,3 +202,16 @@ def test_a_default_deployment_pays_for_its_alarms() -> None:
         texts=0, x_posts=0, metrics=0, secrets=0, alarms=deployed_alarms(),
     )  # fmt: skip
     assert cost.fixed["CloudWatch alarms"] == pytest.approx(0.50)
+
+
+def test_write_units_are_told_apart_by_table_and_kind_of_item() -> None:
+    # Given keys as DynamoDB's wire form carries them, under the local stack's table names
+    matches = "jobalerts-local-MatchesTable-1A2B"
+    # Then each is named by its table and the prefix of its sort key, else its partition key
+    assert item_kind(matches, {"subscriber_id": {"S": "ana"}, "sk": {"S": "m#email#x#1"}}) == (
+        "Matches m#"
+    )
+    assert item_kind("x-StateTable-9", {"pk": {"S": "digest#ana"}, "sk": {"S": "d1"}}) == (
+        "State digest#"
+    )
+    assert item_kind("x-PostsTable-9", {"post_id": {"S": "x1"}}) == "Posts"
