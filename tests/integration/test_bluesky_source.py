@@ -107,6 +107,24 @@ def test_a_first_pass_pages_with_cursor_and_sets_since_to_the_newest_post(
     }
 
 
+def test_each_query_read_is_committed_before_the_next(client: httpx.Client) -> None:
+    # Given two queries and a commit
+    commits: list[tuple[list[str], dict[str, Any]]] = []
+    with replay("bluesky-search") as server:
+        # When a first pass reads them
+        result = source(server, client, '#hiring,"we\'re hiring"').fetch(
+            None,
+            max_pages=5,
+            budget=None,
+            commit=lambda posts, at: commits.append(([p.id[-4:] for p in posts], at)),
+        )
+    # Then the first query's posts and position are committed before the second is read, and
+    # the second's are left to the end of the run
+    hiring = {"since": "2026-11-23T10:03:00.000Z", "cursor": None, "newest": None}
+    assert commits == [(["3kx3", "3kx2", "3kx1", "3kx0"], {"queries": {"#hiring": hiring}})]
+    assert [p.id[-4:] for p in result.posts][len(commits[0][0]) :] == ["3kx4"]
+
+
 def test_the_next_run_asks_only_for_posts_since_the_checkpoint(client: httpx.Client) -> None:
     checkpoint = {"queries": {"#hiring": {"since": "2026-11-23T10:03:00.000Z"}}}
     with replay("bluesky-search") as server:

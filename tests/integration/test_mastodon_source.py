@@ -90,6 +90,28 @@ def test_later_runs_page_forward_with_min_id_until_caught_up(
     assert result.stopped is None
 
 
+def test_each_tag_read_is_committed_before_the_next_and_a_quiet_one_is_not(
+    timeline: ReplayServer, client: httpx.Client
+) -> None:
+    # Given #jobs caught up and #hiring behind, read in the order jobs, hiring, jobs again
+    checkpoint = {"streams": {"mastodon.social#hiring": "100", "mastodon.social#jobs": "106"}}
+    commits: list[tuple[list[str], dict[str, Any]]] = []
+    mastodon = source(timeline, client, "jobs,hiring,remote")
+    # When the source is fetched with a commit
+    result = mastodon.fetch(
+        checkpoint,
+        max_pages=10,
+        budget=None,
+        commit=lambda posts, at: commits.append(([p.id[-3:] for p in posts], at)),
+    )
+    # Then quiet #jobs commits nothing, and #hiring's posts and position are committed before
+    # the last tag is read (the last one's are the run's own, saved when it ends)
+    moved = {"mastodon.social#hiring": "105", "mastodon.social#jobs": "106"}
+    assert commits == [(["102", "101", "103", "105"], {"streams": moved})]
+    assert result.checkpoint is not None
+    assert result.checkpoint["streams"]["mastodon.social#hiring"] == "105"
+
+
 def test_max_pages_stops_at_a_page_boundary_and_the_next_run_continues(
     timeline: ReplayServer, client: httpx.Client
 ) -> None:

@@ -1,8 +1,9 @@
 """What every source returns, and the one method ingest calls on it.
 
 A source reads new posts since a checkpoint. It never stores anything and never saves the
-checkpoint itself. A source that can (X: after each query) hands ingest a `commit(posts,
-checkpoint)` as it goes: the posts read since the last commit and a checkpoint that moves past
+checkpoint itself. Each source hands ingest a `commit(posts, checkpoint)` as it goes (X after
+each planned query, Mastodon after each instance and tag, Bluesky after each query, and only
+when something moved): the posts read since the last commit and a checkpoint that moves past
 exactly those, which ingest saves only once they are stored, so a function that keeps dying
 mid-run still makes progress. The rest, and `FetchResult.checkpoint`, ingest stores and saves
 when `fetch` returns. A crash between storing and saving re-reads a page, never loses one.
@@ -21,6 +22,7 @@ the sources secret again; one that finds them missing in the secret raises Missi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,6 +74,27 @@ class FetchResult:
     """RATE_LIMITED, BUDGET, ERROR, UNAUTHORIZED or None."""
     resume_after: datetime | None = None
     """When rate limited: do not call the source again before this instant."""
+
+
+@dataclass
+class Progress:
+    """Hands ingest what a run has read so far, after each of its streams (a tag, a query):
+    the posts since the last commit and a checkpoint with the streams read so far moved and the
+    others where they were. Only when something moved: a quiet stream costs no write."""
+
+    commit: Commit | None
+    result: FetchResult
+    last: dict[str, Any] | None
+    done: int = 0
+
+    def __call__(self, checkpoint: dict[str, Any] | None) -> None:
+        if self.commit is None or checkpoint is None:
+            return
+        fresh = self.result.posts[self.done :]
+        if fresh or checkpoint != self.last:
+            # Copies: the source goes on changing its own dicts after this.
+            self.commit(fresh, copy.deepcopy(checkpoint))
+            self.done, self.last = len(self.result.posts), copy.deepcopy(checkpoint)
 
 
 class Source(Protocol):

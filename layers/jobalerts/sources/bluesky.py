@@ -40,6 +40,7 @@ from jobalerts.sources.base import (
     Commit,
     FetchResult,
     MissingCredentials,
+    Progress,
     RateLimited,
     SessionStore,
     SourceError,
@@ -403,8 +404,12 @@ class BlueskySource:
         """Read every query; `max_pages` is per query, `budget` counts posts over the run."""
         streams: dict[str, dict[str, Any]] = dict((checkpoint or {}).get("queries") or {})
         result = FetchResult()
+        progress = Progress(commit, result, checkpoint)
         seen: set[str] = set()
-        for query in self.queries:
+        for position, query in enumerate(self.queries):
+            if position:
+                # What the queries before this one read survives a crash in this one.
+                progress({"queries": streams} if streams else None)
             state, stop = self._read_query(
                 query, dict(streams.get(query) or {}), max_pages, budget, result, seen
             )

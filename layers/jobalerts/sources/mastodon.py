@@ -31,6 +31,7 @@ from jobalerts.sources.base import (
     BadResponse,
     Commit,
     FetchResult,
+    Progress,
     RateLimited,
     SourceError,
     SourceStores,
@@ -213,11 +214,16 @@ class MastodonSource:
         """Read every stream; `max_pages` is per stream, `budget` counts statuses over the run."""
         streams: dict[str, str] = dict((checkpoint or {}).get("streams") or {})
         result = FetchResult()
+        progress = Progress(commit, result, checkpoint)
         seen: set[str] = set()
         refused: set[str] = set()
-        for instance, tag in [(i, t) for i in self.instances for t in self.tags]:
+        pairs = [(i, t) for i in self.instances for t in self.tags]
+        for position, (instance, tag) in enumerate(pairs):
             if result.stopped in (RATE_LIMITED, BUDGET):
                 break
+            if position:
+                # What the streams before this one read survives a crash in this one.
+                progress({"streams": streams} if streams else None)
             if instance in refused:
                 continue  # its other tags would be refused as well
             key = stream_key(instance, tag)
