@@ -843,3 +843,5 @@ def test_a_long_digest_archives_its_page_in_a_few_write_units(stack: LocalStack)
     # (measured: 29 KB of HTML, 2.1 KB stored: 29 write units became 3)
     assert len(page.encode()) > 25_000
     assert stored < 4_000
+    # And an email, whose link names the subscriber, writes no pointer for a short link
+    assert stores.archive().get_by_id(digest_id, DAY) is None

@@ -93,12 +93,25 @@ def test_an_expired_delivery_window_reads_as_absent_and_can_be_claimed(stack: Lo
 
 def test_an_expired_digest_page_is_gone(stack: LocalStack) -> None:
     archive = stores.archive()
-    archive.put("ana", "dg1", "<p>page</p>", T0)
+    archive.put("ana", "dg1", "<p>page</p>", T0, short_link=True)
     assert archive.get("ana", "dg1", T0) == "<p>page</p>"
     assert archive.get_by_id("dg1", T0) == "<p>page</p>"
     gone = T0 + timedelta(days=31)
     assert archive.get("ana", "dg1", gone) is None
     assert archive.get_by_id("dg1", gone) is None
+
+
+def test_only_a_text_digest_gets_the_pointer_its_short_link_needs(stack: LocalStack) -> None:
+    # Given an email digest and a text digest archived
+    archive = stores.archive()
+    archive.put("ana", "email1", "<p>email</p>", T0, short_link=False)
+    archive.put("ana", "text1", "<p>text</p>", T0, short_link=True)
+    # Then both show through the link that names the subscriber
+    assert archive.get("ana", "email1", T0) == "<p>email</p>"
+    assert archive.get("ana", "text1", T0) == "<p>text</p>"
+    # And only the text's short link finds its page: the email's has no pointer to write
+    assert archive.get_by_id("text1", T0) == "<p>text</p>"
+    assert archive.table.get_item(Key=keys.digest_link("email1")).get("Item") is None
 
 
 def test_a_page_is_stored_compressed_and_one_stored_as_text_before_is_still_read(
@@ -107,7 +120,7 @@ def test_a_page_is_stored_compressed_and_one_stored_as_text_before_is_still_read
     # Given a page archived now and one archived as text before pages were compressed
     archive = stores.archive()
     page = "<li>Python developer, remote</li>\n" * 400
-    archive.put("ana", "dg1", page, T0)
+    archive.put("ana", "dg1", page, T0, short_link=False)
     old = {**keys.archived_digest("ana", "dg0"), "html": "<p>old</p>", "expiration": 2**40}
     archive.table.put_item(Item=old)
     # Then the new one is stored as compressed bytes (a write unit per KB stored), not as text

@@ -487,7 +487,9 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
 ) -> None:
     # Given an archived digest
     subscriber_id, _ = subscribe_and_confirm()
-    stores.archive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
+    stores.archive().put(
+        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock, short_link=False
+    )
     links = Links(TEST_BASE_URL, signer())
     good = token_of(links.digest(subscriber_id, "d1"))
     expired = signer().sign(tokens.DIGEST, f"{subscriber_id}|d1", 60, now=clock.timestamp() - 61)
@@ -511,9 +513,11 @@ def test_the_digest_web_view_needs_a_valid_unexpired_token_for_that_digest(
 def test_the_short_digest_link_of_a_text_message_shows_the_same_page(
     clock: datetime, stack: LocalStack
 ) -> None:
-    # Given an archived digest and the short link a text message carries
+    # Given an archived text digest and the short link the text carries
     subscriber_id, _ = subscribe_and_confirm()
-    stores.archive().put(subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock)
+    stores.archive().put(
+        subscriber_id, "d1", "<html><body>3 new jobs</body></html>", clock, short_link=True
+    )
     path = "/d/" + Links(TEST_BASE_URL, signer()).short_digest("d1").split("/d/")[1]
 
     # Then the link shows it

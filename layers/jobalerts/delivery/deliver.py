@@ -247,7 +247,13 @@ class DigestDelivery:
                 raise DeliveryInFlight("lost the claim to another attempt") from exc
 
         view = self.links.digest(sub_id, digest.digest_id)
-        self.archive.put(sub_id, digest.digest_id, self._web_page(digest, view), now)
+        self.archive.put(
+            sub_id,
+            digest.digest_id,
+            self._web_page(digest, view),
+            now,
+            short_link=channel is Channel.SMS,
+        )
         try:
             provider_id = self._send(request, subscriber, digest, view, time_left, now)
         except OptedOut:

@@ -4,7 +4,7 @@ Contract between the deliver function (writes) and the subscriptions function (r
 per digest under `keys.archived_digest`, `page` = the complete, escaped page as UTF-8
 compressed with zlib, `expiration` = epoch seconds (the table's TTL attribute). Beside it,
 `keys.digest_link` names the subscriber, so the short link a text message carries
-(`/d/<code>`, which signs only the digest id) finds the page.
+(`/d/<code>`, which signs only the digest id) finds the page; only text digests get one.
 
 Compressed because a write costs a unit per KB: a page is repetitive HTML (the same markup per
 post), and a 40-post page of 29 KB is stored in 2.1 KB, 3 write units instead of 29. Items written before
@@ -35,8 +35,13 @@ class DigestArchive:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def put(self, subscriber_id: str, digest_id: str, html: str, now: datetime) -> None:
-        """Overwrites: a retried delivery archives the same digest under the same id."""
+    def put(
+        self, subscriber_id: str, digest_id: str, html: str, now: datetime, *, short_link: bool
+    ) -> None:
+        """Overwrites: a retried delivery archives the same digest under the same id.
+
+        `short_link`: also write the pointer a short link (`/d/<code>`, texts only) needs; an
+        email's link names the subscriber, and the pointer would be a write unit for nothing."""
         expiration = int(now.astimezone(UTC).timestamp()) + DIGEST_TTL
         with translated("digest archive"):
             self.table.put_item(
@@ -47,6 +52,8 @@ class DigestArchive:
                     "expiration": expiration,
                 }
             )
+            if not short_link:
+                return
             self.table.put_item(
                 Item={
                     **keys.digest_link(digest_id),
