@@ -53,6 +53,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     load.add_argument("--keep", type=Path, help="also pickle the result here")
     load.set_defaults(run=run_load)
 
+    volume = subparsers.add_parser(
+        "volume",
+        help="matches and digests a full day of the load workload makes (matcher only, no AWS)",
+    )
+    volume.add_argument("--scale", type=float, default=1.0, help="as for `jobalerts load`")
+    volume.add_argument("--seed", type=int, default=13)
+    volume.set_defaults(run=run_volume)
+
     abuse = subparsers.add_parser(
         "abuse", help="replay the sign-up attacks against the served API and print what got through"
     )
@@ -155,6 +163,18 @@ def run_load(args: argparse.Namespace) -> int:
         print("jobalerts load: --scale is a fraction in (0, 1]", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(main_text(args.scale, args.seed, args.keep))
+    return 0
+
+
+def run_volume(args: argparse.Namespace) -> int:
+    import sys
+
+    from jobalerts_local.volume import count_day, summary
+
+    if not 0.0 < args.scale <= 1.0:
+        print("jobalerts volume: --scale is a fraction in (0, 1]", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(summary(count_day(args.scale, args.seed)))
     return 0
 
 
