@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load mutate lock build deploy clean
+.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load volume mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -106,6 +106,10 @@ bench: $(STAMP)
 LOAD_SCALE ?= 0.02
 load: $(STAMP)
 	$(BIN)/jobalerts load --scale $(LOAD_SCALE)
+
+# A full day's matches and digests at full scale, counted with the real matcher (no AWS).
+volume: $(STAMP)
+	$(BIN)/jobalerts volume --scale 1
 
 chaos: $(STAMP)
 	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
