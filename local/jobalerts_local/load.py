@@ -985,6 +985,39 @@ def full_scale_estimate(cost: Cost, scale: float, matches_storage: float) -> dic
     return found
 
 
+def digests_sent(meter: Meter) -> int:
+    """Digests the run's deliver function sent (its own metrics), emails and texts."""
+    return int(meter.metric_values["EmailDigestsSent"] + meter.metric_values["SmsDigestsSent"])
+
+
+def volume_growth(
+    scale: float,
+    run: tuple[float, float],
+    full_day: tuple[float, float],
+) -> dict[str, float]:
+    """How each stage's cost per 1,000 subscribers moves from the run to the full day, from
+    counts rather than from the scale alone: a stage driven by matches grows by the full day's
+    matches per subscriber over the run's, deliver and feedback by its digests per subscriber
+    (instant matches of one ingest run share a digest, so digests grow far less than matches).
+    `run` and `full_day`: (matches, digests) per subscriber a day."""
+    matches = full_day[0] / run[0] if run[0] else 1 / scale
+    digests = full_day[1] / run[1] if run[1] else 1 / scale
+    found = {name: growth(rule, scale) for name, rule in FULL_SCALE_GROWTH.items()}
+    found.update(match=matches, deliver=digests, feedback=digests)
+    return found
+
+
+def volume_estimate(
+    cost: Cost, growths: dict[str, float], matches_storage: float
+) -> dict[str, float]:
+    """Service-added cost per 1,000 subscribers a month at the full day, each stage grown by
+    `growths` (`volume_growth`); the matches table's storage grows like matches."""
+    found = {name: value * growths[name] for name, value in cost.by_stage.items()}
+    other_storage = cost.lines["DynamoDB storage"] - matches_storage
+    found["storage"] = other_storage + matches_storage * growths["match"]
+    return found
+
+
 def result_cost(result: LoadResult) -> Cost:
     meter = result.meter
     return cost_model(
@@ -1098,8 +1131,41 @@ def summary(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
-def main_text(scale: float, seed: int, keep: Path | None = None) -> str:
-    """The summary; with `keep`, the result is pickled there too (to re-read a long run)."""
+def with_volume(result: LoadResult, seed: int) -> str:
+    """The run's stages costed at the full day's counts (`jobalerts volume`, seconds to minutes
+    of CPU), by stage and per match and digest."""
+    from jobalerts_local.volume import count_day
+
+    normalized(result.meter)
+    cost = result_cost(result)
+    volume = count_day(1.0, seed)
+    people = result.subscribers
+    run = (result.matches / people, digests_sent(result.meter) / people)
+    full_day = volume.per_subscriber_day
+    growths = volume_growth(result.scale, run, full_day)
+    matches_storage = (
+        cost.lines["DynamoDB storage"]
+        * result.tables["Matches"].steady_bytes
+        / max(1.0, sum(t.steady_bytes for t in result.tables.values()))
+    )
+    estimate = volume_estimate(cost, growths, matches_storage)
+    lines = [
+        f"the full day (`jobalerts volume`): {full_day[0]:.1f} matches and {full_day[1]:.1f}"
+        f" digests per subscriber a day; this run: {run[0]:.2f} and {run[1]:.2f}",
+        "  service-added per 1,000 subscribers a month at the full day, each stage grown by"
+        " its driver's count:",
+    ]
+    lines += [
+        f"  {name:<24} ${value:8.4f}  (x {growths.get(name, 1.0):,.3g})"
+        for name, value in estimate.items()
+    ]
+    lines.append(f"  {'estimate total':<24} ${sum(estimate.values()):8.4f}")
+    return "\n".join(lines)
+
+
+def main_text(scale: float, seed: int, keep: Path | None = None, *, volume: bool = False) -> str:
+    """The summary; with `keep`, the result is pickled there too (to re-read a long run); with
+    `volume`, also costed at the full day's counts (`with_volume`)."""
     import pickle
     import sys
 
@@ -1108,4 +1174,14 @@ def main_text(scale: float, seed: int, keep: Path | None = None) -> str:
     if keep is not None:
         keep.parent.mkdir(parents=True, exist_ok=True)
         keep.write_bytes(pickle.dumps(result))
-    return summary(result)
+    text = summary(result)
+    return f"{text}\n{with_volume(result, seed)}" if volume else text
+
+
+def reread(kept: Path, seed: int, *, volume: bool = False) -> str:
+    """The summary of a result kept with `--keep` (our own file: pickle is trusted here)."""
+    import pickle
+
+    result: LoadResult = pickle.loads(kept.read_bytes())  # noqa: S301 - our own file
+    text = summary(result)
+    return f"{text}\n{with_volume(result, seed)}" if volume else text

@@ -21,6 +21,8 @@ from jobalerts_local.load import (
     percentile,
     read_units,
     value_size,
+    volume_estimate,
+    volume_growth,
     workload,
     write_units,
 )
@@ -215,3 +217,22 @@ def test_write_units_are_told_apart_by_table_and_kind_of_item() -> None:
         "State digest#"
     )
     assert item_kind("x-PostsTable-9", {"post_id": {"S": "x1"}}) == "Posts"
+
+
+def test_the_full_day_grows_match_stages_by_matches_and_delivery_by_digests() -> None:
+    # Given a run at 0.5% with 0.8 matches and 0.5 digests per subscriber, and a full day of
+    # 134 matches and 35.6 digests per subscriber
+    growths = volume_growth(0.005, run=(0.8, 0.5), full_day=(134.0, 35.6))
+    # Then matching grows with matches, delivering and its feedback with digests, ingest holds
+    # and the schedule-driven digest run is shared 200x wider
+    assert growths["match"] == pytest.approx(167.5)
+    assert growths["deliver"] == growths["feedback"] == pytest.approx(71.2)
+    assert growths["ingest"] == 1.0
+    assert growths["digest"] == pytest.approx(0.005)
+    # And each stage's cost, and the matches' storage, grows by its own figure
+    cost = Cost({"DynamoDB storage": 0.30}, {}, {}, {"match": 1.0, "deliver": 2.0})
+    assert volume_estimate(cost, growths, matches_storage=0.10) == {
+        "match": pytest.approx(167.5),
+        "deliver": pytest.approx(142.4),
+        "storage": pytest.approx(0.20 + 16.75),
+    }

@@ -51,6 +51,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     load.add_argument("--seed", type=int, default=13)
     load.add_argument("--keep", type=Path, help="also pickle the result here")
+    load.add_argument(
+        "--volume",
+        action="store_true",
+        help="also cost the run at the full day's match and digest counts (`jobalerts volume`)",
+    )
+    load.add_argument(
+        "--from",
+        dest="kept",
+        type=Path,
+        help="re-read a result kept with --keep instead of running the day again",
+    )
     load.set_defaults(run=run_load)
 
     volume = subparsers.add_parser(
@@ -156,13 +167,16 @@ def run_simulate_workload(args: argparse.Namespace) -> int:
 def run_load(args: argparse.Namespace) -> int:
     import sys
 
-    from jobalerts_local.load import main_text
+    from jobalerts_local.load import main_text, reread
 
     _quiet_console()
     if not 0.0 < args.scale <= 1.0:
         print("jobalerts load: --scale is a fraction in (0, 1]", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(main_text(args.scale, args.seed, args.keep))
+    if args.kept is not None:
+        print(reread(args.kept, args.seed, volume=args.volume))
+        return 0
+    print(main_text(args.scale, args.seed, args.keep, volume=args.volume))
     return 0
 
 
