@@ -32,7 +32,7 @@ from jobalerts.digests.compose import job_url
 from jobalerts.digests.text import clean, one_line, safe_url
 from jobalerts.errors import InvalidToken, NotFound
 from jobalerts.links import Links, expand_id
-from jobalerts.models import Post, SavedSearch, SubscriberStatus
+from jobalerts.models import Post, SavedSearch, SubscriberStatus, author_key
 from jobalerts.observability import logger, tracer
 from jobalerts.preview import RecentWindow
 from jobalerts.query import QuerySyntaxError
@@ -127,10 +127,13 @@ def _entry(feed: ET.Element, post: Post, authority: str) -> None:
     _add(element, "content", text, type="text")
 
 
-def etag_of(search: SavedSearch, post_ids: tuple[str, ...], self_url: str) -> str:
+def etag_of(
+    search: SavedSearch, post_ids: tuple[str, ...], self_url: str, muted: frozenset[str]
+) -> str:
     """Everything the document is made of: its address, the search, the posts (by id: a stored
-    post does not change) and the format."""
+    post does not change), the accounts left out and the format."""
     material = [FORMAT, self_url, search.search_id, search.query, search.created_at.isoformat()]
+    material.append(" ".join(sorted(muted)))
     digest = hashlib.blake2b("\n".join([*material, *post_ids]).encode(), digest_size=12)
     return f'"{digest.hexdigest()}"'
 
@@ -198,7 +201,9 @@ class FeedService:
         now = self.clock()
         ids, times = self._matching(search, now)
         modified = max([datetime.fromtimestamp(t, UTC) for t in times[:1]] + [search.created_at])
-        etag = etag_of(search, ids, self_url)
+        # Accounts the subscriber muted are left out here as in the digests.
+        muted = frozenset(author_key(handle) for handle in subscriber.muted)
+        etag = etag_of(search, ids, self_url, muted)
         headers = {
             "ETag": etag,
             "Last-Modified": format_datetime(modified.astimezone(UTC), usegmt=True),
@@ -210,7 +215,8 @@ class FeedService:
         }
         if not_modified(etag, modified, if_none_match, if_modified_since):
             return FeedResponse(304, "", headers)
-        body = render_feed(search, self._read(ids, now), self_url, authority, modified)
+        shown = [p for p in self._read(ids, now) if author_key(p.author_handle) not in muted]
+        body = render_feed(search, shown, self_url, authority, modified)
         return FeedResponse(200, body, {**headers, "Content-Type": CONTENT_TYPE})
 
     def _matching(

@@ -210,6 +210,26 @@ def test_the_feed_follows_the_search_as_it_reads_now(stack: LocalStack) -> None:
     assert [e.link for e in feed.entries] == ["https://x.com/acme/status/2"]
 
 
+def test_an_account_the_subscriber_muted_is_left_out_of_her_feeds(stack: LocalStack) -> None:
+    # Given a feed with posts by two accounts
+    subscribe_ana("python")
+    publish(
+        stack,
+        post("1", "Python developer", author="spammy"),
+        post("2", "Python engineer", author="acme"),
+    )
+    url = links().feed("ana", "s1")
+    before = get(url)
+    # When she mutes one of them (from a digest's link)
+    stores.subscribers().update("ana", muted=["spammy"])
+    after = get(url, {"If-None-Match": before["headers"]["ETag"]})
+    # Then the feed changes and lists the other account's post only, as her digests do
+    assert after["statusCode"] == 200
+    assert [e.link for e in feedparser.parse(after["body"]).entries] == [
+        "https://x.com/acme/status/2"
+    ]
+
+
 def test_a_stored_search_the_language_no_longer_parses_has_an_empty_feed(
     stack: LocalStack,
 ) -> None:
