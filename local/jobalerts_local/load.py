@@ -466,15 +466,21 @@ _TABLES = ("Subscribers", "Searches", "Posts", "Matches", "State")
 
 
 def item_kind(table: str, key: dict[str, Any]) -> str:
-    """`Matches m#`, `State digest#`, `Posts`: the table (by the logical name its physical name
-    holds) and the prefix before the first `#` of the item's sort key, else its partition key."""
+    """`Matches m#`, `State delivery window, lock, sms counter`, `Posts`: the table (by the
+    logical name its physical name holds) and the kind of item: in the State table the shape
+    that owns its partition key (`store.keys`), in the matches table its sort key's prefix."""
+    from jobalerts.store import keys
+
     name = next((t for t in _TABLES if f"{t}Table" in table or t.lower() in table), table)
-    prefixes = []
-    for value in key.values():
-        text = value.get("S", "") if isinstance(value, dict) else str(value)
-        if "#" in text:
-            prefixes.append(text.split("#", 1)[0] + "#")
-    return f"{name} {prefixes[-1]}" if prefixes else name
+    values = {k: v.get("S", "") if isinstance(v, dict) else str(v) for k, v in key.items()}
+    if name == "State":
+        try:
+            return f"State {keys.shape_of(values.get(keys.PARTITION, '')).name}"
+        except ValueError:
+            return "State (no owner)"
+    if name == "Matches" and "#" in values.get("sk", ""):
+        return f"Matches {values['sk'].split('#', 1)[0]}#"
+    return name
 
 
 def _key_of(table: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -817,7 +823,10 @@ def _latencies(
             if search.frequency == "instant" and search.channel == "email" and person.email:
                 instant[person.email].append(parse(search.query))
     documents = {p.id: document(p.text, p.author_handle, p.lang) for p in posts}
-    archive = DigestArchive(open_table(get_settings().state_table))
+    settings = get_settings()
+    archive = DigestArchive(open_table(settings.state_table))
+    # An email's page is archived under its subscriber (only a text's has a short-link pointer).
+    owners = _subscribers_by_email(open_table(settings.subscribers_table))
     first: dict[tuple[str, str], float] = {}
     for sent in sent_emails():
         digest_id = sent.message["X-Entity-Ref-ID"]
@@ -825,7 +834,7 @@ def _latencies(
         queries = instant.get(sent.to, [])
         if not digest_id or at is None or not queries:
             continue
-        page = archive.get_by_id(str(digest_id)) or ""
+        page = archive.get(owners.get(sent.to, ""), str(digest_id)) or ""
         for url in {html.unescape(u) for u in _HREF.findall(page)}:
             post = by_url.get(url)
             if post is None or not any(evaluate(q, documents[post.id]) for q in queries):
@@ -843,6 +852,19 @@ def _latencies(
             if any(evaluate(q, documents[post.id]) for q in queries)
         )
     return sorted(first.values()), expected
+
+
+def _subscribers_by_email(table: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"ProjectionExpression": "subscriber_id, email"}
+    while True:
+        page = table.scan(**kwargs)
+        for item in page.get("Items", []):
+            if item.get("email") and item.get("subscriber_id"):
+                found[str(item["email"])] = str(item["subscriber_id"])
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 # ---------------------------------------------------------------- figures
@@ -1111,11 +1133,11 @@ def summary(result: LoadResult) -> str:
     ]
     lines.append(f"  {'estimate total':<24} ${sum(estimate.values()):8.4f}")
     kinds: Counter[str] = Counter()
-    for stage in result.meter.stages.values():
-        kinds.update(getattr(stage, "wru_by_kind", Counter()))
+    for name in BILLED_STAGES:
+        kinds.update(getattr(result.meter.stages.get(name), "wru_by_kind", Counter()))
     if kinds:
         total = sum(kinds.values())
-        lines.append("DynamoDB write units by table and item kind (all stages):")
+        lines.append("DynamoDB write units by table and kind of item (the service's stages):")
         lines += [
             f"  {kind:<24} {units:10,.0f}  {units / total:6.1%}"
             for kind, units in kinds.most_common(12)

@@ -209,14 +209,18 @@ def test_a_default_deployment_pays_for_its_alarms() -> None:
 def test_write_units_are_told_apart_by_table_and_kind_of_item() -> None:
     # Given keys as DynamoDB's wire form carries them, under the local stack's table names
     matches = "jobalerts-local-MatchesTable-1A2B"
-    # Then each is named by its table and the prefix of its sort key, else its partition key
+    # Then each is named by its table and its kind: the State table's by the shape owning its
+    # partition key, the matches table's by its sort key's prefix
     assert item_kind(matches, {"subscriber_id": {"S": "ana"}, "sk": {"S": "m#email#x#1"}}) == (
         "Matches m#"
     )
     assert item_kind("x-StateTable-9", {"pk": {"S": "digest#ana"}, "sk": {"S": "d1"}}) == (
-        "State digest#"
+        "State archived digest"
     )
-    assert item_kind("x-PostsTable-9", {"post_id": {"S": "x1"}}) == "Posts"
+    assert item_kind("x-StateTable-9", {"pk": {"S": "dup"}, "sk": {"S": "l:jobs/1"}}) == (
+        "State near-duplicate marker"
+    )
+    assert item_kind("x-PostsTable-9", {"post_id": {"S": "x#1"}}) == "Posts"
 
 
 def test_the_full_day_grows_match_stages_by_matches_and_delivery_by_digests() -> None:
