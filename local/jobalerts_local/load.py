@@ -809,11 +809,13 @@ def _latencies(
     people: list[SubscriberSpec], posts: list[Post], meter: Meter
 ) -> tuple[list[float], int]:
     """Post to SES for every (instant email search's subscriber, matching post) delivered."""
+    from jobalerts import tokens
     from jobalerts.query import document, evaluate, parse
     from jobalerts.store.archive import DigestArchive
     from jobalerts.store.tables import open_table
     from jobalerts_local.outbox import sent_emails
     from jobalerts_local.settings import get_settings
+    from jobalerts_local.simulate import email_digest_page
 
     accepted = {mid: at for at, mid in meter.ses_accepted}
     by_url = {p.url: p for p in posts}
@@ -825,8 +827,7 @@ def _latencies(
     documents = {p.id: document(p.text, p.author_handle, p.lang) for p in posts}
     settings = get_settings()
     archive = DigestArchive(open_table(settings.state_table))
-    # An email's page is archived under its subscriber (only a text's has a short-link pointer).
-    owners = _subscribers_by_email(open_table(settings.subscribers_table))
+    signer = tokens.load_signer(settings.signing_secret_name)
     first: dict[tuple[str, str], float] = {}
     for sent in sent_emails():
         digest_id = sent.message["X-Entity-Ref-ID"]
@@ -834,7 +835,7 @@ def _latencies(
         queries = instant.get(sent.to, [])
         if not digest_id or at is None or not queries:
             continue
-        page = archive.get(owners.get(sent.to, ""), str(digest_id)) or ""
+        page = email_digest_page(sent, archive, signer)
         for url in {html.unescape(u) for u in _HREF.findall(page)}:
             post = by_url.get(url)
             if post is None or not any(evaluate(q, documents[post.id]) for q in queries):
@@ -852,19 +853,6 @@ def _latencies(
             if any(evaluate(q, documents[post.id]) for q in queries)
         )
     return sorted(first.values()), expected
-
-
-def _subscribers_by_email(table: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"ProjectionExpression": "subscriber_id, email"}
-    while True:
-        page = table.scan(**kwargs)
-        for item in page.get("Items", []):
-            if item.get("email") and item.get("subscriber_id"):
-                found[str(item["email"])] = str(item["subscriber_id"])
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 # ---------------------------------------------------------------- figures

@@ -42,9 +42,10 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -903,11 +904,10 @@ def _collect(
     urls: dict[str, str] = {}
     pages: dict[str, list[str]] = {}
 
-    def posts_of(digest_id: str) -> list[str]:
+    def posts_of(digest_id: str, page: Callable[[], str]) -> list[str]:
         if digest_id not in pages:
-            page = archive.get_by_id(digest_id) or ""
             pages[digest_id] = sorted(
-                {urls[u] for u in map(html.unescape, _HREF.findall(page)) if u in urls}
+                {urls[u] for u in map(html.unescape, _HREF.findall(page())) if u in urls}
             )
         return pages[digest_id]
 
@@ -919,19 +919,41 @@ def _collect(
     urls.update({p.url: p.id for p in posts})
     for sent in emails:
         key_channel = "email"
-        for post_id in posts_of(str(sent.message["X-Entity-Ref-ID"])):
+        digest_id = str(sent.message["X-Entity-Ref-ID"])
+        page = partial(email_digest_page, sent, archive, signer)
+        for post_id in posts_of(digest_id, page):
             counts[(sent.to, key_channel, post_id)] += 1
             if was_ambiguous(sent):
                 ambiguous[(sent.to, key_channel, post_id)] += 1
     for text in texts:
         code = text.text.split("/d/", 1)[1].split()[0]
         digest_id = signer.verify_short(code, tokens.DIGEST)
-        for post_id in posts_of(digest_id):
+        for post_id in posts_of(digest_id, partial(_short_link_page, archive, digest_id)):
             counts[(text.phone, "sms", post_id)] += 1
             if was_ambiguous(text):
                 ambiguous[(text.phone, "sms", post_id)] += 1
     # Ambiguity is per message: a duplicated message found twice counts once as ambiguous.
     return emails, texts, _Delivered(counts, ambiguous)
+
+
+def email_digest_page(sent: Any, archive: Any, signer: Any) -> str:
+    """The archived page an email digest links to ("view it in your browser"), found as its
+    recipient would find it: the link's signed token names the subscriber and the digest (only
+    a text's digest has a pointer for a short link)."""
+    from jobalerts import tokens
+
+    for link in sent.links():
+        parts = urlsplit(link)
+        if not parts.path.startswith("/digests/"):
+            continue
+        token = parse_qs(parts.query).get("t", [""])[0]
+        subscriber_id, _, digest_id = signer.verify(token, tokens.DIGEST).partition("|")
+        return str(archive.get(subscriber_id, digest_id) or "")
+    return ""
+
+
+def _short_link_page(archive: Any, digest_id: str) -> str:
+    return str(archive.get_by_id(digest_id) or "")
 
 
 def _count_posts(table: str) -> int:
