@@ -1141,6 +1141,67 @@ def summary(result: LoadResult) -> str:
     return "\n".join(lines)
 
 
+# Kinds of item (`item_kind`) written once per match, and once per digest; every other kind is
+# written per post or per run and holds its cost per 1,000 subscribers at the full day.
+PER_MATCH_KINDS = frozenset({"Matches m#", "Matches f#", "Matches s#"})
+PER_DIGEST_KINDS = frozenset(
+    {
+        "Matches d#",
+        "State delivery window, lock, sms counter",
+        "State archived digest",
+        "State short digest link",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FullDay:
+    """Service-added cost per 1,000 subscribers a month at the full day, from a run and counts."""
+
+    writes: dict[str, float]
+    """DynamoDB writes by kind of item, each grown by what drives it."""
+    other_low: float
+    other_high: float
+    """Everything else (Lambda, reads, SQS, logs...): the match stage's part held (per
+    invocation: the index refresh, the batch) or grown with matches (per hit), which bound it."""
+
+    @property
+    def low(self) -> float:
+        return sum(self.writes.values()) + self.other_low
+
+    @property
+    def high(self) -> float:
+        return sum(self.writes.values()) + self.other_high
+
+
+def costed_full_day(
+    stages: dict[str, Stage], subscribers: int, cost: Cost, growths: dict[str, float]
+) -> FullDay:
+    """A run's `stages` and `cost` (of `subscribers`) at the full day, by `volume_growth`."""
+    per = prices.DAYS_PER_MONTH * 1000 / subscribers
+    unit = prices.DYNAMODB_PER_MILLION_WRU / 1e6 * per
+    writes: Counter[str] = Counter()
+    other_low = other_high = cost.lines["DynamoDB storage"]
+    for name in BILLED_STAGES:
+        stage = stages.get(name)
+        if stage is None:
+            continue
+        for kind, units in getattr(stage, "wru_by_kind", Counter()).items():
+            grows = (
+                growths["match"]
+                if kind in PER_MATCH_KINDS
+                else growths["deliver"]
+                if kind in PER_DIGEST_KINDS
+                else 1.0
+            )
+            writes[kind] += units * unit * grows
+        rest = cost.by_stage.get(name, 0.0) - stage.wru * unit
+        held = 1.0 if name == "match" else growths[name]
+        other_low += rest * held
+        other_high += rest * growths[name]
+    return FullDay(dict(writes), other_low, other_high)
+
+
 def with_volume(result: LoadResult, seed: int) -> str:
     """The run's stages costed at the full day's counts (`jobalerts volume`, seconds to minutes
     of CPU), by stage and per match and digest."""
@@ -1159,6 +1220,7 @@ def with_volume(result: LoadResult, seed: int) -> str:
         / max(1.0, sum(t.steady_bytes for t in result.tables.values()))
     )
     estimate = volume_estimate(cost, growths, matches_storage)
+    day = costed_full_day(result.meter.stages, result.subscribers, cost, growths)
     lines = [
         f"the full day (`jobalerts volume`): {full_day[0]:.1f} matches and {full_day[1]:.1f}"
         f" digests per subscriber a day; this run: {run[0]:.2f} and {run[1]:.2f}",
@@ -1170,6 +1232,20 @@ def with_volume(result: LoadResult, seed: int) -> str:
         for name, value in estimate.items()
     ]
     lines.append(f"  {'estimate total':<24} ${sum(estimate.values()):8.4f}")
+    lines.append(
+        "  by what drives each cost instead (DynamoDB writes by kind of item: per match, per"
+        " digest, else per post or run):"
+    )
+    lines += [
+        f"  {kind:<44} ${value:8.4f}"
+        for kind, value in sorted(day.writes.items(), key=lambda kv: -kv[1])
+        if value >= 0.005
+    ]
+    lines.append(
+        f"  {'everything else':<44} ${day.other_low:8.4f} to ${day.other_high:.4f}"
+        " (the match stage's Lambda, reads and logs per invocation, or per match)"
+    )
+    lines.append(f"  {'total':<44} ${day.low:8.4f} to ${day.high:.4f}")
     return "\n".join(lines)
 
 

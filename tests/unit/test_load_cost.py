@@ -14,6 +14,7 @@ from jobalerts_local.load import (
     Cost,
     Stage,
     cost_model,
+    costed_full_day,
     full_scale_estimate,
     item_kind,
     item_size,
@@ -240,3 +241,28 @@ def test_the_full_day_grows_match_stages_by_matches_and_delivery_by_digests() ->
         "deliver": pytest.approx(142.4),
         "storage": pytest.approx(0.20 + 16.75),
     }
+
+
+def test_the_full_day_grows_each_kind_of_write_by_what_drives_it() -> None:
+    # Given a run of 1,000 subscribers: per-match, per-digest and per-run writes of a million
+    # units each, and $1 of everything else in the match stage and $2 in deliver
+    unit = prices.DYNAMODB_PER_MILLION_WRU * 30  # a million units a day, per 1,000 a month
+    stages = {
+        "match": Stage(wru=2e6, wru_by_kind=Counter({"Matches m#": 1e6, "State plan": 1e6})),
+        "deliver": Stage(wru=1e6, wru_by_kind=Counter({"Matches d#": 1e6})),
+    }
+    cost = Cost({"DynamoDB storage": 0.0}, {}, {}, {"match": 1.0 + 2 * unit, "deliver": 2.0 + unit})
+    growths = {"match": 100.0, "deliver": 10.0}
+    # When it is costed at the full day
+    day = costed_full_day(stages, 1000, cost, growths)
+    # Then matches' writes grow 100x, digests' 10x and the rest holds
+    assert day.writes == {
+        "Matches m#": pytest.approx(100 * unit),
+        "State plan": pytest.approx(unit),
+        "Matches d#": pytest.approx(10 * unit),
+    }
+    # And the rest of the match stage is held (per invocation) or grown (per match) at the
+    # bounds, the rest of deliver grown with digests
+    assert day.other_low == pytest.approx(1.0 + 20.0)
+    assert day.other_high == pytest.approx(100.0 + 20.0)
+    assert day.low == pytest.approx(111 * unit + 21.0)
