@@ -295,18 +295,22 @@ def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> N
 
 
 def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
-    # Given matches from nine, six and zero days before the request
+    # Given matches from nine, five and zero days before now (the exact edge of the window, a
+    # UTC day, is pinned in tests/unit/test_preview_window.py)
     subscribe_ana("python")
+    start = datetime.now(UTC).replace(microsecond=0)
     publish(
         stack,
-        post("1", "Python one", at=T - timedelta(days=9)),
-        post("2", "Python two", at=T - timedelta(days=6)),
-        post("3", "Python three", at=T),
+        post("1", "Python one", at=start - timedelta(days=9)),
+        post("2", "Python two", at=start - timedelta(days=5)),
+        post("3", "Python three", at=start),
     )
 
-    # When the feed is built at T
+    # When the feed is built after they arrived (a clock read now: the suite runs for minutes,
+    # and a window asked at a time before the posts arrived would not hold them yet)
     feeds = wiring.build_subscriptions(SubscriptionsSettings.load()).feeds
-    feeds.clock = lambda: T
+    asked = datetime.now(UTC)
+    feeds.clock = lambda: asked
     answer = feeds.respond(links().feed("ana", "s1").rsplit("/", 1)[1])
 
     # Then the nine-day-old post is gone
