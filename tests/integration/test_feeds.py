@@ -1,8 +1,9 @@
 """The Atom feed of a saved search: computed from the window of recent posts the match function
 appends to, read by a real feed parser.
 
-Posts are dated a minute before the test starts (whatever the date), so the feed's window,
-relative to the request, holds them; the window's edge is tested with an injected clock.
+Every handler reads the wall clock here (the match function's arrival time, the feed's window),
+so the module runs on the `clock` fixture: pinned at FIXED_NOW and ticking. Posts are dated a
+minute before it, so the feed's window, relative to the request, holds them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
+import pytest
 
 from jobalerts import tokens, wiring
 from jobalerts.links import Links
@@ -23,6 +25,7 @@ from jobalerts_local.http import ApiServer
 from jobalerts_local.runtime import StreamPump, http_event, invoke, stream_batches
 from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
+from tests.conftest import FIXED_NOW
 from tests.support import stores
 from tests.support.digests import (
     Outbox,
@@ -33,7 +36,9 @@ from tests.support.digests import (
     seed,
 )
 
-T = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+T = FIXED_NOW - timedelta(minutes=1)
+# Before `stack`, so its resources are made at the pinned time too.
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def post(pid: str, text: str, *, author: str = "acme", at: datetime = T, **fields: Any) -> Post:
