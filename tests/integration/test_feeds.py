@@ -9,7 +9,7 @@ minute before it, so the feed's window, relative to the request, holds them.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -37,6 +37,9 @@ from tests.support.digests import (
 )
 
 T = FIXED_NOW - timedelta(minutes=1)
+# Past every arrival of a test (the pinned clock ticks from FIXED_NOW) and past the window's
+# 30 s between looks for new posts.
+LATER = FIXED_NOW + timedelta(minutes=5)
 # Before `stack`, so its resources are made at the pinned time too.
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -155,7 +158,7 @@ def test_the_feed_answers_conditional_requests_with_304(stack: LocalStack) -> No
     # And a new match, once the window has been looked at again (at most 30 s later), changes
     # both
     publish(stack, post("2", "Python data engineer", at=T + timedelta(seconds=30)))
-    web_feeds.feeds().clock = lambda: datetime.now(UTC) + timedelta(seconds=31)
+    web_feeds.feeds().clock = lambda: LATER
     again = get(url, {"If-None-Match": etag})
     assert again["statusCode"] == 200
     assert again["headers"]["ETag"] != etag
@@ -190,7 +193,7 @@ def test_a_304_reads_no_post_and_a_warm_worker_reads_each_post_once(stack: Local
     assert reads == []
     # And when a new post arrives, the next 200 reads only that one
     publish(stack, post("3", "Python platform role", at=T + timedelta(seconds=30)))
-    web_feeds.feeds().clock = lambda: datetime.now(UTC) + timedelta(seconds=31)
+    web_feeds.feeds().clock = lambda: LATER
     again = get(url, {"If-None-Match": etag})
     assert again["statusCode"] == 200
     assert len(feedparser.parse(again["body"]).entries) == 3
@@ -300,22 +303,19 @@ def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> N
 
 
 def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
-    # Given matches from nine, five and zero days before now (the exact edge of the window, a
+    # Given matches from nine, five and zero days before T (the exact edge of the window, a
     # UTC day, is pinned in tests/unit/test_preview_window.py)
     subscribe_ana("python")
-    start = datetime.now(UTC).replace(microsecond=0)
     publish(
         stack,
-        post("1", "Python one", at=start - timedelta(days=9)),
-        post("2", "Python two", at=start - timedelta(days=5)),
-        post("3", "Python three", at=start),
+        post("1", "Python one", at=T - timedelta(days=9)),
+        post("2", "Python two", at=T - timedelta(days=5)),
+        post("3", "Python three", at=T),
     )
 
-    # When the feed is built after they arrived (a clock read now: the suite runs for minutes,
-    # and a window asked at a time before the posts arrived would not hold them yet)
+    # When the feed is built after they arrived
     feeds = wiring.build_subscriptions(SubscriptionsSettings.load()).feeds
-    asked = datetime.now(UTC)
-    feeds.clock = lambda: asked
+    feeds.clock = lambda: LATER
     answer = feeds.respond(links().feed("ana", "s1").rsplit("/", 1)[1])
 
     # Then the nine-day-old post is gone
