@@ -986,13 +986,8 @@ def growth(rule: str, scale: float) -> float:
 def full_scale_estimate(cost: Cost, scale: float, matches_storage: float) -> dict[str, float]:
     """Service-added cost per 1,000 subscribers a month at the full day, by FULL_SCALE_GROWTH;
     `matches_storage` is the part of storage in the matches table (grows like matches)."""
-    found = {
-        name: value * growth(FULL_SCALE_GROWTH[name], scale)
-        for name, value in cost.by_stage.items()
-    }
-    other_storage = cost.lines["DynamoDB storage"] - matches_storage
-    found["storage"] = other_storage + matches_storage / scale
-    return found
+    growths = {name: growth(rule, scale) for name, rule in FULL_SCALE_GROWTH.items()}
+    return volume_estimate(cost, growths, matches_storage)
 
 
 def digests_sent(meter: Meter) -> int:

@@ -31,6 +31,7 @@ from jobalerts.sources.base import (
     Commit,
     FetchResult,
     MissingCredentials,
+    Progress,
     RateLimited,
     SourceError,
     Unavailable,
@@ -103,8 +104,7 @@ class XSource:
         run = _Run(FetchResult(), budget)
         next_since: dict[str, str] = {}
         queries = self.queries()
-        committed = 0
-        last_committed: dict[str, Any] = {"since": since, "floor": first_floor}
+        progress = Progress(commit, run.result, {"since": since, "floor": first_floor})
 
         def kept(later: list[str]) -> dict[str, str]:
             """Queries not read yet keep the positions they would have started from."""
@@ -127,16 +127,10 @@ class XSource:
             if fatal:
                 next_since.update(kept(later))
                 break
-            if commit is not None and later:
+            if later:
                 # The floor stays put until the run ends: a query new to the plan, read after
                 # a crash, must start where this run's new queries started.
-                position_now = {"since": {**kept(later), **next_since}, "floor": first_floor}
-                fresh = run.result.posts[committed:]
-                # Most queries of a run find nothing new: writing the same position again was
-                # a ~1 KB put each, about 13 a run, for nothing.
-                if fresh or position_now != last_committed:
-                    commit(fresh, position_now)
-                    committed, last_committed = len(run.result.posts), position_now
+                progress({"since": {**kept(later), **next_since}, "floor": first_floor})
         run.result.checkpoint = {"since": next_since, "floor": floor}
         logger.info(
             "x fetch done",
