@@ -80,7 +80,7 @@ faketime:
 	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
 
 test-dates: $(STAMP) faketime
-	@IFS='|'; failed=; for when in $(FAKE_DATES); do \
+	@dates='$(FAKE_DATES)'; IFS='|'; failed=; for when in $$dates; do \
 	  echo "== clock at $$when UTC"; \
 	  TZ=UTC faketime -f "$$when" \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
