@@ -631,9 +631,12 @@ def test_a_send_that_never_connected_releases_the_claim(stack: LocalStack) -> No
     assert pending("ana") == ["x#1"]
 
 
-def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: LocalStack) -> None:
-    # Given a due email digest, and a DynamoDB answer lost after the claim was written, so the
-    # SDK's retry of the claim fails its condition on the attempt's own claim
+@pytest.mark.parametrize("write", ["PutItem", "UpdateItem"])  # the lock, then the window
+def test_a_claim_retried_after_it_went_through_is_still_this_attempts(
+    stack: LocalStack, write: str
+) -> None:
+    # Given a due email digest, and a DynamoDB answer lost after one write of the claim went
+    # through, so the SDK's retry of it fails its condition on the attempt's own item
     from botocore.exceptions import ReadTimeoutError
 
     _, _, request = email_setup()
@@ -650,7 +653,7 @@ def test_a_claim_retried_after_it_went_through_is_still_this_attempts(stack: Loc
             raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
     events = delivery.log.table.meta.client.meta.events
-    events.register("before-send.dynamodb.TransactWriteItems", lose_the_first_answer)
+    events.register(f"before-send.dynamodb.{write}", lose_the_first_answer)
     # When the digest is delivered
     outcome = delivery.deliver(request)
     # Then the attempt knows the claim by its id and sends now, once, instead of waiting out

@@ -139,7 +139,43 @@ def test_a_sent_window_is_never_claimed_again_even_long_after_its_lease(log: Del
     for later in (T0 + timedelta(seconds=1), T0 + LEASE * 10):
         with pytest.raises(Conflict):
             claim(log, "a2", later)
+        # and the attempt that took the lock for it gave the lock back
+        assert item(keys.delivery_lock("ana", Channel.EMAIL)) is None
     assert (log.get(REQUEST, T0) or pytest.fail("no record")).status == "sent"
+
+
+def test_a_claim_takes_the_lock_with_one_plain_write_and_the_window_with_another(
+    log: DeliveryLog,
+) -> None:
+    seen = operations(log)
+    claim(log, "a1", T0)
+    # Not a transaction: it costs two write units an item
+    assert seen == ["PutItem", "UpdateItem"]
+    assert (item(keys.delivery_lock("ana", Channel.EMAIL)) or {})["attempt_id"] == "a1"
+
+
+def test_a_crash_between_the_lock_and_the_window_holds_the_channel_until_the_lease_ends(
+    log: DeliveryLog,
+) -> None:
+    # Given an attempt that took the channel lock and died before it claimed the window
+    seen = operations(log)
+
+    def die_at_the_window(**_: object) -> None:
+        raise RuntimeError("killed")
+
+    log.table.meta.client.meta.events.register(
+        "before-call.dynamodb.UpdateItem", die_at_the_window, unique_id="die"
+    )
+    with pytest.raises(RuntimeError):
+        claim(log, "a1", T0)
+    log.table.meta.client.meta.events.unregister("before-call.dynamodb.UpdateItem", unique_id="die")
+    assert seen[:1] == ["PutItem"]
+    assert log.get(REQUEST, T0) is None
+    # Then another attempt waits while the lease lasts, and takes both once it ran out
+    with pytest.raises(Conflict):
+        claim(log, "a2", T0 + LEASE)
+    claim(log, "a2", T0 + LEASE + timedelta(seconds=1))
+    assert (log.get(REQUEST, T0) or pytest.fail("no record")).attempt_id == "a2"
 
 
 def test_a_live_channel_lock_blocks_another_window(log: DeliveryLog) -> None:
@@ -226,3 +262,53 @@ def test_a_stale_attempt_cannot_mark_a_newer_claim_sent(log: DeliveryLog) -> Non
         log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m", now=later)
     assert (log.get(REQUEST, later) or pytest.fail("no record")).status == "sending"
     assert (item(keys.delivery_lock("ana", Channel.EMAIL)) or {})["attempt_id"] == "a2"
+
+
+# ---------------------------------------------------------------- what each step writes
+
+
+def operations(log: DeliveryLog) -> list[str]:
+    """The DynamoDB operations the log's client makes from now on."""
+    seen: list[str] = []
+    log.table.meta.client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: seen.append(model.name)
+    )
+    return seen
+
+
+def test_an_email_is_marked_sent_by_one_plain_write(log: DeliveryLog) -> None:
+    # Given a claimed email window
+    claim(log, "a1", T0)
+    seen = operations(log)
+    # When the attempt marks it sent
+    log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m1", now=T0)
+    # Then one conditional update did it (a transaction of one item costs twice), and the
+    # lock went with it
+    assert seen == ["UpdateItem", "DeleteItem"]
+    record = log.get(REQUEST, T0)
+    assert record is not None
+    assert record.status == "sent"
+    # And a second mark by another attempt is refused by the condition
+    with pytest.raises(Conflict):
+        log.mark_sent(REQUEST, attempt_id="a2", provider_message_id="m2", now=T0)
+
+
+def test_ses_evidence_for_a_window_already_sent_is_read_not_written(log: DeliveryLog) -> None:
+    # Given a window whose attempt marked it sent
+    claim(log, "a1", T0)
+    log.mark_sent(REQUEST, attempt_id="a1", provider_message_id="m1", now=T0)
+    seen = operations(log)
+    # When SES's Send event for it arrives
+    assert log.record_accepted("ana", Channel.EMAIL, WINDOW)
+    # Then the record was only read: nothing is left to settle
+    assert seen == ["GetItem"]
+    assert "accepted" not in (item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) or {})
+
+
+def test_ses_evidence_for_a_window_still_sending_is_written(log: DeliveryLog) -> None:
+    # Given a window whose attempt crashed before marking it
+    claim(log, "a1", T0)
+    # When SES's Send event for it arrives
+    assert log.record_accepted("ana", Channel.EMAIL, WINDOW)
+    # Then the evidence is on the record
+    assert (item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) or {})["accepted"] is True

@@ -218,3 +218,27 @@ def test_keys_left_unprocessed_round_after_round_end_in_throttled(stack: LocalSt
     assert len(calls) == BATCH_GET_ROUNDS
     assert max(sleeps) <= 1.0
     assert sum(sleeps) < 5
+
+
+def test_due_markers_are_stamped_one_plain_write_each_and_a_gone_one_stays_gone(
+    stack: LocalStack,
+) -> None:
+    # Given two due markers, one of which a delivery completed (deleted) meanwhile
+    matches = stores.matches()
+    due = datetime(2027, 6, 1, 12, tzinfo=UTC)
+    matches.mark_due("ana", Channel.EMAIL, due)
+    matches.mark_due("ben", Channel.EMAIL, due)
+    matches.clear_markers("ben", Channel.EMAIL, due)
+    seen: list[str] = []
+    matches.table.meta.client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: seen.append(model.name)
+    )
+    # When the digest run stamps both as queued
+    markers = [("ana", Channel.EMAIL, due), ("ben", Channel.EMAIL, due)]
+    matches.mark_enqueued_many(markers, due)
+    # Then each took one conditional update, no transaction (it costs two units an item)
+    assert seen == ["UpdateItem", "UpdateItem"]
+    # And the live one is no longer due while the completed one did not come back
+    assert list(matches.due(due + timedelta(hours=1))) == []
+    later = due + timedelta(hours=1, minutes=1)
+    assert list(matches.due(later)) == [("ana", Channel.EMAIL, due)]

@@ -7,11 +7,11 @@ The order of things, and why:
 3. Posts already sent on this channel (or near-duplicates of one) are dropped: the sent log.
 4. Texts respect quiet hours (deferred to the morning) and the daily cap (over it: into the
    next email digest, or the next day's first text when there is no email).
-5. The window and a per-channel lock are claimed in one conditional transaction; a live claim
-   by someone else means "retry later" (the SQS message is reported as failed).
+5. A per-channel lock, then the window, are claimed with conditional writes; a live claim by
+   someone else means "retry later" (the SQS message is reported as failed).
 6. The web view is archived, then SES/SNS is called; throttling is retried with backoff inside
    the attempt. A refusal we are sure of releases the claim.
-7. `mark_sent` (one transaction; the SMS day counter goes up with it), then the sent posts
+7. `mark_sent` (for a text, one transaction with the day's counter), then the sent posts
    leave the pending list and enter the sent log. Posts that arrived for this window meanwhile
    get a fresh marker.
 
@@ -240,11 +240,7 @@ class DigestDelivery:
                 now=now,
             )
         except Conflict as exc:
-            # The SDK retries a claim whose answer was lost after DynamoDB applied it, and the
-            # retry fails its condition on this attempt's own claim: the id tells them apart.
-            mine = self.log.get(request, now)
-            if mine is None or mine.attempt_id != attempt_id or mine.status != "sending":
-                raise DeliveryInFlight("lost the claim to another attempt") from exc
+            raise DeliveryInFlight("lost the claim to another attempt") from exc
 
         view = self.links.digest(sub_id, digest.digest_id)
         self.archive.put(

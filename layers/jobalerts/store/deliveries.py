@@ -91,53 +91,73 @@ class DeliveryLog:
         fingerprints: tuple[str, ...],
         now: datetime,
     ) -> None:
-        """Take the window and the channel lock for one attempt, or raise Conflict.
+        """Take the channel lock, then the window, for one attempt, or raise Conflict.
 
         The window is free when nobody claimed it, or when an earlier attempt's lease ran out
         without SES having reported the message as sent (then this attempt sends it again).
+        Two conditional writes, not a transaction (which costs two write units an item): the
+        lock comes first, so a window is only ever claimed by the lock's holder; a window
+        that cannot be taken gives the lock back, and a crash between the two leaves a lock
+        that its lease frees. Either write may be one the SDK retried after DynamoDB applied
+        it and the answer was lost: the retry fails its condition on this attempt's own item,
+        so a failed condition is checked against the attempt id before it counts as lost.
         """
         lease_until = _epoch(now + LEASE)
         expiration = _epoch(now + timedelta(days=RECORD_DAYS))
-        window: dict[str, Any] = {
-            "TableName": self.table.name,
-            "Key": self._window_key(request),
-            "UpdateExpression": (
-                "SET #s = :sending, digest_id = :digest, attempt_id = :attempt, "
-                "post_ids = :posts, fingerprints = :prints, lease_until = :lease, "
-                "claimed_at = :now, expiration = :exp"
-            ),
-            "ConditionExpression": (
-                "attribute_not_exists(pk) OR expiration < :now_epoch OR "
-                "(#s = :sending AND lease_until < :now_epoch AND attribute_not_exists(accepted))"
-            ),
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {
-                ":sending": SENDING,
-                ":digest": digest_id,
-                ":attempt": attempt_id,
-                ":posts": list(post_ids),
-                ":prints": list(fingerprints),
-                ":lease": lease_until,
-                ":now": now.astimezone(UTC).isoformat(timespec="seconds"),
-                ":now_epoch": _epoch(now),
-                ":exp": expiration,
-            },
-        }
-        lock: dict[str, Any] = {
-            "TableName": self.table.name,
-            "Item": {
-                **keys.delivery_lock(request.subscriber_id, request.channel),
-                "window": window_key(request.due_at),
-                "attempt_id": attempt_id,
-                "lease_until": lease_until,
-                "expiration": expiration,
-            },
-            "ConditionExpression": "attribute_not_exists(pk) OR lease_until < :now_epoch",
-            "ExpressionAttributeValues": {":now_epoch": _epoch(now)},
-        }
-        with translated("delivery claim"):
-            items: list[Any] = [{"Update": window}, {"Put": lock}]
-            self.table.meta.client.transact_write_items(TransactItems=items)
+        lock_key = keys.delivery_lock(request.subscriber_id, request.channel)
+        try:
+            with translated("delivery lock"):
+                self.table.put_item(
+                    Item={
+                        **lock_key,
+                        "window": window_key(request.due_at),
+                        "attempt_id": attempt_id,
+                        "lease_until": lease_until,
+                        "expiration": expiration,
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR lease_until < :now_epoch",
+                    ExpressionAttributeValues={":now_epoch": _epoch(now)},
+                )
+        except Conflict:
+            if self._holder(lock_key) != attempt_id:
+                raise
+        try:
+            with translated("delivery claim"):
+                self.table.update_item(
+                    Key=self._window_key(request),
+                    UpdateExpression=(
+                        "SET #s = :sending, digest_id = :digest, attempt_id = :attempt, "
+                        "post_ids = :posts, fingerprints = :prints, lease_until = :lease, "
+                        "claimed_at = :now, expiration = :exp"
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR expiration < :now_epoch OR "
+                        "(#s = :sending AND lease_until < :now_epoch "
+                        "AND attribute_not_exists(accepted))"
+                    ),
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":sending": SENDING,
+                        ":digest": digest_id,
+                        ":attempt": attempt_id,
+                        ":posts": list(post_ids),
+                        ":prints": list(fingerprints),
+                        ":lease": lease_until,
+                        ":now": now.astimezone(UTC).isoformat(timespec="seconds"),
+                        ":now_epoch": _epoch(now),
+                        ":exp": expiration,
+                    },
+                )
+        except Conflict:
+            mine = self.get(request, now)
+            if mine is None or mine.attempt_id != attempt_id or mine.status != SENDING:
+                self.unlock(request, attempt_id)
+                raise
+
+    def _holder(self, key: keys.Key) -> str | None:
+        with translated("delivery lock"):
+            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return str(item["attempt_id"]) if item else None
 
     def mark_sent(
         self,
@@ -148,34 +168,35 @@ class DeliveryLog:
         now: datetime,
         sms_day: date | None = None,
     ) -> None:
-        """One transaction: the window is sent and, for a text, the day's counter goes up."""
+        """The window is sent and, for a text, the day's counter goes up in the same transaction.
+
+        An email's mark is a plain conditional update: a transaction of one item costs twice
+        its write units and buys nothing."""
         values: dict[str, Any] = {
             ":sent": SENT,
             ":attempt": attempt_id,
+            ":sending": SENDING,
             ":now": now.astimezone(UTC).isoformat(timespec="seconds"),
         }
         expression = "SET #s = :sent, sent_at = :now"
         if provider_message_id:
             expression += ", provider_message_id = :mid"
             values[":mid"] = provider_message_id
-        items: list[Any] = [
-            {
-                "Update": {
-                    "TableName": self.table.name,
-                    "Key": self._window_key(request),
-                    "UpdateExpression": expression,
-                    # Only a `sending` record moves: a retried call whose first try went
-                    # through must not add a second text to the day's count.
-                    "ConditionExpression": "attempt_id = :attempt AND #s = :sending",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {**values, ":sending": SENDING},
-                }
-            }
-        ]
-        if sms_day is not None:
-            items.append(
-                {
-                    "Update": {
+        window: dict[str, Any] = {
+            "Key": self._window_key(request),
+            "UpdateExpression": expression,
+            # Only a `sending` record moves: a retried call whose first try went through must
+            # not add a second text to the day's count.
+            "ConditionExpression": "attempt_id = :attempt AND #s = :sending",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        try:
+            with translated("delivery record"):
+                if sms_day is None:
+                    self.table.update_item(**window)
+                else:
+                    counter = {
                         "TableName": self.table.name,
                         "Key": keys.sms_counter(request.subscriber_id, sms_day),
                         "UpdateExpression": "ADD sent :one SET expiration = :exp",
@@ -184,11 +205,11 @@ class DeliveryLog:
                             ":exp": _epoch(now + timedelta(days=COUNTER_DAYS)),
                         },
                     }
-                }
-            )
-        try:
-            with translated("delivery record"):
-                self.table.meta.client.transact_write_items(TransactItems=items)
+                    items: list[Any] = [
+                        {"Update": {"TableName": self.table.name, **window}},
+                        {"Update": counter},
+                    ]
+                    self.table.meta.client.transact_write_items(TransactItems=items)
         except Conflict:
             record = self.get(request, now)
             if record is None or record.status != SENT or record.attempt_id != attempt_id:
@@ -224,11 +245,28 @@ class DeliveryLog:
         self.unlock(request, attempt_id)
 
     def record_accepted(self, subscriber_id: str, channel: Channel, window: datetime) -> bool:
-        """SES said it accepted the message for this window; False when no attempt is recorded."""
+        """SES said it accepted the message for this window; False when no attempt is recorded.
+
+        The evidence only matters to a window still `sending` (an attempt that crashed before
+        marking it): a window already sent is only read. SES reports nearly every message after
+        its attempt marked it, and a write, even one whose condition fails, costs five times a
+        consistent read of the same small item."""
+        key = keys.delivery_window(subscriber_id, channel, window)
+        with translated("delivery record"):
+            item = self.table.get_item(
+                Key=key,
+                ConsistentRead=True,
+                ProjectionExpression="#s",
+                ExpressionAttributeNames={"#s": "status"},
+            ).get("Item")
+        if item is None:
+            return False
+        if item.get("status") == SENT:
+            return True
         try:
             with translated("delivery record"):
                 self.table.update_item(
-                    Key=keys.delivery_window(subscriber_id, channel, window),
+                    Key=key,
                     UpdateExpression="SET accepted = :yes",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={":yes": True},

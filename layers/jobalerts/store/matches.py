@@ -43,8 +43,6 @@ DUE_SHARDS = 8
 # A marker handed to the queue is not handed again until this long has passed: by then the
 # delivery either finished (and deleted it) or failed into the dead-letter queue.
 REQUEUE_AFTER = timedelta(hours=1)
-# DynamoDB's limit on items in one transaction.
-_TRANSACTION_ITEMS = 100
 
 
 def due_shard(subscriber_id: str) -> str:
@@ -181,30 +179,23 @@ class MatchesRepository:
     def mark_enqueued_many(
         self, markers: list[tuple[str, Channel, datetime]], now: datetime
     ) -> None:
-        """Stamp markers as handed to the queue, many per round trip.
+        """Stamp markers as handed to the queue, one conditional write each.
 
         The condition keeps a marker that a delivery already completed (deleted) from coming
-        back to life as an orphan.
+        back to life as an orphan. Not a transaction: one costs two write units an item, and
+        the stamps need no all-or-nothing (a marker left unstamped is only queued again, and
+        a delivery of a window already sent does nothing).
         """
-        for start in range(0, len(markers), _TRANSACTION_ITEMS):
-            chunk = markers[start : start + _TRANSACTION_ITEMS]
+        for marker in markers:
             try:
-                with translated("due markers"):
-                    items: list[Any] = [{"Update": self._stamp(m, now)} for m in chunk]
-                    self.table.meta.client.transact_write_items(TransactItems=items)
+                with translated("due marker"):
+                    self.table.update_item(**self._stamp(marker, now))
             except Conflict:
-                # One marker vanished under us; stamp the others one by one.
-                for marker in chunk:
-                    try:
-                        with translated("due marker"):
-                            self.table.update_item(**self._stamp(marker, now))
-                    except Conflict:
-                        continue
+                continue
 
     def _stamp(self, marker: tuple[str, Channel, datetime], now: datetime) -> dict[str, Any]:
         subscriber_id, channel, due_at = marker
         return {
-            "TableName": self.table.name,
             "Key": {"subscriber_id": subscriber_id, "sk": _marker(channel, due_at)},
             "UpdateExpression": "SET enqueued_at = :now",
             "ConditionExpression": "attribute_exists(sk)",
