@@ -32,7 +32,7 @@ from jobalerts.digests.compose import job_url
 from jobalerts.digests.text import clean, one_line, safe_url
 from jobalerts.errors import InvalidToken, NotFound
 from jobalerts.links import Links, expand_id
-from jobalerts.models import Post, SavedSearch, SubscriberStatus, author_key
+from jobalerts.models import Post, SavedSearch, Subscriber, SubscriberStatus, author_key
 from jobalerts.observability import logger, tracer
 from jobalerts.preview import RecentWindow
 from jobalerts.query import QuerySyntaxError
@@ -138,6 +138,12 @@ def etag_of(
     return f'"{digest.hexdigest()}"'
 
 
+def has_feeds(subscriber: Subscriber) -> bool:
+    """Whether her feeds answer (else 404): only while she is active, paused or not. The
+    manage page lists feed links on the same rule, so it never shows one that is dead."""
+    return subscriber.status is SubscriberStatus.ACTIVE
+
+
 def not_modified(
     etag: str, modified: datetime, if_none_match: str | None, if_modified_since: str | None
 ) -> bool:
@@ -192,7 +198,7 @@ class FeedService:
             raise InvalidToken("this link is not valid")
         subscriber_id = expand_id(compact)
         subscriber = self.subscribers.get(subscriber_id)
-        if subscriber.status is not SubscriberStatus.ACTIVE:
+        if not has_feeds(subscriber):
             raise NotFound("feed")
         search = self.searches.get(subscriber_id, search_id)  # NotFound once deleted
         links = Links(self.settings.public_base_url, self.signer)

@@ -186,6 +186,8 @@ def test_every_page_has_no_serious_axe_violation_in_light_or_dark_mode(
     audit.check("confirm a sign-up")
     click_and_wait(browser, By.ID, "confirm")
     manage_url = browser.current_url
+    # (with its search's feed link and the column it sits in, so axe sees them too)
+    assert browser.find_elements(By.CSS_SELECTOR, "#searches a.feed-link")
     audit.check("manage, just confirmed")
 
     # The manage page with a second search, a muted account, a pause and each form's error
@@ -459,7 +461,8 @@ def test_delete_and_edit_buttons_say_which_search_they_are_for(
     by_id(browser, "query").send_keys("golang OR rust")
     click_and_wait(browser, By.ID, "add")
 
-    # Then each Delete, Edit and Save button's accessible name names its search
+    # Then each Delete, Edit and Save button's and each feed link's accessible name names its
+    # search
     def names(selector: str) -> list[str]:
         return [e.accessible_name for e in browser.find_elements(By.CSS_SELECTOR, selector)]
 
@@ -471,9 +474,16 @@ def test_delete_and_edit_buttons_say_which_search_they_are_for(
         "Edit search “python remote”",
         "Edit search “golang OR rust”",
     ]
-    # while what names the search takes no room on the screen: sighted users see "Delete"
-    hidden = browser.find_elements(By.CSS_SELECTOR, "button[name=delete] .visually-hidden")
-    assert [(e.rect["width"], e.rect["height"]) for e in hidden] == [(1, 1), (1, 1)]
+    assert names("a.feed-link") == [
+        "Atom feed for “python remote”",
+        "Atom feed for “golang OR rust”",
+    ]
+    # while what names the search takes no room on the screen: sighted users see "Delete" and
+    # "Atom feed"
+    hidden = browser.find_elements(
+        By.CSS_SELECTOR, "button[name=delete] .visually-hidden, a.feed-link .visually-hidden"
+    )
+    assert [(e.rect["width"], e.rect["height"]) for e in hidden] == [(1, 1)] * 4
 
 
 # ---------------------------------------------------------------- on a phone
@@ -527,3 +537,5 @@ def test_on_a_phone_the_manage_page_address_fields_are_wide(
     # Then its email and phone fields are wide enough to show an address
     for field in ("channel-email", "channel-phone"):
         assert by_id(phone, field).rect["width"] >= 280, field
+    # And the searches table, feed column included, fits the screen: no sideways scrolling
+    assert phone.execute_script("return document.documentElement.scrollWidth <= innerWidth")

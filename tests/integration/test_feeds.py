@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import feedparser
 import pytest
 
 from jobalerts import tokens, wiring
-from jobalerts.links import Links
-from jobalerts.models import Frequency, Post, SubscriberStatus
+from jobalerts.links import MANAGE_TTL, Links
+from jobalerts.models import Channel, Frequency, Post, SubscriberStatus
 from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store._dynamo import now_iso, to_item
 from jobalerts.web import feeds as web_feeds
@@ -342,3 +343,121 @@ def test_every_email_digest_links_the_feed_of_each_search_in_it(stack: LocalStac
     assert "Follow in a feed reader (Atom)" in sent.part("html")
     for url in feeds:
         assert feedparser.parse(get(url)["body"]).entries
+
+
+class FeedLinks(HTMLParser):
+    """The manage page's feed links: (href, the text a screen reader reads), in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a" and values.get("class") == "feed-link":
+            self.found.append((values.get("href") or "", ""))
+            self._open = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._open = self._open and tag != "a"
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            href, text = self.found[-1]
+            self.found[-1] = (href, text + data)
+
+
+def manage_page(subscriber_id: str) -> str:
+    token = tokens.load_signer(get_settings().signing_secret_name).sign(
+        tokens.MANAGE, subscriber_id, MANAGE_TTL
+    )
+    response = invoke("subscriptions", http_event("GET", "/manage", query={"t": token}))
+    assert response["statusCode"] == 200
+    body: str = response["body"]
+    return body
+
+
+def feed_links_on(page: str) -> list[tuple[str, str]]:
+    parser = FeedLinks()
+    parser.feed(page)
+    return parser.found
+
+
+HOSTILE_QUERY = 'golang "<script>alert(1)</script>"'
+
+
+def test_the_manage_page_links_the_feed_of_every_saved_search(stack: LocalStack) -> None:
+    # Given a subscriber who gets only texts (no email digest carries her feed links), with two
+    # saved searches, one of them with markup in its query, and posts for each; no digest yet
+    seed(
+        make_subscriber("ana", email=None, phone="+14155550142"),
+        make_search("ana", "s1", "python remote", channel=Channel.SMS, order=1),
+        make_search("ana", "s2", HOSTILE_QUERY, channel=Channel.SMS, order=2),
+    )
+    publish(
+        stack,
+        post("1", "Python developer, fully remote"),
+        post("2", "Golang engineer <script>alert(1)</script>", author="shopco"),
+    )
+
+    # When she opens her manage page
+    page = manage_page("ana")
+
+    # Then each search's row links its feed, named for screen readers after its search
+    found = feed_links_on(page)
+    assert [text for _, text in found] == [
+        "Atom feed for “python remote”",
+        f"Atom feed for “{HOSTILE_QUERY}”",
+    ]
+    # And the markup in the query is text on the page, never a tag
+    assert "<script>" not in page
+    assert 'Atom feed<span class="visually-hidden"> for “golang &#34;&lt;script&gt;' in page
+    # And a line under the table says what the links are and that they are private
+    assert 'id="feeds-note"' in page
+    assert "whoever has it can read the feed" in page
+
+    # And each link is the signed one an email digest would carry for that search
+    for (href, _), search_id in zip(found, ["s1", "s2"], strict=True):
+        expected = links().feed("ana", search_id)
+        # (its expiry is read off the ticking clock, so the second may differ)
+        assert href.rsplit(".", 2)[0] == expected.rsplit(".", 2)[0]
+        assert href.startswith(f"{get_settings().public_base_url.rstrip('/')}/feeds/")
+
+    # When a feed reader follows each link through the same app
+    feeds = [get(href) for href, _ in found]
+
+    # Then each is a well-formed Atom feed of its own search, with that search's post
+    for response, (search_id, query, link) in zip(
+        feeds,
+        [
+            ("s1", "python remote", "https://x.com/acme/status/1"),
+            ("s2", HOSTILE_QUERY, "https://x.com/shopco/status/2"),
+        ],
+        strict=True,
+    ):
+        assert response["statusCode"] == 200
+        feed = feedparser.parse(response["body"])
+        assert feed.bozo == 0, feed.get("bozo_exception")
+        assert feed.feed.id == f"tag:jobalerts.test,2026:feed/{search_id}"
+        assert feed.feed.title == f"jobalerts: {query}"
+        assert [e.link for e in feed.entries] == [link]
+
+
+def test_the_manage_page_lists_no_feed_link_once_the_feeds_are_gone(stack: LocalStack) -> None:
+    # Given a subscriber with a saved search whose feed link her manage page shows
+    subscribe_ana("python")
+    [(href, _)] = feed_links_on(manage_page("ana"))
+    assert get(href)["statusCode"] == 200
+
+    # When she unsubscribes (her feeds answer 404 from then on)
+    stores.subscribers().set_status("ana", SubscriberStatus.UNSUBSCRIBED)
+
+    # Then her manage page still lists the search, but no feed link, column or note
+    assert get(href)["statusCode"] == 404
+    page = manage_page("ana")
+    assert 'data-search-id="s1"' in page
+    assert feed_links_on(page) == []
+    assert "/feeds/" not in page
+    assert "<th>Feed</th>" not in page
+    assert 'id="feeds-note"' not in page

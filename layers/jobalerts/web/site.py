@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobalerts import tokens
 from jobalerts.errors import NotFound
+from jobalerts.feeds import has_feeds
 from jobalerts.models import Subscriber, author_key
 from jobalerts.requests import (
     ChannelRequest,
@@ -134,13 +135,23 @@ def manage_page_for(
     svc = service()
     form = form or {}
     shown = error_view(error, form, form_name) if error is not None else None
+    sid = subscriber.subscriber_id
+    searches = svc.list_searches(sid)
+    # The link each email digest carries (Links.feed), also for a search no digest has shown
+    # yet and for texts, which carry none; none at all while her feeds would answer 404.
+    feeds = (
+        {s.search_id: svc.links.feed(sid, s.search_id) for s in searches}
+        if has_feeds(subscriber)
+        else {}
+    )
     return pages.page(
         "manage.html",
         status,
         subscriber=subscriber,
-        searches=svc.list_searches(subscriber.subscriber_id),
+        searches=searches,
+        feeds=feeds,
         token=token,
-        unsubscribe_token=svc.unsubscribe_token(subscriber.subscriber_id),
+        unsubscribe_token=svc.unsubscribe_token(sid),
         error=shown,
         form=form,
         notice=notice,
