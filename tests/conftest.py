@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -43,8 +42,9 @@ def clock() -> Iterator[datetime]:
 @pytest.fixture(autouse=True)
 def cold_handlers() -> None:
     """Every test gets cold starts: handler modules (and what they cached) are imported afresh."""
-    for name in [m for m in sys.modules if m.startswith("jobalerts_function_")]:
-        del sys.modules[name]
+    from jobalerts_local.runtime import cold_start_all
+
+    cold_start_all()
 
 
 @pytest.fixture

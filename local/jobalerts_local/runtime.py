@@ -75,6 +75,21 @@ def load_handler(function: str, root: Path | None = None, instance: str | None =
     return handler
 
 
+def cold_start_all() -> None:
+    """Every function starts cold from here on, as after a fresh deployment: handler modules
+    (and the clients, settings and secrets they cached) are imported afresh. A stack made after
+    another one in the same process must not be served by handlers warmed on the first: their
+    clients miss hooks registered since (`jobalerts load`'s meter) and their cached secrets
+    name the old stack's."""
+    global _last_copy
+    from aws_lambda_powertools.utilities import parameters
+
+    for name in [m for m in sys.modules if m.startswith("jobalerts_function_")]:
+        del sys.modules[name]
+    parameters.clear_caches()
+    _last_copy = None
+
+
 # Entered around every invocation with the function's name: `jobalerts load` meters each one.
 invocation_observers: list[Callable[[str], AbstractContextManager[Any]]] = []
 

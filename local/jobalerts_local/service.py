@@ -27,6 +27,7 @@ from jobalerts_local.replay import ReplayServer
 from jobalerts_local.runtime import (
     StreamPump,
     apply_environment,
+    cold_start_all,
     drain_queue,
     http_event,
     invoke,
@@ -227,6 +228,7 @@ def local_service(
                 }
             ),
         )
+        cold_start_all()
         yield LocalService(created)
 
 
