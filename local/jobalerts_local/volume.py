@@ -13,13 +13,16 @@ posts has far fewer runs with a match in them. This counts them on the whole day
   it to the match function within seconds);
 - each (subscriber, channel, post) is one match, due in the soonest window of the searches that
   matched it (`schedule.next_due`, as the match function computes it);
-- a digest is one (subscriber, channel, window) with a match in it; texts are capped per local
-  day (`Subscriber.sms_daily_cap`), the rest roll into the next text or email digest, which is
-  counted as sent anyway.
+- a digest is one (subscriber, channel, window) with a match in it, counted in time order with
+  texts held as the deliver function holds them: a text in quiet hours waits for the morning,
+  one over the day's cap (`Subscriber.sms_daily_cap`) rolls into the next daily email (a digest
+  of its own unless that window already has one) or, without an email, the next day's first
+  text.
 """
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from jobalerts.identity import fingerprint
 from jobalerts.matcher import Matcher
 from jobalerts.models import Channel, Frequency, Post, Subscriber, SubscriberStatus
-from jobalerts.schedule import local_date, next_due
+from jobalerts.schedule import local_date, next_day_start, next_due, quiet_until
 from jobalerts_local.load import FULL_SUBSCRIBERS, workload
 from jobalerts_local.simulate import SubscriberSpec
 
@@ -51,6 +54,9 @@ class Volume:
     """(subscriber, channel, window) triples, by channel and frequency (`email instant`)."""
     posts_per_digest: list[int] = field(default_factory=list)
     capped_texts: int = 0
+    """Text windows over the day's cap, rolled into a later email or text."""
+    deferred_texts: int = 0
+    """Text windows in quiet hours, moved to the morning."""
 
     @property
     def per_subscriber_day(self) -> tuple[float, float]:
@@ -121,22 +127,53 @@ def count(people: list[SubscriberSpec], posts: list[Post], scale: float = 1.0) -
     for (subscriber_id, channel, _), (window, frequency) in due.items():
         volume.matches[frequency.value] += 1
         windows[(subscriber_id, channel, window)].append(frequency)
-    texts: Counter[tuple[str, date]] = Counter()
-    for (subscriber_id, channel, window), frequencies in sorted(windows.items(), key=_by_time):
-        subscriber = subscribers[subscriber_id]
-        if channel is Channel.SMS:
-            day = (subscriber_id, local_date(subscriber, window))
-            if texts[day] >= subscriber.sms_daily_cap:
-                volume.capped_texts += 1
-                continue
-            texts[day] += 1
-        volume.digests[f"{channel.value} {min(frequencies, key=_order).value}"] += 1
-        volume.posts_per_digest.append(len(frequencies))
+    _send_windows(windows, subscribers, volume)
     return volume
 
 
-def _by_time(entry: tuple[tuple[str, Channel, datetime], list[Frequency]]) -> datetime:
-    return entry[0][2]
+Window = tuple[str, Channel, datetime]
+
+
+def _send_windows(
+    windows: dict[Window, list[Frequency]], subscribers: dict[str, Subscriber], volume: Volume
+) -> None:
+    """Count a digest per window in time order, texts held as the deliver function holds them:
+    a text in quiet hours waits for the morning's window; one over the day's cap rolls into
+    the next daily email (a new digest unless that window has one) or, without an email, into
+    the next day's first text."""
+    queue = [(window, subscriber_id, channel) for subscriber_id, channel, window in windows]
+    heapq.heapify(queue)
+    texts: Counter[tuple[str, date]] = Counter()
+    while queue:
+        window, subscriber_id, channel = heapq.heappop(queue)
+        frequencies = windows.pop((subscriber_id, channel, window), None)
+        if not frequencies:
+            continue  # a window whose posts were merged into one popped before
+        subscriber = subscribers[subscriber_id]
+        target: Window | None = None
+        if channel is Channel.SMS:
+            day = (subscriber_id, local_date(subscriber, window))
+            resume = quiet_until(subscriber, window)
+            if resume is not None:
+                volume.deferred_texts += 1
+                target = (subscriber_id, Channel.SMS, resume)
+            elif texts[day] >= subscriber.sms_daily_cap:
+                volume.capped_texts += 1
+                if subscriber.unreachable(Channel.EMAIL) is None:
+                    email = next_due(Frequency.DAILY, subscriber, window)
+                    target = (subscriber_id, Channel.EMAIL, email)
+                    frequencies = [Frequency.DAILY] * len(frequencies)
+                else:
+                    target = (subscriber_id, Channel.SMS, next_day_start(subscriber, window))
+            else:
+                texts[day] += 1
+        if target is not None:
+            if target not in windows:
+                heapq.heappush(queue, (target[2], target[0], target[1]))
+            windows.setdefault(target, []).extend(frequencies)
+            continue
+        volume.digests[f"{channel.value} {min(frequencies, key=_order).value}"] += 1
+        volume.posts_per_digest.append(len(frequencies))
 
 
 def _order(frequency: Frequency) -> int:
@@ -155,8 +192,9 @@ def summary(volume: Volume) -> str:
         "  by the window they are due in: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(volume.matches.items())),
         f"digests (subscriber, channel, window): {sum(volume.digests.values()):,}"
-        f" - {digests:.1f} per subscriber a day; {volume.capped_texts:,} texts over the daily"
-        " cap rolled into later digests",
+        f" - {digests:.1f} per subscriber a day; {volume.capped_texts:,} text windows over the"
+        f" daily cap rolled into later digests, {volume.deferred_texts:,} in quiet hours moved"
+        " to the morning",
         "  by channel and frequency: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(volume.digests.items())),
         f"posts per digest: mean {statistics.fmean(sizes):.1f}, median"

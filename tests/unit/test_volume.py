@@ -88,6 +88,39 @@ def test_texts_stop_at_the_daily_cap() -> None:
         for n in range(5)
     ]
     volume = count([ana], posts)
-    # Then three texts go out and two windows roll into later digests
-    assert dict(volume.digests) == {"sms instant": 3}
+    # Then three texts go out, and the two windows over the cap roll into one daily email
+    assert dict(volume.digests) == {"sms instant": 3, "email daily": 1}
     assert volume.capped_texts == 2
+    assert volume.posts_per_digest == [1, 1, 1, 2]
+
+
+def test_texts_over_the_cap_without_an_email_wait_for_the_next_days_first_text() -> None:
+    # Given the same texts for a subscriber who has no email address
+    ben = SubscriberSpec(2, None, "+14155550101", "UTC", (SearchSpec("python", "sms", "instant"),))
+    posts = [
+        post(
+            str(n),
+            f"Python developer number {n} wanted, remote team",
+            T + timedelta(minutes=10 * n),
+        )
+        for n in range(5)
+    ]
+    volume = count([ben], posts)
+    # Then the two over the cap go out together as the next morning's text
+    assert dict(volume.digests) == {"sms instant": 4}
+    assert volume.posts_per_digest == [1, 1, 1, 2]
+
+
+def test_a_text_in_quiet_hours_goes_out_with_the_mornings() -> None:
+    # Given an instant text search, a post at 22:00 and one at 07:30 (quiet 21:00-08:00 local)
+    ana = person(1, ("python", "sms", "instant"), phone=True)
+    night = T.replace(hour=22, minute=0)
+    posts = [
+        post("1", "Python developer wanted, remote team", night),
+        post("2", "Senior Python engineer wanted, Berlin", night + timedelta(hours=9, minutes=30)),
+    ]
+    volume = count([ana], posts)
+    # Then both go out in one text when the quiet hours end
+    assert dict(volume.digests) == {"sms instant": 1}
+    assert volume.posts_per_digest == [2]
+    assert volume.deferred_texts == 2
