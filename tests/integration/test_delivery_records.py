@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import boto3
 import pytest
 
-from jobalerts.errors import Conflict
+from jobalerts.errors import Conflict, Throttled
 from jobalerts.models import Channel, DeliveryRequest
 from jobalerts.store import keys
 from jobalerts.store.deliveries import (
@@ -160,13 +160,16 @@ def test_a_crash_between_the_lock_and_the_window_holds_the_channel_until_the_lea
     # Given an attempt that took the channel lock and died before it claimed the window
     seen = operations(log)
 
+    class Killed(BaseException):
+        """Lambda's timeout or an out-of-memory kill: no handler of the code runs."""
+
     def die_at_the_window(**_: object) -> None:
-        raise RuntimeError("killed")
+        raise Killed
 
     log.table.meta.client.meta.events.register(
         "before-call.dynamodb.UpdateItem", die_at_the_window, unique_id="die"
     )
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         claim(log, "a1", T0)
     log.table.meta.client.meta.events.unregister("before-call.dynamodb.UpdateItem", unique_id="die")
     assert seen[:1] == ["PutItem"]
@@ -312,3 +315,22 @@ def test_ses_evidence_for_a_window_still_sending_is_written(log: DeliveryLog) ->
     assert log.record_accepted("ana", Channel.EMAIL, WINDOW)
     # Then the evidence is on the record
     assert (item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) or {})["accepted"] is True
+
+
+def test_a_claim_whose_window_write_is_throttled_gives_the_lock_back(log: DeliveryLog) -> None:
+    # Given DynamoDB throttling the window's write after the lock was taken
+    from botocore.exceptions import ClientError
+
+    def throttle(**_: object) -> None:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+        raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+
+    events = log.table.meta.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", throttle, unique_id="throttle")
+    # When the claim fails
+    with pytest.raises(Throttled):
+        claim(log, "a1", T0)
+    events.unregister("before-call.dynamodb.UpdateItem", unique_id="throttle")
+    # Then the channel is free at once for another attempt
+    assert item(keys.delivery_lock("ana", Channel.EMAIL)) is None
+    claim(log, "a2", T0 + timedelta(seconds=1))

@@ -153,6 +153,11 @@ class DeliveryLog:
             if mine is None or mine.attempt_id != attempt_id or mine.status != SENDING:
                 self.unlock(request, attempt_id)
                 raise
+        except Exception:
+            # Throttled or unreachable: this attempt gives up, and the channel should not wait
+            # out the lease for it.
+            self.unlock(request, attempt_id)
+            raise
 
     def _holder(self, key: keys.Key) -> str | None:
         with translated("delivery lock"):
