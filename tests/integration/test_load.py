@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from jobalerts_local.load import (
     FUNCTIONS,
     POLLERS,
     LoadResult,
+    reread,
     result_cost,
     run_load,
     summary,
@@ -90,3 +93,19 @@ def test_latency_and_cost_come_out_of_the_same_run(result: LoadResult) -> None:
     for name in (*FUNCTIONS, POLLERS):
         assert f"| {name} |" in text
     assert "p95" in text
+
+
+def test_kept_runs_are_read_back_and_their_latencies_pooled(
+    result: LoadResult, tmp_path: Path
+) -> None:
+    # Given the run kept twice, as two runs would be
+    kept = [tmp_path / "a.pkl", tmp_path / "b.pkl"]
+    for path in kept:
+        path.write_bytes(pickle.dumps(result))
+    # When they are read back together
+    text = reread(kept, seed=5)
+    # Then the first one's table comes back, and post to inbox counts both runs' deliveries
+    assert text.startswith(summary(result))
+    n = len(result.latencies)
+    assert "pooled over 2 runs" in text
+    assert f"over {2 * n} deliveries ({n} + {n})" in text

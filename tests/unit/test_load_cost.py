@@ -20,6 +20,7 @@ from jobalerts_local.load import (
     item_size,
     memory_sizes,
     percentile,
+    pooled_latency,
     read_units,
     value_size,
     volume_estimate,
@@ -72,6 +73,17 @@ def test_percentile_is_nearest_rank_on_a_fixed_sample() -> None:
     assert percentile([42.0], 0.95) == 42.0
     with pytest.raises(ValueError, match="no values"):
         percentile([], 0.5)
+
+
+def test_post_to_inbox_pools_the_deliveries_of_several_runs() -> None:
+    # Given two runs' instant deliveries, 1..10 and 11..20 minutes
+    runs = [[m * 60.0 for m in range(1, 11)], [m * 60.0 for m in range(11, 21)]]
+    # Then the percentiles are those of the twenty together, not of either run
+    assert pooled_latency(runs) == (
+        "post to inbox (instant email) pooled over 2 runs: p50 10.0 min, p95 19.0 min,"
+        " max 20.0 min over 20 deliveries (10 + 10)"
+    )
+    assert pooled_latency([[], []]) == "post to inbox pooled over 2 runs: no instant delivery"
 
 
 def test_cost_model_known_answer() -> None:

@@ -60,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--from",
         dest="kept",
         type=Path,
-        help="re-read a result kept with --keep instead of running the day again",
+        nargs="+",
+        help="re-read results kept with --keep instead of running the day again (several:"
+        " the first one's table, post to inbox pooled over all)",
     )
     load.set_defaults(run=run_load)
 
