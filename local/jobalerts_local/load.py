@@ -739,6 +739,7 @@ def run_load(
             latencies, expected = [], 0
         emails = len(meter.ses_accepted)
     matches = _matches_queued(meter)
+    meter.progress = None  # the run's console: a result is kept (pickled) without it
     return LoadResult(
         scale=scale,
         subscribers=len(people) + len(newcomers),
@@ -1251,7 +1252,6 @@ def main_text(scale: float, seed: int, keep: Path | None = None, *, volume: bool
     import sys
 
     result = run_load(scale, seed, log=lambda line: print(line, file=sys.stderr))
-    result.meter.progress = None
     if keep is not None:
         keep.parent.mkdir(parents=True, exist_ok=True)
         keep.write_bytes(pickle.dumps(result))
