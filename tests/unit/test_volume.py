@@ -76,10 +76,9 @@ def test_a_near_duplicate_is_filed_by_ingest_and_matches_nothing() -> None:
     assert (volume.stored, sum(volume.matches.values())) == (1, 1)
 
 
-def test_texts_stop_at_the_daily_cap() -> None:
-    # Given an instant text search matching a post in each of five ingest runs
-    ana = person(1, ("python", "sms", "instant"), phone=True)
-    posts = [
+def five_runs_of_python_posts() -> list[Post]:
+    """A post an instant python search matches in each of five ingest runs, from 09:02 UTC."""
+    return [
         post(
             str(n),
             f"Python developer number {n} wanted, remote team",
@@ -87,7 +86,12 @@ def test_texts_stop_at_the_daily_cap() -> None:
         )
         for n in range(5)
     ]
-    volume = count([ana], posts)
+
+
+def test_texts_stop_at_the_daily_cap() -> None:
+    # Given an instant text search matching a post in each of five ingest runs
+    ana = person(1, ("python", "sms", "instant"), phone=True)
+    volume = count([ana], five_runs_of_python_posts())
     # Then three texts go out, and the two windows over the cap roll into one daily email
     assert dict(volume.digests) == {"sms instant": 3, "email daily": 1}
     assert volume.capped_texts == 2
@@ -97,15 +101,7 @@ def test_texts_stop_at_the_daily_cap() -> None:
 def test_texts_over_the_cap_without_an_email_wait_for_the_next_days_first_text() -> None:
     # Given the same texts for a subscriber who has no email address
     ben = SubscriberSpec(2, None, "+14155550101", "UTC", (SearchSpec("python", "sms", "instant"),))
-    posts = [
-        post(
-            str(n),
-            f"Python developer number {n} wanted, remote team",
-            T + timedelta(minutes=10 * n),
-        )
-        for n in range(5)
-    ]
-    volume = count([ben], posts)
+    volume = count([ben], five_runs_of_python_posts())
     # Then the two over the cap go out together as the next morning's text
     assert dict(volume.digests) == {"sms instant": 4}
     assert volume.posts_per_digest == [1, 1, 1, 2]
