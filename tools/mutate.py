@@ -358,6 +358,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("delivery/deliver.py", "@dataclass(frozen=True)", "True -> False"): (
         "nothing assigns to or hashes the stores bundle"
     ),
+    (
+        "delivery/deliver.py",
+        "@tracer.capture_method(capture_response=False)",
+        "False -> True",
+    ): "the tracer is off outside Lambda (POWERTOOLS_TRACE_DISABLED): what it records is unseen",
     ("store/deliveries.py", "@dataclass(frozen=True)", "True -> False"): (
         "mutability is not behaviour"
     ),
@@ -371,6 +376,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "Key=keys.sms_counter(subscriber_id, day), ConsistentRead=True",
         "True -> False",
     ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    (
+        "store/deliveries.py",
+        'item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")',
+        "True -> False",
+    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    ("store/deliveries.py", "ConsistentRead=True,", "True -> False"): (
+        "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
+    ),
 }
 
 

@@ -214,6 +214,29 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     assert pending("ana") == []
 
 
+def test_a_resent_crashed_attempt_is_the_same_digest_and_a_post_that_came_meanwhile_waits(
+    stack: LocalStack,
+) -> None:
+    sub, search, request = email_setup()
+    clock = Clock(DAY + timedelta(minutes=5))
+    outbox = Outbox()
+    # Given an attempt that crashed right after SES accepted its digest of x#1
+    with pytest.raises(SystemExit):
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
+    # And a second post for the same window, matched after that attempt
+    later = queue_match(sub, search, make_post("2", "Python engineer, Berlin, apply now"), DAY)
+    assert later == request.due_at
+    assert pending("ana") == ["x#1", "x#2"]
+    # When the retry comes after the lease, with no evidence of acceptance
+    clock.now += LEASE + timedelta(seconds=1)
+    assert use_case(clock).deliver(request) is Outcome.SENT
+    # Then it resends the crashed attempt's digest as it was (x#1 only, same Message-ID)
+    first, again = (sent.message for sent in outbox.emails)
+    assert first["Message-ID"] == again["Message-ID"]
+    # And the post that came meanwhile waits for a digest of its own
+    assert pending("ana") == ["x#2"]
+
+
 def test_a_crash_after_send_is_recovered_without_resending_when_ses_reported_it(
     stack: LocalStack,
 ) -> None:

@@ -334,3 +334,20 @@ def test_a_claim_whose_window_write_is_throttled_gives_the_lock_back(log: Delive
     # Then the channel is free at once for another attempt
     assert item(keys.delivery_lock("ana", Channel.EMAIL)) is None
     claim(log, "a2", T0 + timedelta(seconds=1))
+
+
+def test_ses_evidence_for_a_window_released_meanwhile_is_not_recorded(log: DeliveryLog) -> None:
+    # Given a window read as sending, then released (its send refused) before the mark lands
+    claim(log, "a1", T0)
+
+    def released_meanwhile(**_: object) -> None:
+        log.release(REQUEST, "a1")
+
+    events = log.table.meta.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", released_meanwhile, unique_id="release")
+    # When SES's Send event for it arrives
+    accepted = log.record_accepted("ana", Channel.EMAIL, WINDOW)
+    events.unregister("before-call.dynamodb.UpdateItem", unique_id="release")
+    # Then no attempt is recorded, and the evidence did not bring the window back
+    assert accepted is False
+    assert item(keys.delivery_window("ana", Channel.EMAIL, WINDOW)) is None
