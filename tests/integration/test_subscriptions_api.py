@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 import pytest
 
@@ -313,6 +313,13 @@ def test_saved_searches_can_be_listed_added_and_deleted_with_the_manage_token(
     assert search["frequency"] == "weekly"
     listed = json_body(api("GET", "/api/searches", headers=bearer(manage)))["searches"]
     assert [s["query"] for s in listed] == ["python remote -senior", '"data engineer" berlin']
+    # And each carries its signed Atom feed link, which the feed route answers
+    assert f"~{search['search_id']}." in search["feed_url"]
+    for listed_search in listed:
+        assert f"~{listed_search['search_id']}." in listed_search["feed_url"]
+        feed = api("GET", urlsplit(listed_search["feed_url"]).path)
+        assert feed["statusCode"] == 200
+        assert feed["headers"]["Content-Type"].startswith("application/atom+xml")
 
     # When they delete it
     deleted = api("DELETE", f"/api/searches/{search['search_id']}", headers=bearer(manage))

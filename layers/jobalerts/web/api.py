@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from jobalerts.feeds import has_feeds
 from jobalerts.models import SavedSearch, Subscriber
 from jobalerts.requests import (
     ChannelRequest,
@@ -30,11 +31,15 @@ def _incoming() -> Incoming:
     return Incoming(router.current_event)
 
 
-def _search_json(search: SavedSearch) -> dict[str, Any]:
-    return search.model_dump(
+def _search_json(search: SavedSearch, subscriber: Subscriber) -> dict[str, Any]:
+    body = search.model_dump(
         mode="json",
         include={"search_id", "query", "channel", "frequency", "created_at"},
     )
+    # The same signed link the manage page and the email digests carry, while it answers.
+    if has_feeds(subscriber):
+        body["feed_url"] = service().links.feed(subscriber.subscriber_id, search.search_id)
+    return body
 
 
 def _subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def subscribe() -> Any:
 def api_list_searches() -> Any:
     subscriber = _incoming().api_subscriber()
     searches = service().list_searches(subscriber.subscriber_id)
-    return json_response(200, {"searches": [_search_json(s) for s in searches]})
+    return json_response(200, {"searches": [_search_json(s, subscriber) for s in searches]})
 
 
 @router.post("/api/searches")
@@ -65,7 +70,7 @@ def api_add_search() -> Any:
     incoming = _incoming()
     subscriber = incoming.api_subscriber()
     search = service().add_search(subscriber.subscriber_id, incoming.json_as(SearchRequest))
-    return json_response(201, _search_json(search))
+    return json_response(201, _search_json(search, subscriber))
 
 
 @router.patch("/api/searches/<search_id>")
@@ -74,7 +79,7 @@ def api_edit_search(search_id: str) -> Any:
     subscriber = incoming.api_subscriber()
     changes = incoming.json_as(SearchChanges)
     search = service().edit_search(subscriber.subscriber_id, search_id, changes)
-    return json_response(200, _search_json(search))
+    return json_response(200, _search_json(search, subscriber))
 
 
 @router.delete("/api/searches/<search_id>")
