@@ -184,6 +184,12 @@ class CrashingLog(DeliveryLog):
         super().mark_sent(*args, **kwargs)
 
 
+def crash_after_send(clock: Clock, request: DeliveryRequest) -> None:
+    """An attempt dies right after SES accepted its digest, before it marked the window sent."""
+    with pytest.raises(SystemExit):
+        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
+
+
 def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     stack: LocalStack,
 ) -> None:
@@ -191,8 +197,7 @@ def test_a_crash_after_send_resends_once_the_lease_runs_out_at_least_once(
     clock = Clock(DAY + timedelta(minutes=5))
     outbox = Outbox()
     # Given an attempt that crashed right after SES accepted the digest
-    with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
+    crash_after_send(clock, request)
     assert len(outbox.emails) == 1
     # Then the post is still pending: it only leaves once a send is recorded
     assert pending("ana") == ["x#1"]
@@ -221,8 +226,7 @@ def test_a_resent_crashed_attempt_is_the_same_digest_and_a_post_that_came_meanwh
     clock = Clock(DAY + timedelta(minutes=5))
     outbox = Outbox()
     # Given an attempt that crashed right after SES accepted its digest of x#1
-    with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
+    crash_after_send(clock, request)
     # And a second post for the same window, matched after that attempt
     later = queue_match(sub, search, make_post("2", "Python engineer, Berlin, apply now"), DAY)
     assert later == request.due_at
@@ -243,8 +247,7 @@ def test_a_crash_after_send_is_recovered_without_resending_when_ses_reported_it(
     _, _, request = email_setup()
     clock = Clock(DAY + timedelta(minutes=5))
     outbox = Outbox()
-    with pytest.raises(SystemExit):
-        use_case(clock, log=CrashingLog(stores.state_table())).deliver(request)
+    crash_after_send(clock, request)
     # Given SES's "Send" event for that message, recorded by the feedback function
     assert stores.deliveries().record_accepted("ana", Channel.EMAIL, request.due_at)
     clock.now += LEASE + timedelta(seconds=1)
