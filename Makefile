@@ -112,7 +112,7 @@ volume: $(STAMP)
 	$(BIN)/jobalerts volume --scale 1
 
 chaos: $(STAMP)
-	$(BIN)/python -m jobalerts_local.chaos --out out/chaos
+	$(BIN)/python -m jobalerts_local.chaos --out out/chaos $(CHAOS_ARGS)
 
 # Mutation testing of the modules the exactly-once promise rests on; slow, so never in `make test`.
 # MUTATE_ARGS: e.g. `--module records --workers 2` or `--sample 40`.

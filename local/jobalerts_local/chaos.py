@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--rates", default=",".join(RATES))
+    parser.add_argument("--shards", default="1", help="SearchShards of every run (1-4)")
     args = parser.parse_args(argv)
     command = [
         sys.executable,
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         runs[rate] = subprocess.Popen(  # noqa: S603 - our own command line
             [*command, "simulate", "--subscribers", str(subscribers), "--posts", str(posts),
              "--outbox", str(args.out / f"rate-{rate}"), "--faults", rate,
-             "--seed", str(args.seed)],
+             "--seed", str(args.seed), "--shards", args.shards],
             stdout=subprocess.PIPE,
             text=True,
         )  # fmt: skip

@@ -94,12 +94,12 @@ class LocalService:
             if self.stream is None:
                 self.stream = StreamPump(self.stack.attrs[("PostsTable", "StreamArn")])
             records = self.stream.poll()
-            readers = self._event_sources("DynamoDB")
+            readers = self.event_sources("DynamoDB")
             for batch in stream_batches(records, 100):
                 for logical_id, _ in readers:
                     self._invoke(logical_id, batch)
-            for logical_id, queue in self._event_sources("SQS"):
-                if self.stack.functions[logical_id].code_dir.name == "match_shard":
+            for logical_id, queue in self.event_sources("SQS"):
+                if self.is_shard_worker(logical_id):
                     drain_queue(
                         self.stack.refs[queue],
                         self.stack.attrs[(queue, "Arn")],
@@ -108,7 +108,7 @@ class LocalService:
                     )
             return len(records)
 
-    def _event_sources(self, kind: str) -> list[tuple[str, str]]:
+    def event_sources(self, kind: str) -> list[tuple[str, str]]:
         """(function, source resource) for every event of this kind the stack declares, in
         template order: what Lambda's event source mappings would poll."""
         found = []
@@ -120,12 +120,15 @@ class LocalService:
                 found.append((logical_id, str(source["Fn::GetAtt"][0])))
         return found
 
+    def is_shard_worker(self, logical_id: str) -> bool:
+        """One of the extra shards' match workers (each a copy of the same code)."""
+        return self.stack.functions[logical_id].code_dir.name == "match_shard"
+
     def _invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        spec = self.stack.functions[logical_id]
         return invoke(
-            spec.code_dir.name,
+            self.stack.functions[logical_id].code_dir.name,
             event,
-            instance=logical_id if spec.code_dir.name == "match_shard" else None,
+            instance=logical_id if self.is_shard_worker(logical_id) else None,
             environment=self.stack.own_environment(logical_id),
         )
 

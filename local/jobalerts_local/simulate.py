@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -432,6 +432,21 @@ class _Harness:
         with self.injector.enabled():
             return invoke(function, event, timeout_seconds=120 if function == "ingest" else 60)
 
+    def invoke_reader(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """A function of the stream or of a shard's queue, by its name in the template: with
+        several search shards these are the fan-out and each shard's copy of the worker."""
+        from jobalerts_local.runtime import invoke
+
+        service = self.service
+        self.injector.arm()
+        with self.injector.enabled():
+            return invoke(
+                service.stack.functions[logical_id].code_dir.name,
+                event,
+                instance=logical_id if service.is_shard_worker(logical_id) else None,
+                environment=service.stack.own_environment(logical_id),
+            )
+
     def scheduled(self, function: str) -> Any:
         """The run's result, or None when it failed: the schedule fires again and covers it."""
         from jobalerts_local.runtime import scheduled_event
@@ -448,13 +463,19 @@ class _Harness:
         if self.stream is None:
             self.stream = StreamPump(self.service.stack.attrs[("PostsTable", "StreamArn")])
         records = self.stream.poll()
-        for start in range(0, len(records), STREAM_BATCH):
-            self._stream_batch(records[start : start + STREAM_BATCH], stream_retries())
+        # Each function on the stream reads every record with its own retries, as each event
+        # source mapping does: the match function (shard 0) and, with more shards, the fan-out.
+        for reader, _ in self.service.event_sources("DynamoDB"):
+            for start in range(0, len(records), STREAM_BATCH):
+                self._stream_batch(reader, records[start : start + STREAM_BATCH], stream_retries())
+        for worker, queue in self.service.event_sources("SQS"):
+            if self.service.is_shard_worker(worker):
+                self._drain(queue, partial(self._shard_batch, worker))
 
-    def _stream_batch(self, records: list[dict[str, Any]], retries: int) -> int:
+    def _stream_batch(self, reader: str, records: list[dict[str, Any]], retries: int) -> int:
         while records:
             try:
-                response = self._match(records)
+                response = self._read_stream(reader, records)
             except (Exception, SimulatedCrash):
                 if retries == 0:
                     self.stream_dropped += len(records)
@@ -462,8 +483,8 @@ class _Harness:
                 retries -= 1
                 if len(records) > 1:
                     half = len(records) // 2
-                    retries = self._stream_batch(records[:half], retries)
-                    return self._stream_batch(records[half:], retries)
+                    retries = self._stream_batch(reader, records[:half], retries)
+                    return self._stream_batch(reader, records[half:], retries)
                 continue
             failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
             if not failed:
@@ -478,34 +499,46 @@ class _Harness:
             records = records[first:]
         return retries
 
-    def _match(self, records: list[dict[str, Any]]) -> Any:
+    def _read_stream(self, reader: str, records: list[dict[str, Any]]) -> Any:
         if len(records) > 1 and self.injector.draw():
             self.injector.counts["stream_batch_half"] += 1
-            self.invoke("match", {"Records": records[: len(records) // 2]})
+            self.invoke_reader(reader, {"Records": records[: len(records) // 2]})
             raise SimulatedCrash("stream batch failed half-way")
-        return self.invoke("match", {"Records": records})
+        return self.invoke_reader(reader, {"Records": records})
+
+    def _shard_batch(self, worker: str, event: dict[str, Any]) -> set[str]:
+        """A shard worker's batch: the message ids to leave on its queue."""
+        try:
+            response = self.invoke_reader(worker, event) or {}
+        except (Exception, SimulatedCrash):
+            return {r["messageId"] for r in event["Records"]}
+        return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
 
     # ------------------------------------------------------------ queue -> deliver
 
     def drain_queue(self) -> None:
+        self._drain("DeliveryQueue", self._deliver)
+
+    def _drain(self, queue: str, handle: Callable[[dict[str, Any]], set[str]]) -> None:
+        """Lambda's poller on one queue: what `handle` reports failed stays for the queue's
+        visibility timeout, then comes back (to the dead letters after its receive count)."""
         from jobalerts_local.runtime import sqs_event
 
         sqs = self.client("sqs")
-        url = self.refs["DeliveryQueue"]
-        arn = self.service.stack.attrs[("DeliveryQueue", "Arn")]
+        url = self.refs[queue]
+        arn = self.service.stack.attrs[(queue, "Arn")]
         while True:
             messages = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=SQS_BATCH, AttributeNames=["All"]
             ).get("Messages", [])
             if not messages:
                 return
-            event = sqs_event(arn, [dict(m) for m in messages])
-            failed = self._deliver(event)
+            failed = handle(sqs_event(arn, [dict(m) for m in messages]))
             if self.injector.draw():
                 # At-least-once: another poller got the same message before it was deleted.
                 self.injector.counts["duplicated_sqs_message"] += 1
                 twin = dict(self.rng.choice(messages))
-                self._deliver(sqs_event(arn, [twin]))
+                handle(sqs_event(arn, [twin]))
             for message in messages:
                 if message["MessageId"] not in failed:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -533,24 +566,39 @@ class _Harness:
         self.feedback()
         return failed
 
+    @cached_property
+    def drained_queues(self) -> list[tuple[str, str]]:
+        """(queue, its dead letters) of every queue this harness polls: the deliveries' and,
+        with several search shards, each extra shard's."""
+        from jobalerts_local.template import load_template
+
+        resources = load_template()["Resources"]
+        polled = ["DeliveryQueue"] + [
+            queue
+            for worker, queue in self.service.event_sources("SQS")
+            if self.service.is_shard_worker(worker)
+        ]
+        return [
+            (q, resources[q]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+            for q in polled
+        ]
+
     def redrive(self) -> int:
-        """What an operator does after the dead-letter alarm: move the messages back."""
+        """What an operator does after a dead-letter alarm: move the messages back."""
         sqs = self.client("sqs")
         moved = 0
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.refs["DeliveryDeadLetterQueue"], MaxNumberOfMessages=10
-            ).get("Messages", [])
-            if not messages:
-                self.redriven += moved
-                return moved
-            for message in messages:
-                sqs.send_message(QueueUrl=self.refs["DeliveryQueue"], MessageBody=message["Body"])
-                sqs.delete_message(
-                    QueueUrl=self.refs["DeliveryDeadLetterQueue"],
-                    ReceiptHandle=message["ReceiptHandle"],
-                )
-                moved += 1
+        for queue, dead_letters in self.drained_queues:
+            while messages := sqs.receive_message(
+                QueueUrl=self.refs[dead_letters], MaxNumberOfMessages=10
+            ).get("Messages", []):
+                for message in messages:
+                    sqs.send_message(QueueUrl=self.refs[queue], MessageBody=message["Body"])
+                    sqs.delete_message(
+                        QueueUrl=self.refs[dead_letters], ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    moved += 1
+        self.redriven += moved
+        return moved
 
     # ------------------------------------------------------------ SES events -> feedback
 
@@ -584,7 +632,7 @@ class _Harness:
     def queued(self) -> int:
         sqs = self.client("sqs")
         total = 0
-        for name in ("DeliveryQueue", "DeliveryDeadLetterQueue"):
+        for name in (name for pair in self.drained_queues for name in pair):
             attributes = sqs.get_queue_attributes(
                 QueueUrl=self.refs[name],
                 AttributeNames=[
@@ -662,7 +710,9 @@ def simulate(
     *,
     faults: float = 0.0,
     seed: int = 0,
+    shards: int = 1,
 ) -> Report:
+    """The workload through the whole service; `shards` is the template's SearchShards."""
     import time_machine
 
     from jobalerts_local.service import local_service
@@ -690,7 +740,11 @@ def simulate(
             local_service(
                 SIM_BASE_URL,
                 replay=WorkloadReplay(posts),
-                parameters={"EnabledSources": "x", **_crowd_limits(len(subscribers))},
+                parameters={
+                    "EnabledSources": "x",
+                    "SearchShards": str(shards),
+                    **_crowd_limits(len(subscribers)),
+                },
             )
         )
         # After local_service: the environment it sets decides how Powertools starts up.

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sim.add_argument("--outbox", type=Path, required=True)
     sim.add_argument("--faults", type=float, default=0.0, help="fault rate per AWS call (0-1)")
     sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--shards", type=int, default=1, choices=[1, 2, 3, 4], help="SearchShards (template.yaml)"
+    )
     sim.set_defaults(run=run_simulate)
 
     workload = subparsers.add_parser(
@@ -143,10 +146,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     except WorkloadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
-    report = simulate(subscribers, posts, args.outbox, faults=args.faults, seed=args.seed)
+    report = simulate(
+        subscribers, posts, args.outbox, faults=args.faults, seed=args.seed, shards=args.shards
+    )
     for sample in report.lost_samples:
         print(f"lost: subscriber on {sample}", file=sys.stderr)
-    print(f"jobalerts simulate: fault rate {args.faults}, seed {args.seed}")
+    print(f"jobalerts simulate: fault rate {args.faults}, seed {args.seed}, shards {args.shards}")
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
