@@ -120,7 +120,12 @@ def count(people: list[SubscriberSpec], posts: list[Post], scale: float = 1.0) -
             subscriber_id, channel, frequency = routes[search_id]
             window = next_due(frequency, subscribers[subscriber_id], matched_at)
             triple = (subscriber_id, channel, post.id)
-            if triple not in due or window < due[triple][0]:
+            # Windows can coincide (a daily and a weekly one on Monday morning): the more
+            # frequent search names the match, not the matcher's (set) order of hits.
+            if triple not in due or (window, _order(frequency)) < (
+                due[triple][0],
+                _order(due[triple][1]),
+            ):
                 due[triple] = (window, frequency)
 
     windows: dict[tuple[str, Channel, datetime], list[Frequency]] = defaultdict(list)

@@ -50,6 +50,21 @@ def test_a_post_two_searches_match_is_one_match_due_in_the_sooner_window() -> No
     assert dict(volume.digests) == {"email instant": 1}
 
 
+def test_windows_that_coincide_count_under_the_more_frequent_search() -> None:
+    # Given twenty people with a weekly and a daily search matching one Sunday post: both
+    # windows are Monday morning, and the matcher returns hits in set order
+    people = [
+        person(line, ("python", "email", "weekly"), ("python", "email", "daily"))
+        for line in range(1, 21)
+    ]
+    sunday = datetime(2026, 11, 8, 12, 0, tzinfo=UTC)
+    # When the day is counted
+    volume = count(people, [post("1", "Python developer wanted, apply today", sunday)])
+    # Then every match and digest is the daily one's
+    assert dict(volume.matches) == {"daily": 20}
+    assert dict(volume.digests) == {"email daily": 20}
+
+
 def test_instant_matches_of_one_ingest_run_share_a_digest_and_the_next_run_gets_its_own() -> None:
     ana = person(1, ("python", "email", "instant"))
     posts = [
