@@ -8,9 +8,10 @@ creating an Environment per digest (what a handler that builds its templates per
 Enqueue: the digest function's fan-out to SQS (SendMessageBatch of 10) against one SendMessage
 per subscriber, on in-process moto, plus what stamping the markers costs: the service stamps each
 with its own conditional UpdateItem (one write unit a marker), against 100 per transaction (a
-hundred times fewer requests, but two write units a marker). moto is far slower than SQS, so the
-ratio is the figure to read; each baseline runs on a sample and its rate is scaled. One process,
-one core.
+hundred times fewer requests, but two write units a marker), and how long 1,000 stamps take in
+parallel (the service, STAMP_CONCURRENCY at once) against one after another, at an assumed round
+trip (`--round-trip-ms`, 8). moto is far slower than SQS, so the ratio is the figure to read; each
+baseline runs on a sample and its rate is scaled. One process, one core.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jobalerts.digests.compose import Digest, compose
 from jobalerts.digests.render import DigestLinks, build_environment, environment, render_email
@@ -177,10 +179,55 @@ def bench_enqueue(subscribers: int, baseline_sample: int) -> tuple[float, float,
     return fast, slow, subscribers, -(-subscribers // _TRANSACTION_ITEMS)
 
 
+def bench_stamps(markers: int, round_trip: float) -> tuple[float, float]:
+    """Seconds to stamp `markers` due markers, in parallel (the service) and one after another.
+
+    Every request is answered by a `before-send` hook after an assumed in-region round trip,
+    with what DynamoDB answers a successful UpdateItem (`{}`): botocore builds, signs and
+    parses each request as usual, but no moto, whose Python would be most of the time here and
+    which the GIL runs one request at a time however many threads wait on DynamoDB.
+    """
+    from unittest import mock
+
+    import boto3
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    from jobalerts.aws import DATA
+    from jobalerts.store import matches as matches_store
+    from jobalerts.store.matches import MatchesRepository
+
+    class Body:
+        def stream(self, **_: object) -> Iterator[bytes]:
+            yield b"{}"
+
+    def answered(request: Any, **_: object) -> AWSResponse:
+        time.sleep(round_trip)
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 200, headers, Body())
+
+    session = boto3.Session(
+        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    )
+    table = session.resource(
+        "dynamodb", endpoint_url="http://dynamodb.bench.invalid", config=DATA
+    ).Table("matches")
+    # The stubs type every handler as returning None; a before-send handler's answer is used.
+    table.meta.client.meta.events.register("before-send.dynamodb", answered)  # type: ignore[arg-type]
+    repository = MatchesRepository(table=table, ttl_days=7)
+    due = [(f"sub{i}", Channel.EMAIL, NOW) for i in range(markers)]
+    parallel = timed(lambda: repository.mark_enqueued_many(due, NOW))
+    with mock.patch.object(matches_store, "STAMP_CONCURRENCY", 1):
+        serial = timed(lambda: repository.mark_enqueued_many(due, NOW))
+    return parallel, serial
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.digests", description=__doc__)
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--baseline-sample", type=int, default=500)
+    # An assumption, not a measurement: a DynamoDB write seen from Lambda in the same region.
+    parser.add_argument("--round-trip-ms", type=float, default=8.0)
     args, _ = parser.parse_known_args(argv)
     n, sample = args.subscribers, min(args.baseline_sample, args.subscribers)
 
@@ -198,6 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     transacted = f"{transactions:>7} requests {2 * n:>7} units"
     print(f"stamps  {n:>6} markers  TransactWriteItems {transacted}")
     print(f"stamps  ratio (units saved)                    {2 * n / stamps:>9.1f}x")
+
+    count, trip = min(n, 1_000), args.round_trip_ms / 1000
+    parallel, serial = bench_stamps(count, trip)
+    print(
+        f"stamps  {count:>6} markers  {args.round_trip_ms:g} ms a request, in parallel {parallel:>6.2f} s"
+    )
+    print(
+        f"stamps  {count:>6} markers  {args.round_trip_ms:g} ms a request, one by one  {serial:>6.2f} s"
+    )
+    print(f"stamps  ratio (one by one / parallel)          {serial / parallel:>9.1f}x")
     return 0
 
 

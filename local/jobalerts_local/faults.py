@@ -31,6 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,13 @@ class Accepted:
 
 
 @dataclass
+class _Invocation:
+    """One function invocation's fault state, shared with any thread it hands calls to."""
+
+    crash_in: int | None = None
+
+
+@dataclass
 class FaultInjector:
     rate: float
     rng: random.Random
@@ -71,27 +79,34 @@ class FaultInjector:
     counts: Counter[str] = field(default_factory=Counter)
     accepted: list[Accepted] = field(default_factory=list)
     """Every SES/SNS send that took effect, in order (the harness reads tags from them)."""
+    # A context variable, not a thread-local: a function that runs calls on worker threads (the
+    # digest function's parallel stamps) copies its context into them, so they are faulted,
+    # and crash, as its own calls are; the harness's other threads (HTTP servers) are not.
+    _invocation: ContextVar[_Invocation | None] = field(
+        default_factory=lambda: ContextVar("fault_invocation", default=None)
+    )
+    _armed: int | None = None
     _local: threading.local = field(default_factory=threading.local)
 
     @property
     def active(self) -> bool:
-        return bool(getattr(self._local, "active", False))
+        return self._invocation.get() is not None
 
     @contextmanager
     def enabled(self) -> Iterator[None]:
         """Faults only while a function runs: the harness's own calls play AWS's pollers."""
-        previous = self.active
-        self._local.active = True
+        token = self._invocation.set(_Invocation(crash_in=self._armed))
+        self._armed = None
         try:
             yield
         finally:
-            self._local.active = previous
+            self._invocation.reset(token)
 
     def arm(self, at: int | None = None) -> None:
         """A new invocation: with probability `rate` it will crash at one of its calls."""
         if at is None and self.draw():
             at = self.rng.randint(1, CRASH_SPAN)
-        self._local.crash_in = at
+        self._armed = at
 
     def draw(self) -> bool:
         return self.rate > 0 and self.rng.random() < self.rate
@@ -110,13 +125,13 @@ class FaultInjector:
         if is_send:
             # Kept for after-call, which sees the answer but not the request (its SES tags).
             self._local.send_body = _body(request)
-        if not self.active:
+        invocation = self._invocation.get()
+        if invocation is None:
             return _moto(request, event_name)
-        crash_in = getattr(self._local, "crash_in", None)
-        if crash_in is not None:
-            self._local.crash_in = crash_in - 1
-            if crash_in <= 1:
-                self._local.crash_in = None
+        if invocation.crash_in is not None:
+            invocation.crash_in -= 1
+            if invocation.crash_in <= 0:
+                invocation.crash_in = None
                 self.counts["crash"] += 1
                 raise SimulatedCrash(event_name)
         if not self.draw():

@@ -261,6 +261,11 @@ class Stage:
     emf_bytes: int = 0
 
 
+# Counting from several threads at once (a function's parallel stamps); module-level, so a
+# kept (pickled) meter carries no lock.
+_COUNTING = threading.Lock()
+
+
 @dataclass
 class Meter:
     stages: dict[str, Stage] = field(default_factory=lambda: defaultdict(Stage))
@@ -277,7 +282,8 @@ class Meter:
     progress: Callable[[str], None] | None = None
     _last_said: datetime | None = None
     _in_call: float = 0.0
-    _call_started: float | None = None
+    _thread: int | None = None
+    """The thread the current invocation runs on: its CPU time is the one measured."""
     _pending: str = ""
 
     def stage_name(self, service: str, operation: str) -> str:
@@ -296,12 +302,13 @@ class Meter:
             self.progress(f"  simulated {now:%Y-%m-%d %H:%M}, {calls:,} AWS requests so far")
         stage.invocations += 1
         started, in_call = time.thread_time(), self._in_call
+        caller, self._thread = self._thread, threading.get_ident()
         try:
             yield
         finally:
             spent = time.thread_time() - started - (self._in_call - in_call)
             stage.cpu_seconds += max(0.0, spent)
-            self.current = previous
+            self.current, self._thread = previous, caller
 
     # ------------------------------------------------------------ botocore hooks
 
@@ -309,8 +316,11 @@ class Meter:
         if self.off:
             return
         service, operation = _service_and_operation(event_name)
-        self._call_started = time.thread_time()
         context = kwargs.get("context")
+        if isinstance(context, dict):
+            # Per call, not per meter: a function's worker threads (parallel stamps) make calls
+            # at the same time, and only its own thread's are taken out of its CPU time.
+            context["load_started"] = (threading.get_ident(), time.thread_time())
         if isinstance(context, dict) and service == "dynamodb":
             # before-call sees the request as it will be sent: DynamoDB's is a JSON body.
             sent = _json_body(params)
@@ -320,14 +330,18 @@ class Meter:
     def after_call(self, event_name: str, parsed: Any = None, **kwargs: Any) -> None:
         if self.off:
             return
-        if self._call_started is not None:
-            self._in_call += time.thread_time() - self._call_started
-            self._call_started = None
+        context = kwargs.get("context")
+        started = context.get("load_started") if isinstance(context, dict) else None
+        if started is not None and started[0] == threading.get_ident() == self._thread:
+            self._in_call += time.thread_time() - started[1]
+        with _COUNTING:
+            self._count(event_name, parsed, context)
+
+    def _count(self, event_name: str, parsed: Any, context: Any) -> None:
         service, operation = _service_and_operation(event_name)
         stage = self.stages[self.stage_name(service, operation)]
         stage.requests[(service, operation)] += 1
         parsed = parsed if isinstance(parsed, dict) else {}
-        context = kwargs.get("context")
         params: dict[str, Any] = {}
         if isinstance(context, dict):
             params = context.get("load_params") or {}

@@ -45,12 +45,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
 from jobalerts.models import Post
+from jobalerts.store import matches as matches_store
 from jobalerts_local.fast_moto import cheap_queries, cheap_transactions
 from jobalerts_local.faults import Accepted, FaultInjector, SimulatedCrash, installed
 from jobalerts_local.replay import Recorded, ReplayServer
@@ -734,6 +736,9 @@ def simulate(
             traveller.shift(timedelta(seconds=max(0.0, float(seconds))))
 
         stack.enter_context(installed(injector))
+        # One stamp at a time (on a worker thread all the same): parallel stamps would draw
+        # faults in the threads' order, and a seed would no longer repeat a run.
+        stack.enter_context(mock.patch.object(matches_store, "STAMP_CONCURRENCY", 1))
         stack.enter_context(cheap_transactions())
         stack.enter_context(cheap_queries())
         service = stack.enter_context(

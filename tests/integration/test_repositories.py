@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from jobalerts.errors import NotFound, Throttled
 from jobalerts.ingest import Ingest
 from jobalerts.models import Channel, DeliveryRequest, SearchStatus
 from jobalerts.store import SubscribersRepository, keys
 from jobalerts.store._dynamo import BATCH_GET_ROUNDS
-from jobalerts.store.matches import MatchesRepository
+from jobalerts.store.matches import STAMP_CONCURRENCY, MatchesRepository
 from jobalerts_local.settings import get_settings
 from jobalerts_local.template import LocalStack
 from tests.support import stores
@@ -242,3 +245,56 @@ def test_due_markers_are_stamped_one_plain_write_each_and_a_gone_one_stays_gone(
     assert list(matches.due(due + timedelta(hours=1))) == []
     later = due + timedelta(hours=1, minutes=1)
     assert list(matches.due(later)) == [("ana", Channel.EMAIL, due)]
+
+
+def test_due_markers_are_stamped_several_at_a_time(stack: LocalStack) -> None:
+    # Given twenty due markers and a table that takes a while to answer each write
+    matches = stores.matches()
+    due = datetime(2027, 6, 1, 12, tzinfo=UTC)
+    people = [f"p{n}" for n in range(20)]
+    for person in people:
+        matches.mark_due(person, Channel.EMAIL, due)
+    lock = threading.Lock()
+    in_flight, most = [0], [0]
+
+    def started(**_: Any) -> None:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)  # the round trip, during which the next stamps should go out
+
+    def answered(**_: Any) -> None:
+        with lock:
+            in_flight[0] -= 1
+
+    events = matches.table.meta.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", started)
+    events.register("after-call.dynamodb.UpdateItem", answered)
+    # When the digest run stamps them
+    matches.mark_enqueued_many([(p, Channel.EMAIL, due) for p in people], due)
+    # Then up to STAMP_CONCURRENCY were in flight at once, and every one was stamped
+    assert most[0] == STAMP_CONCURRENCY
+    assert list(matches.due(due + timedelta(minutes=59))) == []
+
+
+def test_a_stamp_that_fails_is_raised_after_every_other_was_tried(stack: LocalStack) -> None:
+    # Given five due markers, and DynamoDB throttling the stamp of the third
+    matches = stores.matches()
+    due = datetime(2027, 6, 1, 12, tzinfo=UTC)
+    people = [f"p{n}" for n in range(5)]
+    for person in people:
+        matches.mark_due(person, Channel.EMAIL, due)
+
+    def throttle_p2(params: dict[str, Any], **_: Any) -> None:
+        body = params["body"]
+        if b'"p2"' in (body if isinstance(body, bytes) else body.encode()):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem"
+            )
+
+    matches.table.meta.client.meta.events.register("before-call.dynamodb.UpdateItem", throttle_p2)
+    # When the digest run stamps them
+    with pytest.raises(Throttled):
+        matches.mark_enqueued_many([(p, Channel.EMAIL, due) for p in people], due)
+    # Then the others were stamped, and only the throttled one is handed out again next minute
+    assert list(matches.due(due + timedelta(minutes=1))) == [("p2", Channel.EMAIL, due)]
