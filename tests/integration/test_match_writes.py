@@ -88,6 +88,20 @@ def test_a_later_search_does_not_push_the_post_back(stack: LocalStack) -> None:
     assert match.due_at == INSTANT_DUE
 
 
+def test_a_search_with_the_same_due_time_tries_no_conditional_write(stack: LocalStack) -> None:
+    # Given a post pending for her daily digest
+    repository = stores.matches()
+    queue(repository, "s-daily", DAILY_DUE)
+    updates = counted_updates(repository)
+    # When a second daily search, due in the same window, matches it too
+    queue(repository, "s-daily-2", DAILY_DUE)
+    # Then nothing is pulled forward: the pending item and the marker, no conditional write
+    assert updates == Counter(plain=2)
+    [match] = repository.pending("ana", Channel.EMAIL, FAR_FUTURE)
+    assert match.due_at == DAILY_DUE
+    assert sorted(match.search_ids) == ["s-daily", "s-daily-2"]
+
+
 # --- The match worker marks each (subscriber, channel, window) once while it stays warm ---
 
 
