@@ -54,6 +54,15 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_deliver_function.py",
         "tests/unit/test_deliver_limits.py",
     ],
+    f"{PKG}/store/matches.py": [
+        "tests/integration/test_matches_repository.py",
+        "tests/integration/test_repositories.py",
+        "tests/integration/test_match_writes.py",
+        "tests/integration/test_match_function.py",
+        "tests/integration/test_digest_function.py",
+        "tests/integration/test_deliver_function.py",
+        "tests/integration/test_subscriptions_edit.py",
+    ],
 }
 COPY = [
     "layers",
@@ -382,6 +391,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "True -> False",
     ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
     ("store/deliveries.py", "ConsistentRead=True,", "True -> False"): (
+        "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
+    ),
+    # Both the sent log's batch read (`already_sent`) and the partition query (`_items`).
+    ("store/matches.py", '"ConsistentRead": True,', "True -> False"): (
         "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
     ),
 }
