@@ -72,7 +72,7 @@ def test_the_sent_log_is_read_in_batches_of_a_hundred_keys_and_none_is_skipped(
     # Given 150 fingerprints logged as sent on email, and 2 posts logged by id (the old entries)
     matches = stores.matches()
     prints = [f"fp{n:03}" for n in range(150)]
-    matches.complete("ana", Channel.EMAIL, [], None, fingerprints=prints)
+    matches.complete("ana", Channel.EMAIL, [], None, now=DUE, fingerprints=prints)
     for post_id in ("x#1", "x#2"):
         matches.table.put_item(Item={"subscriber_id": "ana", "sk": f"s#email#{post_id}"})
     batches = recorded(matches, "BatchGetItem")
@@ -152,3 +152,15 @@ def test_a_deferred_digest_moves_its_markers_to_the_new_time_and_leaves_later_on
     ]
     # And the post still waits, due with the window it was matched for
     assert [m.post.id for m in matches.pending("ana", Channel.SMS, window)] == ["x#1"]
+
+
+def test_the_sent_log_is_kept_ttl_days_from_the_delivery_not_from_the_wall_clock(
+    stack: LocalStack,
+) -> None:
+    # Given a delivery made at a known moment (a retried or simulated one, not the wall clock)
+    matches = stores.matches()
+    # When it logs what it sent
+    matches.complete("ana", Channel.EMAIL, [], None, now=DUE, fingerprints=["fp1"])
+    # Then the entry expires exactly ttl_days after that moment
+    item = matches.table.get_item(Key={"subscriber_id": "ana", "sk": "f#email#fp1"})["Item"]
+    assert int(item["expires_at"]) == int((DUE + timedelta(days=matches.ttl_days)).timestamp())

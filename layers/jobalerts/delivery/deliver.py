@@ -215,7 +215,7 @@ class DigestDelivery:
         if record is not None:
             # Resending a crashed attempt: the same posts, so the same digest.
             pending = [m for m in pending if m.post.id in set(record.post_ids)] or pending
-        digest, fresh = self._compose(subscriber, channel, window, pending)
+        digest, fresh = self._compose(subscriber, channel, window, pending, now)
         if digest is None:
             self.matches.clear_markers(sub_id, channel, window)
             self._drop_stale(request, record)
@@ -327,6 +327,7 @@ class DigestDelivery:
         channel: Channel,
         window: datetime,
         pending: list[PendingMatch],
+        now: datetime,
     ) -> tuple[Digest | None, list[PendingMatch]]:
         sub_id = subscriber.subscriber_id
         if not pending:
@@ -350,7 +351,7 @@ class DigestDelivery:
         if composition.orphaned or composition.muted:
             self.matches.forget(sub_id, channel, composition.orphaned + composition.muted)
         if composition.repeats:
-            self.matches.complete(sub_id, channel, composition.repeats, None)
+            self.matches.complete(sub_id, channel, composition.repeats, None, now=now)
         return composition.digest, fresh
 
     def _hold_text(
@@ -471,7 +472,9 @@ class DigestDelivery:
         now: datetime,
     ) -> None:
         sub_id, channel, window = request.subscriber_id, request.channel, request.due_at
-        self.matches.complete(sub_id, channel, list(post_ids), window, fingerprints=fingerprints)
+        self.matches.complete(
+            sub_id, channel, list(post_ids), window, now=now, fingerprints=fingerprints
+        )
         if self.matches.pending(sub_id, channel, window):
             # Matched for this window after it went out: they get a window of their own.
             later = max(now, window + timedelta(seconds=1)).replace(microsecond=0)

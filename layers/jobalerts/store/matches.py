@@ -299,16 +299,18 @@ class MatchesRepository:
         post_ids: list[str],
         until: datetime | None,
         *,
+        now: datetime,
         fingerprints: Iterable[str] = (),
     ) -> None:
-        """Forget what was delivered, log its fingerprints as sent, and drop every marker up to
-        this window (`until=None`: forget posts without touching any marker).
+        """Forget what was delivered, log its fingerprints as sent (kept `ttl_days` from `now`,
+        the delivery), and drop every marker up to this window (`until=None`: forget posts
+        without touching any marker).
 
         The fingerprints cover every post (see `identity.fingerprints`), so the posts are not
         logged by id as well: that was a write unit per delivered post."""
         post_ids = sorted(set(post_ids))
         log = [f"f#{channel.value}#{f}" for f in sorted(set(fingerprints))]
-        expires = epoch_after(self.ttl_days)
+        expires = epoch_after(self.ttl_days, now)
         deletes = [f"m#{channel.value}#{p}" for p in post_ids]
         if until is not None:
             deletes += self._markers_until(subscriber_id, channel, until)
