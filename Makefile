@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: axe browser tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load volume mutate lock build deploy clean
+.PHONY: axe browser spamassassin tools faketime venv test test-dates lint typecheck cfn unit integration iam-calls e2e demo serve abuse bench chaos load volume mutate lock build deploy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,10 +50,13 @@ $(AXE): package.json package-lock.json
 
 axe: $(AXE)
 
-# The mail tests score every email with Debian's SpamAssassin (local rules, no network).
-tools: browser
+# The mail tests (integration) score every email with Debian's SpamAssassin (local rules, no
+# network).
+spamassassin:
 	@command -v spamassassin >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; }
+
+tools: browser spamassassin
 
 test: lint typecheck cfn tools $(AXE)
 	$(BIN)/python -m pytest
@@ -61,7 +64,7 @@ test: lint typecheck cfn tools $(AXE)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) spamassassin
 	$(BIN)/python -m pytest tests/integration
 
 # Re-record what each handler calls (tests/iam_calls.json), after code starts or stops an AWS
@@ -79,7 +82,7 @@ FAKE_DATES := @2027-01-31 23:57:00|@2027-03-28 00:57:00|@2027-11-07 05:45:00
 faketime:
 	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
 
-test-dates: $(STAMP) faketime
+test-dates: $(STAMP) faketime spamassassin
 	@dates='$(FAKE_DATES)'; IFS='|'; failed=; for when in $$dates; do \
 	  echo "== clock at $$when UTC"; \
 	  TZ=UTC faketime -f "$$when" \
