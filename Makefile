@@ -38,9 +38,13 @@ cfn: $(STAMP) $(SAM)
 	$(SAM) validate --lint --template-file template.yaml
 
 # The e2e tests drive Debian's headless Chromium; CI machines start without it.
+# Two targets installing at once (make -j, or test and test-dates side by side) wait for
+# dpkg's lock instead of failing on it.
+APT := apt-get -o DPkg::Lock::Timeout=600
+
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null; }
 
 # The browser tests inject axe-core (pinned in package-lock.json) into every page and email.
 AXE := node_modules/axe-core/axe.min.js
@@ -54,7 +58,7 @@ axe: $(AXE)
 # network).
 spamassassin:
 	@command -v spamassassin >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; }
+	  { $(APT) update -qq && $(APT) install -y -qq spamassassin >/dev/null; }
 
 tools: browser spamassassin
 
@@ -80,7 +84,7 @@ e2e: $(STAMP) browser $(AXE)
 # Every clock moves with it (libfaketime 0.9.10 breaks time.sleep when monotonic is left real).
 FAKE_DATES := @2027-01-31 23:57:00|@2027-03-28 00:57:00|@2027-11-07 05:45:00
 faketime:
-	@command -v faketime >/dev/null || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
+	@command -v faketime >/dev/null || { $(APT) update -qq && $(APT) install -y -qq faketime >/dev/null; }
 
 test-dates: $(STAMP) faketime spamassassin
 	@dates='$(FAKE_DATES)'; IFS='|'; failed=; for when in $$dates; do \
