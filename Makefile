@@ -37,11 +37,11 @@ cfn: $(STAMP) $(SAM)
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint --template-file template.yaml
 
-# The e2e tests drive Debian's headless Chromium; CI machines start without it.
 # Two targets installing at once (make -j, or test and test-dates side by side) wait for
 # dpkg's lock instead of failing on it.
 APT := apt-get -o DPkg::Lock::Timeout=600
 
+# The e2e tests drive Debian's headless Chromium; CI machines start without it.
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null; }
