@@ -8,23 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobalerts.models import Channel, Post
+from jobalerts.models import Channel
 from jobalerts.store.matches import MatchesRepository, due_shard
 from jobalerts_local.template import LocalStack
 from tests.support import stores
+from tests.support.digests import make_post
 
 DUE = datetime(2027, 6, 1, 12, tzinfo=UTC)
-
-
-def a_post(pid: str) -> Post:
-    return Post(
-        id=f"x#{pid}",
-        source="x",
-        author_handle="acme",
-        text="Python developer, remote",
-        url=f"https://x.com/acme/status/{pid}",
-        created_at=DUE,
-    )
 
 
 def recorded(repository: MatchesRepository, operation: str) -> list[dict[str, Any]]:
@@ -140,7 +130,15 @@ def test_a_deferred_digest_moves_its_markers_to_the_new_time_and_leaves_later_on
     window = DUE
     for due in (window - timedelta(hours=1), window, window + timedelta(days=1)):
         matches.mark_due("ana", Channel.SMS, due)
-    matches.add("ana", Channel.SMS, a_post("1"), "s1", window, window, mark=False)
+    matches.add(
+        "ana",
+        Channel.SMS,
+        make_post("1", "Python developer, remote", at=DUE),
+        "s1",
+        window,
+        window,
+        mark=False,
+    )
     # When the window's digest is deferred past the quiet hours, to 8 hours on
     resume = window + timedelta(hours=8)
     matches.defer("ana", Channel.SMS, window, resume)

@@ -247,13 +247,19 @@ def test_due_markers_are_stamped_one_plain_write_each_and_a_gone_one_stays_gone(
     assert list(matches.due(later)) == [("ana", Channel.EMAIL, due)]
 
 
-def test_due_markers_are_stamped_several_at_a_time(stack: LocalStack) -> None:
-    # Given twenty due markers and a table that takes a while to answer each write
+def due_markers(count: int) -> tuple[MatchesRepository, datetime, list[str]]:
+    """`count` email markers due at one window, for subscribers p0, p1, ..."""
     matches = stores.matches()
     due = datetime(2027, 6, 1, 12, tzinfo=UTC)
-    people = [f"p{n}" for n in range(20)]
+    people = [f"p{n}" for n in range(count)]
     for person in people:
         matches.mark_due(person, Channel.EMAIL, due)
+    return matches, due, people
+
+
+def test_due_markers_are_stamped_several_at_a_time(stack: LocalStack) -> None:
+    # Given twenty due markers and a table that takes a while to answer each write
+    matches, due, people = due_markers(20)
     lock = threading.Lock()
     in_flight, most = [0], [0]
 
@@ -279,11 +285,7 @@ def test_due_markers_are_stamped_several_at_a_time(stack: LocalStack) -> None:
 
 def test_a_stamp_that_fails_is_raised_after_every_other_was_tried(stack: LocalStack) -> None:
     # Given five due markers, and DynamoDB throttling the stamp of the third
-    matches = stores.matches()
-    due = datetime(2027, 6, 1, 12, tzinfo=UTC)
-    people = [f"p{n}" for n in range(5)]
-    for person in people:
-        matches.mark_due(person, Channel.EMAIL, due)
+    matches, due, people = due_markers(5)
 
     def throttle_p2(params: dict[str, Any], **_: Any) -> None:
         body = params["body"]
