@@ -21,7 +21,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,16 +195,13 @@ def bench_stamps(markers: int, round_trip: float) -> tuple[float, float]:
     from jobalerts.aws import DATA
     from jobalerts.store import matches as matches_store
     from jobalerts.store.matches import MatchesRepository
-
-    class Body:
-        def stream(self, **_: object) -> Iterator[bytes]:
-            yield b"{}"
+    from jobalerts_local.faults import CannedBody
 
     def answered(request: Any, **_: object) -> AWSResponse:
         time.sleep(round_trip)
         headers = HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, 200, headers, Body())
+        return AWSResponse(request.url, 200, headers, CannedBody(b"{}"))
 
     session = boto3.Session(
         aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"

@@ -88,10 +88,6 @@ class FaultInjector:
     _armed: int | None = None
     _local: threading.local = field(default_factory=threading.local)
 
-    @property
-    def active(self) -> bool:
-        return self._invocation.get() is not None
-
     @contextmanager
     def enabled(self) -> Iterator[None]:
         """Faults only while a function runs: the harness's own calls play AWS's pollers."""
@@ -216,11 +212,11 @@ def _error_response(request: Any, service: str, status: int, code: str) -> Any:
     http_headers = HTTPHeaders()
     for name, value in headers.items():
         http_headers[name] = value
-    return AWSResponse(request.url, status, http_headers, _Raw(body))
+    return AWSResponse(request.url, status, http_headers, CannedBody(body))
 
 
-class _Raw:
-    """What AWSResponse reads a body from."""
+class CannedBody:
+    """What AWSResponse reads a body from: an answer made up without a request reaching AWS."""
 
     def __init__(self, body: bytes) -> None:
         self.body = body

@@ -98,14 +98,13 @@ class LocalService:
             for batch in stream_batches(records, 100):
                 for logical_id, _ in readers:
                     self._invoke(logical_id, batch)
-            for logical_id, queue in self.event_sources("SQS"):
-                if self.is_shard_worker(logical_id):
-                    drain_queue(
-                        self.stack.refs[queue],
-                        self.stack.attrs[(queue, "Arn")],
-                        partial(self._invoke, logical_id),
-                        batch_size=events_batch_size(self.stack, logical_id),
-                    )
+            for logical_id, queue in self.shard_queues():
+                drain_queue(
+                    self.stack.refs[queue],
+                    self.stack.attrs[(queue, "Arn")],
+                    partial(self._invoke, logical_id),
+                    batch_size=events_batch_size(self.stack, logical_id),
+                )
             return len(records)
 
     def event_sources(self, kind: str) -> list[tuple[str, str]]:
@@ -123,6 +122,10 @@ class LocalService:
     def is_shard_worker(self, logical_id: str) -> bool:
         """One of the extra shards' match workers (each a copy of the same code)."""
         return self.stack.functions[logical_id].code_dir.name == "match_shard"
+
+    def shard_queues(self) -> list[tuple[str, str]]:
+        """(worker, its queue) of each extra search shard; none with one shard."""
+        return [(f, q) for f, q in self.event_sources("SQS") if self.is_shard_worker(f)]
 
     def _invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         return invoke(

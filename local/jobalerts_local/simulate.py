@@ -470,9 +470,8 @@ class _Harness:
         for reader, _ in self.service.event_sources("DynamoDB"):
             for start in range(0, len(records), STREAM_BATCH):
                 self._stream_batch(reader, records[start : start + STREAM_BATCH], stream_retries())
-        for worker, queue in self.service.event_sources("SQS"):
-            if self.service.is_shard_worker(worker):
-                self._drain(queue, partial(self._shard_batch, worker))
+        for worker, queue in self.service.shard_queues():
+            self._drain(queue, partial(self._shard_batch, worker))
 
     def _stream_batch(self, reader: str, records: list[dict[str, Any]], retries: int) -> int:
         while records:
@@ -575,11 +574,7 @@ class _Harness:
         from jobalerts_local.template import load_template
 
         resources = load_template()["Resources"]
-        polled = ["DeliveryQueue"] + [
-            queue
-            for worker, queue in self.service.event_sources("SQS")
-            if self.service.is_shard_worker(worker)
-        ]
+        polled = ["DeliveryQueue"] + [queue for _, queue in self.service.shard_queues()]
         return [
             (q, resources[q]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
             for q in polled
