@@ -193,10 +193,11 @@ class FeedService:
     ) -> FeedResponse:
         """InvalidToken for a forged code; NotFound once the search or its subscriber is gone."""
         subject = self.signer.verify_short(code, tokens.FEED)
-        compact, _, search_id = subject.partition("~")
-        if not compact or not search_id:
+        compact, _, compact_search = subject.partition("~")
+        if not compact or not compact_search:
             raise InvalidToken("this link is not valid")
-        subscriber_id = expand_id(compact)
+        # Feed links sent before the search id was compacted carry it as hex; both still open.
+        subscriber_id, search_id = expand_id(compact), expand_id(compact_search)
         subscriber = self.subscribers.get(subscriber_id)
         if not has_feeds(subscriber):
             raise NotFound("feed")

@@ -17,7 +17,7 @@ import feedparser
 import pytest
 
 from jobalerts import tokens, wiring
-from jobalerts.links import MANAGE_TTL, Links
+from jobalerts.links import FEED_TTL, MANAGE_TTL, Links, compact_id
 from jobalerts.models import Channel, Frequency, Post, SubscriberStatus
 from jobalerts.settings import SubscriptionsSettings
 from jobalerts.store._dynamo import now_iso, to_item
@@ -301,6 +301,29 @@ def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> N
     assert get(url_two)["statusCode"] == 200
     stores.subscribers().set_status("ana", SubscriberStatus.UNSUBSCRIBED)
     assert get(url_two)["statusCode"] == 404
+
+
+def test_a_feed_link_for_uuid_ids_opens_in_its_compact_form_and_in_the_hex_form_sent_before(
+    stack: LocalStack,
+) -> None:
+    # Given a subscriber and a search with real (uuid hex) ids; the search id starts with 3 and
+    # holds no 0, the word that scored a digest a point as a Bitcoin address
+    subscriber_id, search_id = "9071b59828f04af8b7bdf93d930b38f8", "3" + "a" * 31
+    search = make_search(subscriber_id, search_id, "python", frequency=Frequency.WEEKLY)
+    search.updated_at = now_iso()
+    seed(make_subscriber(subscriber_id), search)
+    # When the feed link is built
+    url = links().feed(subscriber_id, search_id)
+    # Then neither id is in it as hex, and it opens that search's feed
+    assert subscriber_id not in url
+    assert search_id not in url
+    response = get(url)
+    assert response["statusCode"] == 200
+    assert feedparser.parse(response["body"]).feed.title == "jobalerts: python"
+    # And a link sent before the search id was compacted (hex after the '~') opens it too
+    signer = links().signer
+    old = signer.sign_short(tokens.FEED, f"{compact_id(subscriber_id)}~{search_id}", FEED_TTL)
+    assert get(f"http://jobalerts.test/feeds/{old}")["statusCode"] == 200
 
 
 def test_only_the_last_seven_days_are_in_the_feed(stack: LocalStack) -> None:
