@@ -547,11 +547,13 @@ class SubscriptionService:
         return edited
 
     @tracer.capture_method(capture_response=False)
-    def delete_search(self, subscriber_id: str, search_id: str) -> None:
+    def delete_search(
+        self, subscriber_id: str, search_id: str, now: datetime | None = None
+    ) -> None:
         """A tombstone, so match workers reading changes learn of it; NotFound if absent."""
         if not _SEARCH_ID.fullmatch(search_id):
             raise NotFound("search")
-        self.searches.delete(subscriber_id, search_id)
+        self.searches.delete(subscriber_id, search_id, now=now or datetime.now(UTC))
         self.slots.give_back(subscriber_id)
         logger.info("saved search deleted", subscriber_id=subscriber_id, search_id=search_id)
 

@@ -779,7 +779,7 @@ def test_a_post_whose_search_was_deleted_is_dropped_not_sent(stack: LocalStack) 
     seed(sub, kept, gone)
     window = queue_match(sub, kept, make_post("1", "Python developer, remote"), DAY)
     queue_match(sub, gone, make_post("2", "Golang engineer, Berlin"), DAY)
-    stores.searches().delete("ana", "s2")
+    stores.searches().delete("ana", "s2", now=DAY)
     outbox = Outbox()
     # When the digest goes out
     request = DeliveryRequest(subscriber_id="ana", channel=Channel.EMAIL, due_at=window)

@@ -296,7 +296,7 @@ def test_forged_codes_and_other_links_do_not_open_a_feed(stack: LocalStack) -> N
 def test_the_feed_ends_with_its_search_or_its_subscriber(stack: LocalStack) -> None:
     subscribe_ana("python", "golang")
     url_one, url_two = links().feed("ana", "s1"), links().feed("ana", "s2")
-    stores.searches().delete("ana", "s1")
+    stores.searches().delete("ana", "s1", now=T)
     assert get(url_one)["statusCode"] == 404
     assert get(url_two)["statusCode"] == 200
     stores.subscribers().set_status("ana", SubscriberStatus.UNSUBSCRIBED)

@@ -48,7 +48,7 @@ def test_a_cold_worker_loads_the_snapshot_then_reads_only_what_changed_since(
     data = snapshot.dump(warm.snapshot(), KEY)
     # When searches change afterwards and a cold worker starts from the snapshot
     searches.put(saved("s3", "rust", LATER))
-    searches.delete("ana", "s1")
+    searches.delete("ana", "s1", now=datetime(2026, 1, 2, tzinfo=UTC))
     cold = LiveIndex(searches, shard="0", clock=lambda: 2_000.0)
     cold.restore(snapshot.load(data, KEY, "0"))
     changes = cold.refresh()

@@ -184,7 +184,7 @@ def test_a_warm_worker_sees_searches_added_and_deleted_since_its_last_run(
     pipeline.publish(post("1", "python job"))
     # When a search is added and the first one deleted
     stores.searches().put(search("ana", "s2", "golang"))
-    stores.searches().delete("ana", "s1")
+    stores.searches().delete("ana", "s1", now=FIXED_NOW)
     pipeline.publish(post("2", "golang job"), post("3", "python job"))
     # Then the new search matches and the deleted one no longer does
     assert sorted(pending_post_ids("ana")) == ["x#1", "x#2"]

@@ -146,7 +146,7 @@ def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
     search = make_search("ana", "s1", "python")
     searches.put(search)
     listed = [s.model_copy(update={"live": False}) for s in searches.list_for("ana")]
-    searches.delete("ana", "s1")
+    searches.delete("ana", "s1", now=T0)
     monkeypatch.setattr(searches, "list_for", lambda *_a, **_k: listed)
     # When the subscriber's searches are switched live
     searches.set_live("ana", True)
@@ -155,6 +155,27 @@ def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
         searches.get("ana", "s1")
     [tombstone] = stores.searches().list_for("ana", include_deleted=True)
     assert tombstone.status is SearchStatus.DELETED
+
+
+def test_a_deleted_search_is_a_tombstone_that_expires_seven_days_after_the_delete(
+    stack: LocalStack,
+) -> None:
+    # Given a saved search
+    searches = stores.searches()
+    searches.put(make_search("ana", "s1", "python"))
+    # When it is deleted at T0
+    searches.delete("ana", "s1", now=T0)
+    # Then it stays as a deleted tombstone whose TTL is a week after T0, not after the wall clock
+    item = searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s1"})["Item"]
+    assert item["status"] == SearchStatus.DELETED.value
+    assert int(item["expires_at"]) == int((T0 + timedelta(days=7)).timestamp())
+    # And it is gone for readers, and a second delete (or one of a search never saved) finds none
+    with pytest.raises(NotFound):
+        searches.get("ana", "s1")
+    with pytest.raises(NotFound):
+        searches.delete("ana", "s1", now=T0)
+    with pytest.raises(NotFound):
+        searches.delete("ana", "s9", now=T0)
 
 
 def test_set_live_switches_live_searches(stack: LocalStack) -> None:

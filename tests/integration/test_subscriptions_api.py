@@ -11,7 +11,7 @@ import pytest
 
 from jobalerts import tokens
 from jobalerts.errors import NotFound
-from jobalerts.links import MANAGE_TTL, Links
+from jobalerts.links import MANAGE_TTL, Links, compact_id
 from jobalerts.matcher import shard_for
 from jobalerts.models import SubscriberStatus
 from jobalerts.subscriptions import MAX_SEARCHES
@@ -314,9 +314,9 @@ def test_saved_searches_can_be_listed_added_and_deleted_with_the_manage_token(
     listed = json_body(api("GET", "/api/searches", headers=bearer(manage)))["searches"]
     assert [s["query"] for s in listed] == ["python remote -senior", '"data engineer" berlin']
     # And each carries its signed Atom feed link, which the feed route answers
-    assert f"~{search['search_id']}." in search["feed_url"]
+    assert f"~{compact_id(search['search_id'])}." in search["feed_url"]
     for listed_search in listed:
-        assert f"~{listed_search['search_id']}." in listed_search["feed_url"]
+        assert f"~{compact_id(listed_search['search_id'])}." in listed_search["feed_url"]
         feed = api("GET", urlsplit(listed_search["feed_url"]).path)
         assert feed["statusCode"] == 200
         assert feed["headers"]["Content-Type"].startswith("application/atom+xml")

@@ -8,6 +8,7 @@ incremental readers learn about the removal too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
@@ -66,7 +67,9 @@ class SearchesRepository:
             raise NotFound(f"saved search {search_id}")
         return SavedSearch.model_validate(from_item(item))
 
-    def delete(self, subscriber_id: str, search_id: str) -> None:
+    def delete(self, subscriber_id: str, search_id: str, *, now: datetime) -> None:
+        """A tombstone until `TOMBSTONE_DAYS` after `now`, so match workers reading changes
+        learn of the delete (one that looked longer ago reloads in full); then TTL removes it."""
         try:
             with translated("saved search"):
                 self.table.update_item(
@@ -77,7 +80,7 @@ class SearchesRepository:
                     ExpressionAttributeValues={
                         ":deleted": SearchStatus.DELETED.value,
                         ":now": now_iso(),
-                        ":ttl": epoch_after(TOMBSTONE_DAYS),
+                        ":ttl": epoch_after(TOMBSTONE_DAYS, now),
                     },
                 )
         except Conflict as exc:
