@@ -63,6 +63,15 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_deliver_function.py",
         "tests/integration/test_subscriptions_edit.py",
     ],
+    # Its conditions keep a deleted search deleted against a racing edit or status change.
+    f"{PKG}/store/searches.py": [
+        "tests/integration/test_repositories.py",
+        "tests/integration/test_subscriptions_edit.py",
+        "tests/integration/test_subscriptions_api.py",
+        "tests/integration/test_match_function.py",
+        "tests/integration/test_index_snapshot.py",
+        "tests/integration/test_match_shards.py",
+    ],
 }
 COPY = [
     "layers",
@@ -393,6 +402,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("store/deliveries.py", "ConsistentRead=True,", "True -> False"): (
         "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
     ),
+    (
+        "store/searches.py",
+        'Key={"subscriber_id": subscriber_id, "search_id": search_id}, ConsistentRead=True',
+        "True -> False",
+    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
     # Both the sent log's batch read (`already_sent`) and the partition query (`_items`).
     ("store/matches.py", '"ConsistentRead": True,', "True -> False"): (
         "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"

@@ -147,14 +147,52 @@ def test_set_live_does_not_bring_back_a_search_deleted_meanwhile(
     searches.put(search)
     listed = [s.model_copy(update={"live": False}) for s in searches.list_for("ana")]
     searches.delete("ana", "s1", now=T0)
+    deleted_at = searches.list_for("ana", include_deleted=True)[0].updated_at
     monkeypatch.setattr(searches, "list_for", lambda *_a, **_k: listed)
     # When the subscriber's searches are switched live
     searches.set_live("ana", True)
-    # Then the search stays deleted
+    # Then the search stays deleted, its tombstone untouched (match workers are not sent to
+    # re-read it)
     with pytest.raises(NotFound):
         searches.get("ana", "s1")
     [tombstone] = stores.searches().list_for("ana", include_deleted=True)
     assert tombstone.status is SearchStatus.DELETED
+    assert tombstone.updated_at == deleted_at
+
+
+def test_set_live_does_not_make_up_a_search_whose_item_is_gone(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a search listed by set_live whose item is gone before set_live writes (TTL)
+    searches = stores.searches()
+    searches.put(make_search("ana", "s1", "python").model_copy(update={"live": False}))
+    listed = searches.list_for("ana")
+    searches.table.delete_item(Key={"subscriber_id": "ana", "search_id": "s1"})
+    monkeypatch.setattr(searches, "list_for", lambda *_a, **_k: listed)
+    # When the subscriber's searches are switched live
+    searches.set_live("ana", True)
+    # Then no item is written for it
+    assert "Item" not in searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s1"})
+
+
+def test_an_edit_does_not_bring_back_a_search_deleted_since_it_was_read(
+    stack: LocalStack,
+) -> None:
+    # Given a search read for an edit, then deleted before the edit is written
+    searches = stores.searches()
+    searches.put(make_search("ana", "s1", "python"))
+    edited = searches.get("ana", "s1").model_copy(update={"query": "golang"})
+    searches.delete("ana", "s1", now=T0)
+    # When the edit is written, Then it is NotFound and the tombstone stays as it was
+    with pytest.raises(NotFound):
+        searches.replace(edited)
+    [tombstone] = searches.list_for("ana", include_deleted=True)
+    assert tombstone.status is SearchStatus.DELETED
+    assert tombstone.query == "python"
+    # And an edit of a search that was never saved writes nothing either
+    with pytest.raises(NotFound):
+        searches.replace(edited.model_copy(update={"search_id": "s9"}))
+    assert "Item" not in searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s9"})
 
 
 def test_a_deleted_search_is_a_tombstone_that_expires_seven_days_after_the_delete(
