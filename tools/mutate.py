@@ -407,6 +407,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'Key={"subscriber_id": subscriber_id, "search_id": search_id}, ConsistentRead=True',
         "True -> False",
     ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    ("store/matches.py", "STAMP_CONCURRENCY = 10", "10 -> 11"): (
+        "a tuning constant: 11 threads make the same stamps (botocore's pool of 10 queues one)"
+    ),
+    ("store/matches.py", "if len(markers) <= 1:", "LtE -> Lt"): (
+        "a fast path: a pool of one or none makes the same stamps as the loop"
+    ),
+    ("store/matches.py", "if len(markers) <= 1:", "1 -> 2"): (
+        "a fast path: two markers stamped in the loop are the same stamps as in the pool"
+    ),
     # Both the sent log's batch read (`already_sent`) and the partition query (`_items`).
     ("store/matches.py", '"ConsistentRead": True,', "True -> False"): (
         "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
