@@ -296,6 +296,10 @@ _END_COLUMN_NEVER_REPORTED = (
 
 # (module, the mutated line as written, the change) -> why no test can tell the mutant apart.
 # Keyed by the line's text, not its number, so the list survives edits elsewhere in the module.
+# A `ConsistentRead=True` turned False: the reason for every such equivalent mutant.
+MOTO_CONSISTENT = (
+    "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
+)
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("tokens.py", 'return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))', "4 -> 5"): (
         "the base64 decoder ignores surplus padding"
@@ -388,25 +392,23 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "store/deliveries.py",
         "page = self.table.get_item(Key=self._window_key(request), ConsistentRead=True)",
         "True -> False",
-    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    ): MOTO_CONSISTENT,
     (
         "store/deliveries.py",
         "Key=keys.sms_counter(subscriber_id, day), ConsistentRead=True",
         "True -> False",
-    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    ): MOTO_CONSISTENT,
     (
         "store/deliveries.py",
         'item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")',
         "True -> False",
-    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
-    ("store/deliveries.py", "ConsistentRead=True,", "True -> False"): (
-        "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
-    ),
+    ): MOTO_CONSISTENT,
+    ("store/deliveries.py", "ConsistentRead=True,", "True -> False"): MOTO_CONSISTENT,
     (
         "store/searches.py",
         'Key={"subscriber_id": subscriber_id, "search_id": search_id}, ConsistentRead=True',
         "True -> False",
-    ): "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)",
+    ): MOTO_CONSISTENT,
     ("store/matches.py", "STAMP_CONCURRENCY = 10", "10 -> 11"): (
         "a tuning constant: 11 threads make the same stamps (botocore's pool of 10 queues one)"
     ),
@@ -417,9 +419,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a fast path: two markers stamped in the loop are the same stamps as in the pool"
     ),
     # Both the sent log's batch read (`already_sent`) and the partition query (`_items`).
-    ("store/matches.py", '"ConsistentRead": True,', "True -> False"): (
-        "moto's reads are always consistent (on DynamoDB it matters; no test on moto sees it)"
-    ),
+    ("store/matches.py", '"ConsistentRead": True,', "True -> False"): MOTO_CONSISTENT,
 }
 
 

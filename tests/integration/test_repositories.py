@@ -135,6 +135,27 @@ def test_a_page_is_stored_compressed_and_one_stored_as_text_before_is_still_read
     assert archive.get("ana", "dg0", T0) == "<p>old</p>"
 
 
+def test_a_deleted_search_is_a_tombstone_that_expires_seven_days_after_the_delete(
+    stack: LocalStack,
+) -> None:
+    # Given a saved search
+    searches = stores.searches()
+    searches.put(make_search("ana", "s1", "python"))
+    # When it is deleted at T0
+    searches.delete("ana", "s1", now=T0)
+    # Then it stays as a deleted tombstone whose TTL is a week after T0, not after the wall clock
+    item = searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s1"})["Item"]
+    assert item["status"] == SearchStatus.DELETED.value
+    assert int(item["expires_at"]) == int((T0 + timedelta(days=7)).timestamp())
+    # And it is gone for readers, and a second delete (or one of a search never saved) finds none
+    with pytest.raises(NotFound):
+        searches.get("ana", "s1")
+    with pytest.raises(NotFound):
+        searches.delete("ana", "s1", now=T0)
+    with pytest.raises(NotFound):
+        searches.delete("ana", "s9", now=T0)
+
+
 # ---------------------------------------------------------------- races
 
 
@@ -193,27 +214,6 @@ def test_an_edit_does_not_bring_back_a_search_deleted_since_it_was_read(
     with pytest.raises(NotFound):
         searches.replace(edited.model_copy(update={"search_id": "s9"}))
     assert "Item" not in searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s9"})
-
-
-def test_a_deleted_search_is_a_tombstone_that_expires_seven_days_after_the_delete(
-    stack: LocalStack,
-) -> None:
-    # Given a saved search
-    searches = stores.searches()
-    searches.put(make_search("ana", "s1", "python"))
-    # When it is deleted at T0
-    searches.delete("ana", "s1", now=T0)
-    # Then it stays as a deleted tombstone whose TTL is a week after T0, not after the wall clock
-    item = searches.table.get_item(Key={"subscriber_id": "ana", "search_id": "s1"})["Item"]
-    assert item["status"] == SearchStatus.DELETED.value
-    assert int(item["expires_at"]) == int((T0 + timedelta(days=7)).timestamp())
-    # And it is gone for readers, and a second delete (or one of a search never saved) finds none
-    with pytest.raises(NotFound):
-        searches.get("ana", "s1")
-    with pytest.raises(NotFound):
-        searches.delete("ana", "s1", now=T0)
-    with pytest.raises(NotFound):
-        searches.delete("ana", "s9", now=T0)
 
 
 def test_set_live_switches_live_searches(stack: LocalStack) -> None:

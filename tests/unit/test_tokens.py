@@ -192,7 +192,7 @@ def test_a_feed_link_does_not_carry_a_hex_search_id_the_rule_reads_as_bitcoin() 
 def test_no_link_looks_like_a_bitcoin_address_to_spamassassin(
     key: bytes, subject: str, now: int, subscriber_id: str, search_id: str
 ) -> None:
-    # Given any key, subject and signing time
+    # Given any key, subject, signing time and uuid ids
     links = Links("https://jobalerts.example", Signer(key))
     # When every kind of emailed link is built, as it appears in a plain-text part
     text = "\n".join(
