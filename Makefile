@@ -82,6 +82,8 @@ e2e: $(STAMP) browser $(AXE)
 
 # The suite on a moved clock: a month's last minutes, the EU spring and the US autumn DST change.
 # Every clock moves with it (libfaketime 0.9.10 breaks time.sleep when monotonic is left real).
+# `-m` preloads the thread-safe libfaketimeMT: the suite runs HTTP servers and stamp pools on
+# threads, and the plain library once crashed one (SIGSEGV in a server thread's select).
 FAKE_DATES := @2027-01-31 23:57:00|@2027-03-28 00:57:00|@2027-11-07 05:45:00
 faketime:
 	@command -v faketime >/dev/null || { $(APT) update -qq && $(APT) install -y -qq faketime >/dev/null; }
@@ -89,7 +91,7 @@ faketime:
 test-dates: $(STAMP) faketime spamassassin
 	@dates='$(FAKE_DATES)'; IFS='|'; failed=; for when in $$dates; do \
 	  echo "== clock at $$when UTC"; \
-	  TZ=UTC faketime -f "$$when" \
+	  TZ=UTC faketime -m -f "$$when" \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
 	    || failed="$$failed $$when"; \
 	done; \
